@@ -1,0 +1,68 @@
+# 部门整体支出绩效自评 — pipeline, dashboard and tests.
+# `make` alone lists the targets.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
+
+RAW ?= raw
+DB ?= warehouse/performance.duckdb
+OUT ?= out
+YEAR ?= 2024
+PORT ?= 8501
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+VENV := .venv
+STAMP := $(VENV)/.synced
+RUN := $(UV) run --frozen --no-sync
+export PERF_RAW := $(RAW)
+export PERF_DB := $(DB)
+export PERF_OUT := $(OUT)
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+	@echo "  variables: RAW=$(RAW) DB=$(DB) OUT=$(OUT) YEAR=$(YEAR) PORT=$(PORT)"
+
+$(UV):
+	@echo "uv not found: installing it with pip"
+	$(PYTHON) -m pip install --user --quiet 'uv>=0.5'
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+.PHONY: install
+install: $(STAMP) ## set up the environment (.venv) from uv.lock
+
+.PHONY: pipeline
+pipeline: $(STAMP) ## validate, load and score every submission under RAW= into DB=
+	$(RUN) python -m pipeline run --raw "$(RAW)" --db "$(DB)"
+
+.PHONY: dashboard
+dashboard: $(STAMP) ## open the dashboard (Streamlit) on PORT= against DB=
+	$(RUN) streamlit run dashboard/app.py --server.port $(PORT) --browser.gatherUsageStats false
+
+.PHONY: test
+test: $(STAMP) ## run the test suite
+	$(RUN) pytest -q
+
+.PHONY: sample
+sample: $(STAMP) ## regenerate the sample county in raw/ (seeded: same bytes every run)
+	$(RUN) python -m pipeline.sample --out raw
+
+.PHONY: template
+template: $(STAMP) ## write the blank workbook for YEAR= that the bureau sends to units
+	$(RUN) python -m pipeline template --year $(YEAR) --out "$(OUT)/绩效自评表_$(YEAR).xlsx"
+
+.PHONY: bench
+bench: $(STAMP) ## time and size the pipeline on a generated province-sized batch
+	$(RUN) python -m tests.bench
+
+.PHONY: clean
+clean: ## remove the warehouse, outputs and caches (keeps raw/ and .venv)
+	rm -rf warehouse "$(OUT)" .pytest_cache tests/artifacts
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,173 @@
+-- The published warehouse: the contract between the pipeline (its only writer) and
+-- everything that reads it (the dashboard, the exports, outside tools).
+-- Amounts are in 元. Rates are fractions (0.9972, not 99.72) and NULL where the
+-- budget they divide by is 0 ("not applicable").
+
+-- One row per build: when and from what it was built.
+CREATE TABLE build_info (
+    build_id      VARCHAR NOT NULL,   -- sha256 over every input file's sha256: same input, same id
+    built_at      TIMESTAMP NOT NULL, -- wall-clock time of the build (the only non-deterministic value)
+    raw_dir       VARCHAR NOT NULL,
+    years         VARCHAR NOT NULL,   -- evaluation years found, comma separated
+    files         INTEGER NOT NULL
+);
+
+-- 预算单位名录 as read from units.csv.
+CREATE TABLE units (
+    unit_code     VARCHAR NOT NULL,
+    unit_name     VARCHAR NOT NULL PRIMARY KEY,
+    department    VARCHAR NOT NULL,   -- 主管部门
+    unit_type     VARCHAR NOT NULL,   -- 行政单位 / 参公事业单位 / 事业单位 / 乡镇
+    region        VARCHAR             -- 地区 (optional)
+);
+
+-- Every file found under RAW/<year>/, in exactly one state.
+CREATE TABLE ingest_files (
+    file          VARCHAR NOT NULL PRIMARY KEY, -- path relative to RAW, '/' separated
+    sha256        VARCHAR NOT NULL,
+    kind          VARCHAR NOT NULL,   -- workbook / report / other
+    state         VARCHAR NOT NULL,   -- loaded / quarantined / superseded / skipped
+    unit_name     VARCHAR,            -- as read from the file, NULL when unreadable
+    year          INTEGER,            -- 评价年度 as read, else the folder's year
+    folder_year   INTEGER,            -- the <year> folder the file was found in
+    filed_on      DATE,               -- 填报日期
+    reason        VARCHAR             -- why quarantined / superseded / skipped, in Chinese
+);
+
+-- Every finding, with the cell it is about.
+CREATE TABLE findings (
+    file          VARCHAR NOT NULL,
+    unit_name     VARCHAR,
+    year          INTEGER,
+    severity      VARCHAR NOT NULL,   -- fatal / error / warning
+    location      VARCHAR NOT NULL,   -- e.g. 数据表!C14, 评分表 第5行, 文件
+    rule          VARCHAR NOT NULL,   -- stable rule id, e.g. identity.r13
+    found         VARCHAR,
+    expected      VARCHAR,
+    message       VARCHAR NOT NULL    -- Chinese, what is wrong and what to do
+);
+
+-- 基本信息 of each loaded submission.
+CREATE TABLE unit_info (
+    unit_name     VARCHAR NOT NULL,
+    year          INTEGER NOT NULL,
+    file          VARCHAR NOT NULL,
+    unit_code     VARCHAR,
+    department    VARCHAR,
+    unit_type     VARCHAR,
+    filed_on      DATE,
+    contact       VARCHAR,
+    phone         VARCHAR,
+    offices       INTEGER,            -- 内设机构数
+    establishment INTEGER,            -- 编制数
+    staff         INTEGER,            -- 在职人数
+    retired       INTEGER,            -- 退休人数
+    amount_unit   VARCHAR NOT NULL,   -- 元 or 万元: the unit the 数据表 was filled in
+    PRIMARY KEY (unit_name, year)
+);
+
+-- Every figure of the 数据表 of each loaded submission, in 元, with its source cell.
+CREATE TABLE data_lines (
+    unit_name     VARCHAR NOT NULL,
+    year          INTEGER NOT NULL,
+    line          INTEGER NOT NULL,   -- 行次 1..25
+    item          VARCHAR NOT NULL,   -- 项目 as printed on the form
+    amount        DOUBLE,             -- 元 (rows 24, 25: counts); NULL when left blank
+    source_cell   VARCHAR,            -- e.g. 数据表!C14
+    source_value  VARCHAR,            -- the cell as written, before conversion
+    PRIMARY KEY (unit_name, year, line)
+);
+
+-- Every indicator of the 评分表: what the unit claims and what the figures support.
+CREATE TABLE indicator_scores (
+    unit_name     VARCHAR NOT NULL,
+    year          INTEGER NOT NULL,
+    code          VARCHAR NOT NULL,   -- A1 … B9
+    level1        VARCHAR NOT NULL,   -- 一级指标
+    level2        VARCHAR NOT NULL,   -- 二级指标
+    level3        VARCHAR NOT NULL,   -- 三级指标
+    max_score     DOUBLE NOT NULL,    -- 分值, from the year's framework
+    self_score    DOUBLE,             -- 自评得分 as submitted
+    review_score  DOUBLE,             -- 复核得分
+    rule          VARCHAR NOT NULL,   -- judged / proportional / deduction / ceiling
+    note          VARCHAR,            -- 评分说明
+    source_cell   VARCHAR,            -- e.g. 评分表!F5
+    PRIMARY KEY (unit_name, year, code)
+);
+
+-- One row per loaded unit and year: figures, metrics, scores, grades and ranks.
+CREATE TABLE unit_scores (
+    unit_code            VARCHAR,
+    unit_name            VARCHAR NOT NULL,
+    department           VARCHAR,    -- 主管部门 (roster first, else 基本信息)
+    unit_type            VARCHAR,    -- 单位类型 (roster first, else 基本信息)
+    year                 INTEGER NOT NULL,
+    file                 VARCHAR NOT NULL,
+    budget_issued        DOUBLE,     -- r12 财政下达预算数, 元
+    spent                DOUBLE,     -- r13 支出决算数, 元
+    execution_rate       DOUBLE,     -- 预算资金支出率 r13 / r12
+    basic_spent          DOUBLE,     -- r14 基本支出, 元
+    project_spent        DOUBLE,     -- r15 项目支出, 元
+    basic_share          DOUBLE,     -- 基本支出占比 r14 / r13
+    carryover            DOUBLE,     -- r16 结转和结余, 元
+    carryover_rate       DOUBLE,     -- 结转结余率 r16 / (r4 + r8)
+    public_budget        DOUBLE,     -- r17 公用经费预算数, 元
+    public_spent         DOUBLE,     -- r18 公用经费实际支出数, 元
+    public_control_rate  DOUBLE,     -- 公用经费控制率 r18 / r17
+    sangong_budget       DOUBLE,     -- r19 三公经费预算数, 元
+    sangong_spent        DOUBLE,     -- r20 三公经费实际支出数, 元
+    sangong_control_rate DOUBLE,     -- 三公经费控制率 r20 / r19
+    sangong_abroad       DOUBLE,     -- r21 因公出国（境）费, 元, NULL when not given
+    sangong_vehicles     DOUBLE,     -- r22 公务用车购置及运行维护费, 元
+    sangong_reception    DOUBLE,     -- r23 公务接待费, 元
+    self_score           DOUBLE,     -- 自评得分 (the 合计 as stated)
+    self_grade           VARCHAR,    -- 自评等级 as stated
+    review_score         DOUBLE,     -- 复核得分, sum of indicator review scores
+    review_grade         VARCHAR,    -- 复核等级, band of review_score
+    inflation            DOUBLE,     -- self_score − review_score, points
+    rank                 INTEGER,    -- by review_score within the year, competition ranking
+    rank_in_type         INTEGER,    -- within 单位类型
+    rank_in_department   INTEGER,    -- within 主管部门
+    errors               INTEGER NOT NULL,  -- findings of severity error for this submission
+    warnings             INTEGER NOT NULL,  -- findings of severity warning
+    must_resubmit        BOOLEAN NOT NULL,  -- errors > 0: 退回修改
+    PRIMARY KEY (unit_name, year)
+);
+
+-- Year-over-year change per unit, for each year that has a previous year loaded.
+CREATE TABLE unit_changes (
+    unit_name                    VARCHAR NOT NULL,
+    year                         INTEGER NOT NULL,
+    previous_year                INTEGER NOT NULL,
+    review_score                 DOUBLE,
+    previous_review_score        DOUBLE,
+    review_score_change          DOUBLE,   -- points
+    review_grade                 VARCHAR,
+    previous_review_grade        VARCHAR,
+    execution_rate_change        DOUBLE,   -- fraction points (0.05 = 5 个百分点)
+    sangong_control_rate_change  DOUBLE,
+    PRIMARY KEY (unit_name, year)
+);
+
+-- Every roster unit (and every unit that submitted without being on it) for every year.
+CREATE TABLE submission_status (
+    unit_code     VARCHAR,
+    unit_name     VARCHAR NOT NULL,
+    year          INTEGER NOT NULL,
+    submitted     BOOLEAN NOT NULL,  -- some workbook of this unit was found for the year
+    loaded        BOOLEAN NOT NULL,  -- one was loaded
+    must_resubmit BOOLEAN NOT NULL,  -- quarantined only, or loaded with errors
+    in_roster     BOOLEAN NOT NULL,
+    PRIMARY KEY (unit_name, year)
+);
+
+-- Figures stated in the narrative 自评报告, each with the sentence it came from.
+CREATE TABLE report_figures (
+    unit_name     VARCHAR,
+    year          INTEGER,
+    file          VARCHAR NOT NULL,
+    item          VARCHAR NOT NULL,   -- e.g. execution_rate, r13, self_score, score.A3
+    value         DOUBLE,             -- 元 for amounts, fraction for rates, points for scores
+    text_value    VARCHAR,            -- non-numeric items (self_grade, unit_name, filed_on)
+    sentence      VARCHAR NOT NULL
+);

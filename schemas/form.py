@@ -1,0 +1,94 @@
+"""The submission form as the bureau prints it: sheet names, labels and 行次.
+
+This is the one place the layout of the workbook is written down. The reader, the
+validation rules, the template writer and the sample generator all import it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SHEET_INFO = "基本信息"
+SHEET_DATA = "数据表"
+SHEET_SCORES = "评分表"
+REQUIRED_SHEETS = (SHEET_INFO, SHEET_DATA, SHEET_SCORES)
+
+UNIT_TYPES = ("行政单位", "参公事业单位", "事业单位", "乡镇")
+
+ROSTER_COLUMNS = ("单位编码", "单位名称", "主管部门", "单位类型")
+ROSTER_OPTIONAL = ("地区",)
+
+
+@dataclass(frozen=True)
+class InfoField:
+    label: str
+    key: str
+    required: bool
+    kind: str  # text | year | date | int
+
+
+INFO_FIELDS: tuple[InfoField, ...] = (
+    InfoField("单位名称", "unit_name", True, "text"),
+    InfoField("单位编码", "unit_code", False, "text"),
+    InfoField("主管部门", "department", False, "text"),
+    InfoField("单位类型", "unit_type", False, "text"),
+    InfoField("评价年度", "year", True, "year"),
+    InfoField("填报日期", "filed_on", False, "date"),
+    InfoField("联系人", "contact", False, "text"),
+    InfoField("联系电话", "phone", False, "text"),
+    InfoField("内设机构数", "offices", False, "int"),
+    InfoField("编制数", "establishment", False, "int"),
+    InfoField("在职人数", "staff", False, "int"),
+    InfoField("退休人数", "retired", False, "int"),
+)
+
+
+@dataclass(frozen=True)
+class DataLine:
+    line: int  # 行次
+    label: str  # 项目, as printed (with its 其中： prefix)
+    required: bool
+    is_count: bool = False  # counts are never scaled by a 万元 form
+
+    @property
+    def key(self) -> str:
+        return f"r{self.line}"
+
+
+DATA_LINES: tuple[DataLine, ...] = (
+    DataLine(1, "年初收入预算数", True),
+    DataLine(2, "其中：一般公共预算财政拨款收入", True),
+    DataLine(3, "政府性基金预算财政拨款收入", True),
+    DataLine(4, "收入决算数", True),
+    DataLine(5, "其中：一般公共预算财政拨款收入", True),
+    DataLine(6, "政府性基金预算财政拨款收入", True),
+    DataLine(7, "其他收入", True),
+    DataLine(8, "上年结转和结余", True),
+    DataLine(9, "年初支出预算数", True),
+    DataLine(10, "其中：基本支出", True),
+    DataLine(11, "项目支出", True),
+    DataLine(12, "财政下达预算数", True),
+    DataLine(13, "支出决算数", True),
+    DataLine(14, "其中：基本支出", True),
+    DataLine(15, "项目支出", True),
+    DataLine(16, "结转和结余", True),
+    DataLine(17, "公用经费预算数", True),
+    DataLine(18, "公用经费实际支出数", True),
+    DataLine(19, "三公经费预算数", True),
+    DataLine(20, "三公经费实际支出数", True),
+    DataLine(21, "其中：因公出国（境）费", False),
+    DataLine(22, "公务用车购置及运行维护费", False),
+    DataLine(23, "公务接待费", False),
+    DataLine(24, "追加预算笔数（笔）", True, is_count=True),
+    DataLine(25, "新增项目数（个）", True, is_count=True),
+)
+DATA_LINE_BY_NUMBER = {d.line: d for d in DATA_LINES}
+
+DATA_HEADER = ("项目", "行次", "金额")
+SCORE_HEADER = ("代码", "一级指标", "二级指标", "三级指标", "分值", "自评得分", "评分说明")
+SCORE_TOTAL_LABEL = "合计"
+SCORE_GRADE_LABEL = "自评等级"
+WANYUAN_MARK = "金额单位：万元"
+
+GRADES = ("优", "良", "中", "差")
+GRADE_ALIASES = {"优秀": "优", "良好": "良", "中等": "中", "较差": "差"}
