@@ -1,0 +1,51 @@
+"""A finding: one thing wrong (or worth a look) in one submission, at one place."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+FATAL = "fatal"      # the file is quarantined
+ERROR = "error"      # loaded, but the unit must correct and resubmit (退回修改)
+WARNING = "warning"  # loaded and worth a look
+SEVERITIES = (FATAL, ERROR, WARNING)
+SEVERITY_LABELS = {FATAL: "致命", ERROR: "错误", WARNING: "提示"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str
+    rule: str          # stable id, e.g. "identity.r13", "score.above_max"
+    location: str      # "数据表!C14", "评分表 第5行", "基本信息!B6", "文件"
+    message: str       # Chinese, what is wrong and what to do
+    found: str | None = None
+    expected: str | None = None
+    file: str | None = None       # path relative to RAW
+    unit_name: str | None = None
+    year: int | None = None
+
+    def at(self, *, file: str | None = None, unit_name: str | None = None,
+           year: int | None = None) -> "Finding":
+        """The same finding, tied to a file / unit / year (kept where already set)."""
+        return Finding(
+            **{**asdict(self),
+               "file": self.file or file,
+               "unit_name": self.unit_name or unit_name,
+               "year": self.year if self.year is not None else year}
+        )
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+
+def fmt_amount(value: float | None) -> str | None:
+    """An amount in 元 as a finance officer writes it: 8,374,036.75."""
+    if value is None:
+        return None
+    return f"{value:,.2f}"
+
+
+def fmt_rate(value: float | None) -> str | None:
+    """A fraction as a percentage with two decimals: 0.99724 → 99.72%."""
+    if value is None:
+        return None
+    return f"{value * 100:.2f}%"
