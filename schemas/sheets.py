@@ -1,0 +1,80 @@
+"""pandera models: the single definition of each sheet's typed columns and checks.
+
+The parse stage turns staged strings into these typed frames (a cell that cannot be
+converted becomes null and a finding of its own), then validates them here lazily, so
+every failing cell is reported, not only the first. Each check names the finding it
+produces in CHECK_FINDINGS: rule id, severity and a Chinese message template.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pandera.polars as pa
+
+
+class InfoSheet(pa.DataFrameModel):
+    """基本信息, one row per submission."""
+
+    unit_name: str = pa.Field(nullable=False, str_length={"min_value": 2})
+    year: int = pa.Field(ge=2000, le=2100, nullable=False)
+    unit_code: str = pa.Field(nullable=True)
+    department: str = pa.Field(nullable=True)
+    unit_type: str = pa.Field(nullable=True, isin=["行政单位", "参公事业单位", "事业单位", "乡镇"])
+    filed_on: pl.Date = pa.Field(nullable=True)
+    contact: str = pa.Field(nullable=True)
+    phone: str = pa.Field(nullable=True)
+    offices: int = pa.Field(ge=0, nullable=True)
+    establishment: int = pa.Field(ge=0, nullable=True)
+    staff: int = pa.Field(ge=0, nullable=True)
+    retired: int = pa.Field(ge=0, nullable=True)
+
+    class Config:
+        strict = True
+
+
+class DataSheet(pa.DataFrameModel):
+    """数据表, one row per 行次; amounts in 元 (a 万元 form is converted before this)."""
+
+    line: int = pa.Field(ge=1, le=25, unique=True)
+    item: str = pa.Field(nullable=True)
+    amount: float = pa.Field(ge=0, nullable=True)
+    cell: str
+
+    class Config:
+        strict = True
+
+
+class ScoreSheet(pa.DataFrameModel):
+    """评分表, one row per indicator."""
+
+    code: str = pa.Field(unique=True, str_matches=r"^[A-Z]\d{1,2}$")
+    max_score: float = pa.Field(ge=0, nullable=True)
+    self_score: float = pa.Field(ge=0, nullable=True)
+    note: str = pa.Field(nullable=True)
+    cell: str
+
+    @pa.dataframe_check(name="self_score_within_max")
+    def self_score_within_max(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("self_score").is_null() | pl.col("max_score").is_null()
+             | (pl.col("self_score") <= pl.col("max_score") + 1e-9)).alias("ok"))
+
+    class Config:
+        strict = True
+
+
+# (schema, column, check) → (severity, rule, message). {found} is the failing value.
+CHECK_FINDINGS: dict[tuple[str, str | None, str], tuple[str, str, str]] = {
+    ("InfoSheet", "year", "greater_than_or_equal_to"): ("fatal", "info.year_invalid", "评价年度“{found}”不是有效年份。"),
+    ("InfoSheet", "year", "less_than_or_equal_to"): ("fatal", "info.year_invalid", "评价年度“{found}”不是有效年份。"),
+    ("InfoSheet", "unit_name", "str_length"): ("fatal", "info.unit_name_invalid", "单位名称“{found}”过短，请填写单位全称。"),
+    ("InfoSheet", "unit_type", "isin"): ("warning", "info.unit_type_unknown", "单位类型“{found}”不是行政单位、参公事业单位、事业单位、乡镇之一。"),
+    ("InfoSheet", None, "greater_than_or_equal_to"): ("error", "info.negative", "人数或机构数“{found}”不能为负数。"),
+    ("DataSheet", "amount", "greater_than_or_equal_to"): ("error", "data.negative", "金额“{found}”为负数，金额不能小于0，请核对。"),
+    ("DataSheet", "line", "field_uniqueness"): ("error", "data.line_repeated", "行次{found}重复出现。"),
+    ("ScoreSheet", "code", "field_uniqueness"): ("error", "scores.code_repeated", "指标代码{found}重复出现。"),
+    ("ScoreSheet", "code", "str_matches"): ("error", "scores.code_invalid", "指标代码“{found}”格式不正确。"),
+    ("ScoreSheet", "self_score", "greater_than_or_equal_to"): ("error", "scores.negative", "自评得分“{found}”为负数，得分应在0到分值之间。"),
+    ("ScoreSheet", "max_score", "greater_than_or_equal_to"): ("error", "scores.max_negative", "分值“{found}”为负数。"),
+    ("ScoreSheet", None, "self_score_within_max"): ("error", "scores.above_max", "自评得分{found}超过该指标分值，得分应在0到分值之间，请改正。"),
+}
