@@ -11,7 +11,8 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from schemas.form import GRADE_ALIASES, GRADES, WANYUAN
+from pipeline.settings import WANYUAN
+from schemas.form import GRADE_ALIASES, GRADES
 
 _SPACES = re.compile(r"[\s\u3000\u00a0\u2002\u2003\u2009\u200b\ufeff]+")
 _WHERE_OF = re.compile(r"^其中[:：]?")

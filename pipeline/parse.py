@@ -155,7 +155,7 @@ def parse_scores(staged: StagedWorkbook, findings: list[Finding]) -> list[Indica
                               f"{what}自评得分", findings)
         indicators.append(Indicator(
             staged_ind.code, staged_ind.level1, staged_ind.level2, staged_ind.level3,
-            max_score, self_score, nfkc(staged_ind.note.raw) or None,
+            max_score, self_score, (staged_ind.note.raw or "").strip() or None,
             staged_ind.self_score.ref, staged_ind.row_ref))
     return indicators
 

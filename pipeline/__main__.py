@@ -1,0 +1,48 @@
+"""Command line: `python -m pipeline run|template`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipeline import settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description="部门整体支出绩效自评 数据处理")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_cmd = commands.add_parser("run", help="校验、入库、复核评分（make pipeline）")
+    run_cmd.add_argument("--raw", type=Path, default=settings.raw_dir())
+    run_cmd.add_argument("--db", type=Path, default=settings.db_path())
+    run_cmd.add_argument("--no-progress", action="store_true")
+    template_cmd = commands.add_parser("template", help="生成下发给单位的空白自评表（make template）")
+    template_cmd.add_argument("--year", type=int, required=True)
+    template_cmd.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    if args.command == "run":
+        from pipeline.run import RunError, run, summary
+        from pipeline.warehouse import WarehouseCheckError
+        try:
+            result = run(args.raw, args.db, progress=not args.no_progress)
+        except (RunError, WarehouseCheckError) as exc:
+            print(f"pipeline: {exc}", file=sys.stderr)
+            return 2
+        print(summary(result, args.db))
+        return 0
+    if args.command == "template":
+        from pipeline.framework import FrameworkError
+        from pipeline.template import write_template
+        try:
+            path = write_template(args.year, args.out)
+        except FrameworkError as exc:
+            print(f"template: {exc}", file=sys.stderr)
+            return 2
+        print(f"已生成 {path}")
+        return 0
+    return 1  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

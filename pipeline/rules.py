@@ -1,0 +1,174 @@
+"""Cross-field rules of the contract (sections 2.2, 2.3, 6). Pure functions.
+
+Each function looks at one parsed workbook (and, where needed, the year's framework
+and the roster) and returns findings. Amounts are in 元.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+
+from pipeline.findings import ERROR, WARNING, Finding, fmt_amount
+from pipeline.framework import Framework
+from pipeline.parse import ParsedWorkbook
+from pipeline.settings import TOLERANCE_WANYUAN_FORM, TOLERANCE_YUAN
+from schemas.form import DATA_LINE_BY_NUMBER, SHEET_DATA, SHEET_SCORES
+
+# (left, right terms with signs): r_left = Σ sign × r_term
+IDENTITIES: tuple[tuple[int, tuple[tuple[int, int], ...]], ...] = (
+    (1, ((2, 1), (3, 1))),
+    (4, ((5, 1), (6, 1), (7, 1))),
+    (9, ((10, 1), (11, 1))),
+    (13, ((14, 1), (15, 1))),
+    (16, ((4, 1), (8, 1), (13, -1))),
+)
+SANGONG_TOTAL, SANGONG_PARTS = 20, (21, 22, 23)
+SCORE_TOLERANCE = 0.005  # scores carry two decimals
+
+
+def _name(line: int) -> str:
+    return f"行次{line}“{DATA_LINE_BY_NUMBER[line].label.removeprefix('其中：')}”"
+
+
+def _formula(terms: tuple[tuple[int, int], ...]) -> str:
+    text = ""
+    for i, (line, sign) in enumerate(terms):
+        text += ("" if i == 0 else (" + " if sign > 0 else " − ")) + f"行次{line}"
+    return text
+
+
+def identity_findings(parsed: ParsedWorkbook) -> list[Finding]:
+    """The arithmetic identities of the 数据表; tolerance 0.01 元, 100 元 for a 万元 form."""
+    amounts = parsed.amounts
+    tolerance = TOLERANCE_WANYUAN_FORM if parsed.amounts_in_wanyuan else TOLERANCE_YUAN
+    checks = list(IDENTITIES)
+    if any(amounts.get(p) is not None for p in SANGONG_PARTS):
+        checks.append((SANGONG_TOTAL, tuple((p, 1) for p in SANGONG_PARTS)))
+    findings = []
+    for left, terms in checks:
+        if amounts.get(left) is None or any(
+                amounts.get(t) is None and DATA_LINE_BY_NUMBER[t].required for t, _ in terms):
+            continue
+        expected = math.fsum(sign * (amounts.get(t) or 0.0) for t, sign in terms)
+        found = amounts[left]
+        if abs(found - expected) > tolerance + 1e-9:
+            location = parsed.amount_cells.get(left, SHEET_DATA)
+            findings.append(Finding(
+                ERROR, f"identity.r{left}", location,
+                f"{location} {_name(left)}为{fmt_amount(found)}元，应等于{_formula(terms)}"
+                f" = {fmt_amount(expected)}元，相差{fmt_amount(found - expected)}元。请核对数据表后重新报送。",
+                found=fmt_amount(found), expected=fmt_amount(expected)))
+    r1, r9 = amounts.get(1), amounts.get(9)
+    if r1 is not None and r9 is not None and abs(r1 - r9) > tolerance + 1e-9:
+        findings.append(Finding(
+            WARNING, "budget.unbalanced", parsed.amount_cells.get(9, SHEET_DATA),
+            f"年初收入预算数{fmt_amount(r1)}元与年初支出预算数{fmt_amount(r9)}元不相等，年初预算收支不平衡，请确认。",
+            found=fmt_amount(r9), expected=fmt_amount(r1)))
+    return findings
+
+
+def score_findings(parsed: ParsedWorkbook, framework: Framework) -> list[Finding]:
+    """评分表 against the year's framework: every indicator present, 分值 as set, deductions
+    explained, 合计 the sum, and the grade the band of the total."""
+    findings = []
+    by_code = {i.code: i for i in parsed.indicators}
+    for spec in framework.indicators:
+        row = by_code.get(spec.code)
+        if row is None:
+            findings.append(Finding(
+                ERROR, "scores.indicator_missing", SHEET_SCORES,
+                f"评分表缺少指标{spec.code}“{spec.level3}”（分值{spec.max_score:g}），请按模板补齐。",
+                expected=spec.code))
+            continue
+        if row.max_score is not None and abs(row.max_score - spec.max_score) > 1e-9:
+            findings.append(Finding(
+                ERROR, "scores.max_mismatch", row.row_ref,
+                f"{row.row_ref} 指标{spec.code}的分值填为{row.max_score:g}，{framework.year}年度评分框架规定为{spec.max_score:g}。",
+                found=f"{row.max_score:g}", expected=f"{spec.max_score:g}"))
+        if row.self_score is None:
+            findings.append(Finding(
+                ERROR, "scores.self_missing", row.cell,
+                f"{row.cell} 指标{spec.code}“{spec.level3}”未填写自评得分。",
+                expected=f"0 至 {spec.max_score:g}"))
+        elif row.self_score < spec.max_score - 1e-9 and not row.note:
+            findings.append(Finding(
+                WARNING, "scores.note_missing", row.row_ref,
+                f"{row.row_ref} 指标{spec.code}自评得分{row.self_score:g}低于分值{spec.max_score:g}，但未填写评分说明（扣分原因）。",
+                found=f"{row.self_score:g}", expected="评分说明"))
+    for code, row in by_code.items():
+        if framework.indicator(code) is None:
+            findings.append(Finding(
+                WARNING, "scores.indicator_unknown", row.row_ref,
+                f"{row.row_ref} 指标代码{code}不在{framework.year}年度评分框架中，已忽略。", found=code))
+
+    stated_sum = math.fsum(i.self_score or 0.0 for i in parsed.indicators
+                           if framework.indicator(i.code) is not None)
+    if parsed.total is None:
+        findings.append(Finding(
+            ERROR, "scores.total_missing", parsed.total_cell or SHEET_SCORES,
+            "评分表未填写合计得分。", expected=f"{stated_sum:g}"))
+    elif abs(parsed.total - stated_sum) > SCORE_TOLERANCE:
+        findings.append(Finding(
+            ERROR, "scores.total_mismatch", parsed.total_cell or SHEET_SCORES,
+            f"{parsed.total_cell} 合计填为{parsed.total:g}分，各指标自评得分之和为{stated_sum:g}分，请改正。",
+            found=f"{parsed.total:g}", expected=f"{stated_sum:g}"))
+    basis = parsed.total if parsed.total is not None else stated_sum
+    band = framework.grade(basis)
+    if parsed.grade is None:
+        if parsed.grade_raw is None:
+            findings.append(Finding(
+                ERROR, "scores.grade_missing", parsed.grade_cell or SHEET_SCORES,
+                "评分表未填写自评等级。", expected=band))
+    elif parsed.grade != band:
+        findings.append(Finding(
+            ERROR, "scores.grade_mismatch", parsed.grade_cell or SHEET_SCORES,
+            f"{parsed.grade_cell} 自评等级填为“{parsed.grade_raw}”，但合计{basis:g}分对应的等级为“{band}”"
+            "（优≥90，良80至90，中60至80，差<60）。",
+            found=parsed.grade_raw, expected=band))
+    return findings
+
+
+def year_findings(parsed: ParsedWorkbook, folder_year: int | None) -> list[Finding]:
+    """评价年度 must be the year of the folder the file was handed in under."""
+    if folder_year is None or parsed.year is None or parsed.year == folder_year:
+        return []
+    location = parsed.info_cells.get("year", "基本信息")
+    return [Finding(
+        ERROR, "info.year_mismatch", location,
+        f"{location} 评价年度填为{parsed.year}，但该文件报送在{folder_year}年度，请核对评价年度或是否报错了文件。",
+        found=str(parsed.year), expected=str(folder_year))]
+
+
+def roster_findings(parsed: ParsedWorkbook, roster: Mapping[str, Mapping[str, str]]) -> list[Finding]:
+    """The unit must be on the roster (预算单位名录); its 单位编码, when given, must match."""
+    name = parsed.unit_name
+    location = parsed.info_cells.get("unit_name", "基本信息")
+    if not name:
+        return []
+    entry = roster.get(name)
+    if entry is None:
+        return [Finding(
+            WARNING, "roster.unknown_unit", location,
+            f"单位名称“{name}”不在预算单位名录中，请核对单位全称是否与名录一致。", found=name)]
+    code = parsed.info.get("unit_code")
+    if code and str(code) != entry["unit_code"]:
+        cell = parsed.info_cells.get("unit_code", location)
+        return [Finding(
+            WARNING, "roster.code_mismatch", cell,
+            f"单位编码“{code}”与名录中{name}的编码“{entry['unit_code']}”不一致。",
+            found=str(code), expected=entry["unit_code"])]
+    return []
+
+
+def late_findings(parsed: ParsedWorkbook, deadline: dt.date) -> list[Finding]:
+    """A 填报日期 after the year's 填报截止日期 is a late submission."""
+    filed_on = parsed.info.get("filed_on")
+    if not isinstance(filed_on, dt.date) or filed_on <= deadline:
+        return []
+    location = parsed.info_cells.get("filed_on", "基本信息")
+    return [Finding(
+        WARNING, "info.late", location,
+        f"填报日期{filed_on.isoformat()}晚于填报截止日期{deadline.isoformat()}，逾期{(filed_on - deadline).days}天。",
+        found=filed_on.isoformat(), expected=f"不晚于{deadline.isoformat()}")]

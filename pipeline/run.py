@@ -1,0 +1,448 @@
+"""The pipeline: discover → read → stage → parse → rules → 复核 → publish.
+
+Reading files and writing the warehouse are the only IO; everything between is the
+pure functions of staging, parse, rules and scoring.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sys
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import polars as pl
+
+from pipeline import metrics, rules, scoring
+from pipeline.discover import FoundFile, discover, read_roster
+from pipeline.findings import ERROR, FATAL, SEVERITIES, WARNING, Finding
+from pipeline.framework import Framework, FrameworkError, available_years, load_framework
+from pipeline.parse import ParsedWorkbook, parse_workbook
+from pipeline.settings import FRAMEWORKS_DIR, ROSTER_FILE
+from pipeline.staging import stage_workbook
+from pipeline.warehouse import publish
+from pipeline.workbook import WorkbookReadError, read_workbook
+from schemas.form import DATA_LINES
+
+LOADED, QUARANTINED, SUPERSEDED, SKIPPED = "loaded", "quarantined", "superseded", "skipped"
+STATE_LABELS = {LOADED: "已入库", QUARANTINED: "已隔离", SUPERSEDED: "已被新版本替代", SKIPPED: "已跳过"}
+
+
+class RunError(Exception):
+    """The run itself cannot happen (no RAW folder, unusable roster or framework, unwritable DB)."""
+
+
+@dataclass
+class Submission:
+    """One file and what became of it."""
+
+    found: FoundFile
+    state: str = LOADED
+    reason: str | None = None
+    parsed: ParsedWorkbook | None = None
+    findings: list[Finding] = field(default_factory=list)
+    reviews: list[scoring.IndicatorReview] = field(default_factory=list)
+    unit_name: str | None = None
+    year: int | None = None
+
+    def add(self, findings: list[Finding]) -> None:
+        self.findings += [f.at(file=self.found.relative, unit_name=self.unit_name, year=self.year)
+                          for f in findings]
+
+
+@dataclass
+class RunResult:
+    submissions: list[Submission]
+    tables: dict[str, pl.DataFrame]
+
+    def count_states(self) -> Counter:
+        return Counter(s.state for s in self.submissions)
+
+    def count_severities(self) -> Counter:
+        return Counter(self.tables["findings"]["severity"].to_list())
+
+
+# ---------------------------------------------------------------- one workbook
+
+def check_workbook(found: FoundFile, roster: dict[str, dict], frameworks: dict[int, Framework]) -> Submission:
+    """Read, stage, parse and check one workbook; its state is loaded or quarantined."""
+    sub = Submission(found, year=found.folder_year)
+    try:
+        sheets = read_workbook(found.path)
+    except WorkbookReadError as exc:
+        sub.state, sub.reason = QUARANTINED, "文件无法打开"
+        sub.add([Finding(FATAL, "file.unreadable", "文件",
+                         f"文件“{found.relative}”{exc}。请重新导出为.xlsx后报送。", found=found.path.suffix)])
+        return sub
+    parsed = parse_workbook(stage_workbook(sheets))
+    sub.parsed = parsed
+    sub.unit_name = parsed.unit_name
+    sub.year = parsed.year or found.folder_year
+    framework = frameworks.get(sub.year) or frameworks.get(found.folder_year)
+    more: list[Finding] = list(parsed.findings)
+    if framework is None:
+        more.append(Finding(FATAL, "framework.missing", "基本信息",
+                            f"评价年度{sub.year}没有评分框架（schemas/frameworks/{sub.year}.toml），无法评分。",
+                            found=str(sub.year)))
+    if framework is not None and (parsed.unit_name or parsed.usable):
+        # Checked even when the file is quarantined, so a unit learns everything to fix at once.
+        more += rules.identity_findings(parsed)
+        more += rules.score_findings(parsed, framework)
+        more += rules.year_findings(parsed, found.folder_year)
+        more += rules.roster_findings(parsed, roster)
+        more += rules.late_findings(parsed, framework.deadline)
+    if framework is not None and parsed.usable:
+        sub.reviews = scoring.review_indicators(parsed, framework)
+        more += scoring.inflation_findings(parsed, sub.reviews)
+    sub.add(more)
+    if any(f.severity == FATAL for f in sub.findings):
+        sub.state = QUARANTINED
+        sub.reason = "；".join(dict.fromkeys(f.message for f in sub.findings if f.severity == FATAL))
+    return sub
+
+
+def resolve_duplicates(subs: list[Submission]) -> None:
+    """Several loaded workbooks of one unit and year: the newest 填报日期 wins (ties: the newer
+    file modification time, then the file name); the others are superseded, not dropped."""
+    groups: dict[tuple[str, int], list[Submission]] = {}
+    for sub in subs:
+        if sub.state == LOADED:
+            groups.setdefault((sub.unit_name, sub.year), []).append(sub)
+    for (unit, year), group in groups.items():
+        if len(group) < 2:
+            continue
+        def newest_first(s: Submission):
+            filed = s.parsed.info.get("filed_on") or dt.date.min
+            return (filed, s.found.mtime_ns, s.found.relative)
+        group.sort(key=newest_first, reverse=True)
+        winner = group[0]
+        for older in group[1:]:
+            older.state = SUPERSEDED
+            older.reason = f"同一单位同一年度有更新的报送：{winner.found.relative}"
+            older.add([Finding(WARNING, "file.superseded", "文件",
+                               f"{unit} {year}年度重复报送，本文件（填报日期{older.parsed.info.get('filed_on') or '未填'}）"
+                               f"已被{winner.found.relative}（填报日期{winner.parsed.info.get('filed_on') or '未填'}）替代。",
+                               found=older.found.relative, expected=winner.found.relative)])
+
+
+# ---------------------------------------------------------------- reports
+
+def table_values(parsed: ParsedWorkbook, reviews: list[scoring.IndicatorReview]) -> dict[str, object]:
+    """What the workbook says, under the item keys the report checker uses."""
+    a = parsed.amounts
+    values: dict[str, object] = {f"r{n}": v for n, v in a.items()}
+    values.update(
+        execution_rate=metrics.execution_rate(a.get(13), a.get(12)),
+        public_control_rate=metrics.public_control_rate(a.get(18), a.get(17)),
+        sangong_control_rate=metrics.sangong_control_rate(a.get(20), a.get(19)),
+        self_score=scoring.self_total(parsed),
+        self_grade=parsed.grade,
+        year=parsed.year,
+        unit_name=parsed.unit_name,
+    )
+    for r in reviews:
+        values[f"score.{r.code}"] = r.self_score
+    return values
+
+
+def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], Submission],
+                  roster_names: list[str]) -> tuple[list[Submission], list[dict], set[tuple[str, int]]]:
+    """Read every 自评报告, match it to its unit, extract its figures and compare them."""
+    from pipeline import reports
+
+    names = sorted(set(roster_names) | {u for u, _ in loaded})
+    subs, figures, covered = [], [], set()
+    for found in report_files:
+        sub = Submission(found, year=found.folder_year)
+        subs.append(sub)
+        try:
+            text = reports.read_report_text(found.path)
+        except reports.ReportReadError as exc:
+            sub.state, sub.reason = QUARANTINED, "报告无法读取"
+            sub.add([Finding(FATAL, "report.unreadable", "文件", f"自评报告“{found.relative}”无法读取：{exc}")])
+            continue
+        unit = reports.match_unit(text, found.path.name, names)
+        if unit is None:
+            sub.state, sub.reason = QUARANTINED, "报告无法匹配到单位"
+            sub.add([replace(reports.unmatched_report_finding(found.relative), severity=FATAL)])
+            continue
+        sub.unit_name = unit
+        covered.add((unit, found.folder_year))
+        extracted = reports.extract_figures(text)
+        figures += [dict(unit_name=unit, year=found.folder_year, file=found.relative, item=f.item,
+                         value=f.value, text_value=f.text_value, sentence=f.sentence) for f in extracted]
+        workbook = loaded.get((unit, found.folder_year))
+        if workbook is not None:
+            sub.add(reports.check_report(extracted, table_values(workbook.parsed, workbook.reviews)))
+    return subs, figures, covered
+
+
+def missing_report_findings(loaded: dict[tuple[str, int], Submission], covered: set) -> list[Finding]:
+    from pipeline import reports
+
+    return [reports.missing_report_finding().at(file=sub.found.relative, unit_name=unit, year=year)
+            for (unit, year), sub in sorted(loaded.items()) if (unit, year) not in covered]
+
+
+# ---------------------------------------------------------------- tables
+
+def _frame(rows: list[dict], schema: dict[str, pl.DataType], sort: list[str]) -> pl.DataFrame:
+    frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    return frame.sort(sort, nulls_last=True)
+
+
+def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Submission],
+                 report_figures: list[dict], extra_findings: list[Finding]) -> dict[str, pl.DataFrame]:
+    roster_by_name = {u["unit_name"]: u for u in roster}
+    loaded = [s for s in subs if s.state == LOADED and s.found.kind == "workbook"]
+    all_findings = [f for s in subs for f in s.findings] + extra_findings
+
+    findings = _frame(
+        [f.as_row() for f in all_findings],
+        {"severity": pl.String, "rule": pl.String, "location": pl.String, "message": pl.String,
+         "found": pl.String, "expected": pl.String, "file": pl.String, "unit_name": pl.String,
+         "year": pl.Int32},
+        ["file", "severity", "location", "rule", "message"])
+
+    def counts(sub: Submission, severity: str) -> int:
+        return sum(1 for f in all_findings if f.severity == severity
+                   and (f.file == sub.found.relative
+                        or (f.unit_name == sub.unit_name and f.year == sub.year and f.file != sub.found.relative
+                            and f.rule.startswith("report."))))
+
+    info_rows, line_rows, indicator_rows, score_rows = [], [], [], []
+    for sub in loaded:
+        p, a = sub.parsed, sub.parsed.amounts
+        entry = roster_by_name.get(sub.unit_name, {})
+        info_rows.append(dict(
+            unit_name=sub.unit_name, year=sub.year, file=sub.found.relative,
+            unit_code=p.info.get("unit_code"), department=p.info.get("department"),
+            unit_type=p.info.get("unit_type"), filed_on=p.info.get("filed_on"),
+            contact=p.info.get("contact"), phone=p.info.get("phone"), offices=p.info.get("offices"),
+            establishment=p.info.get("establishment"), staff=p.info.get("staff"),
+            retired=p.info.get("retired"), amount_unit="万元" if p.amounts_in_wanyuan else "元"))
+        for data_line in DATA_LINES:
+            line_rows.append(dict(
+                unit_name=sub.unit_name, year=sub.year, line=data_line.line, item=data_line.label,
+                amount=None if a.get(data_line.line) is None else float(a[data_line.line]),
+                source_cell=p.amount_cells.get(data_line.line), source_value=p.amount_raw.get(data_line.line)))
+        for r in sub.reviews:
+            indicator_rows.append(dict(
+                unit_name=sub.unit_name, year=sub.year, code=r.code, level1=r.level1, level2=r.level2,
+                level3=r.level3, max_score=r.max_score, self_score=r.self_score,
+                review_score=r.review_score, rule=r.rule, note=r.note, source_cell=r.source_cell))
+        review = scoring.review_total(sub.reviews)
+        self_score = scoring.self_total(p)
+        errors, warnings = counts(sub, ERROR), counts(sub, WARNING)
+        score_rows.append(dict(
+            unit_code=entry.get("unit_code") or p.info.get("unit_code"),
+            unit_name=sub.unit_name,
+            department=entry.get("department") or p.info.get("department"),
+            unit_type=entry.get("unit_type") or p.info.get("unit_type"),
+            year=sub.year, file=sub.found.relative,
+            budget_issued=a.get(12), spent=a.get(13),
+            execution_rate=metrics.execution_rate(a.get(13), a.get(12)),
+            basic_spent=a.get(14), project_spent=a.get(15),
+            basic_share=metrics.basic_share(a.get(14), a.get(13)),
+            carryover=a.get(16), carryover_rate=metrics.carryover_rate(a.get(16), a.get(4), a.get(8)),
+            public_budget=a.get(17), public_spent=a.get(18),
+            public_control_rate=metrics.public_control_rate(a.get(18), a.get(17)),
+            sangong_budget=a.get(19), sangong_spent=a.get(20),
+            sangong_control_rate=metrics.sangong_control_rate(a.get(20), a.get(19)),
+            sangong_abroad=a.get(21), sangong_vehicles=a.get(22), sangong_reception=a.get(23),
+            self_score=self_score, self_grade=p.grade, review_score=review,
+            review_grade=metrics.grade(review), inflation=scoring.inflation(self_score, review),
+            errors=errors, warnings=warnings, must_resubmit=errors > 0))
+
+    float_cols = ["budget_issued", "spent", "execution_rate", "basic_spent", "project_spent", "basic_share",
+                  "carryover", "carryover_rate", "public_budget", "public_spent", "public_control_rate",
+                  "sangong_budget", "sangong_spent", "sangong_control_rate", "sangong_abroad",
+                  "sangong_vehicles", "sangong_reception", "self_score", "review_score", "inflation"]
+    score_schema = {"unit_code": pl.String, "unit_name": pl.String, "department": pl.String,
+                    "unit_type": pl.String, "year": pl.Int32, "file": pl.String,
+                    **{c: pl.Float64 for c in float_cols},
+                    "self_grade": pl.String, "review_grade": pl.String,
+                    "errors": pl.Int32, "warnings": pl.Int32, "must_resubmit": pl.Boolean}
+    unit_scores = _frame(score_rows, score_schema, ["year", "unit_name"])
+    unit_scores = scoring.add_rankings(unit_scores)
+
+    ingest = _frame([dict(
+        file=s.found.relative, sha256=s.found.sha256, kind=s.found.kind, state=s.state,
+        unit_name=s.unit_name, year=s.year, folder_year=s.found.folder_year,
+        filed_on=(s.parsed.info.get("filed_on") if s.parsed else None), reason=s.reason) for s in subs],
+        {"file": pl.String, "sha256": pl.String, "kind": pl.String, "state": pl.String,
+         "unit_name": pl.String, "year": pl.Int32, "folder_year": pl.Int32, "filed_on": pl.Date,
+         "reason": pl.String}, ["file"])
+
+    status_rows = []
+    submitted = {(s.unit_name, s.year) for s in subs if s.found.kind == "workbook" and s.unit_name}
+    quarantined_units = {(s.unit_name, s.found.folder_year) for s in subs
+                         if s.found.kind == "workbook" and s.state == QUARANTINED and s.unit_name}
+    loaded_keys = {(s.unit_name, s.year): s for s in loaded}
+    resubmit = {(r["unit_name"], r["year"]) for r in score_rows if r["must_resubmit"]}
+    names = {u["unit_name"]: u.get("unit_code") for u in roster}
+    for s in loaded:
+        names.setdefault(s.unit_name, s.parsed.info.get("unit_code"))
+    for name, code in names.items():
+        for year in years:
+            key = (name, year)
+            is_loaded = key in loaded_keys
+            status_rows.append(dict(
+                unit_code=code, unit_name=name, year=year,
+                submitted=key in submitted or key in quarantined_units, loaded=is_loaded,
+                must_resubmit=key in resubmit or (key in quarantined_units and not is_loaded),
+                in_roster=name in roster_by_name))
+
+    tables = {
+        "units": _frame(roster, {"unit_code": pl.String, "unit_name": pl.String, "department": pl.String,
+                                 "unit_type": pl.String, "region": pl.String}, ["unit_code", "unit_name"]),
+        "ingest_files": ingest,
+        "findings": findings,
+        "unit_info": _frame(info_rows, {
+            "unit_name": pl.String, "year": pl.Int32, "file": pl.String, "unit_code": pl.String,
+            "department": pl.String, "unit_type": pl.String, "filed_on": pl.Date, "contact": pl.String,
+            "phone": pl.String, "offices": pl.Int32, "establishment": pl.Int32, "staff": pl.Int32,
+            "retired": pl.Int32, "amount_unit": pl.String}, ["year", "unit_name"]),
+        "data_lines": _frame(line_rows, {
+            "unit_name": pl.String, "year": pl.Int32, "line": pl.Int32, "item": pl.String,
+            "amount": pl.Float64, "source_cell": pl.String, "source_value": pl.String},
+            ["year", "unit_name", "line"]),
+        "indicator_scores": _frame(indicator_rows, {
+            "unit_name": pl.String, "year": pl.Int32, "code": pl.String, "level1": pl.String,
+            "level2": pl.String, "level3": pl.String, "max_score": pl.Float64, "self_score": pl.Float64,
+            "review_score": pl.Float64, "rule": pl.String, "note": pl.String, "source_cell": pl.String},
+            ["year", "unit_name", "code"]),
+        "unit_scores": unit_scores,
+        "unit_changes": scoring.year_over_year(unit_scores),
+        "submission_status": _frame(status_rows, {
+            "unit_code": pl.String, "unit_name": pl.String, "year": pl.Int32, "submitted": pl.Boolean,
+            "loaded": pl.Boolean, "must_resubmit": pl.Boolean, "in_roster": pl.Boolean},
+            ["year", "unit_code", "unit_name"]),
+        "report_figures": _frame(report_figures, {
+            "unit_name": pl.String, "year": pl.Int32, "file": pl.String, "item": pl.String,
+            "value": pl.Float64, "text_value": pl.String, "sentence": pl.String},
+            ["file", "item", "sentence"]),
+    }
+    build_id = hashlib.sha256("".join(sorted(s.found.relative + s.found.sha256 for s in subs)).encode()
+                              + (raw / ROSTER_FILE).read_bytes()).hexdigest()[:16]
+    tables["build_info"] = pl.DataFrame([dict(
+        build_id=build_id, built_at=dt.datetime.now().replace(microsecond=0), raw_dir=str(raw),
+        years=",".join(str(y) for y in years), files=len(subs))])
+    return tables
+
+
+# ---------------------------------------------------------------- the run
+
+class Progress:
+    """A one-line progress bar on stderr for long runs (quiet when not a terminal)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done = total, 0
+        self.enabled = enabled and total >= 20 and sys.stderr.isatty()
+
+    def step(self, label: str = "") -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        width = 30
+        filled = width * self.done // max(self.total, 1)
+        sys.stderr.write(f"\r读取 [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {label[:40]:<40}")
+        if self.done == self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def load_frameworks(years: list[int], directory: Path = FRAMEWORKS_DIR) -> dict[int, Framework]:
+    frameworks = {}
+    for year in sorted(set(years) | set(available_years(directory))):
+        try:
+            frameworks[year] = load_framework(year, directory)
+        except FrameworkError as exc:
+            if year in years and (directory / f"{year}.toml").exists():
+                raise RunError(str(exc)) from exc
+    return frameworks
+
+
+def process(raw: Path, progress: bool = False) -> RunResult:
+    """Everything but the publishing: every file accounted for, every table built."""
+    if not raw.is_dir():
+        raise RunError(f"找不到报送文件夹 {raw}")
+    try:
+        roster = read_roster(raw / ROSTER_FILE)
+    except Exception as exc:
+        raise RunError(str(exc)) from exc
+    files = discover(raw)
+    years = sorted({f.folder_year for f in files})
+    frameworks = load_frameworks(years)
+    roster_by_name = {u["unit_name"]: u for u in roster}
+
+    subs: list[Submission] = []
+    bar = Progress(sum(1 for f in files if f.kind == "workbook"), progress)
+    report_files = []
+    for found in files:
+        if found.is_lock_file:
+            sub = Submission(found, state=SKIPPED, reason="编辑器临时/锁定文件")
+            sub.add([Finding(WARNING, "file.lock_file", "文件",
+                             f"“{found.relative}”是Excel/WPS打开时生成的临时文件，已跳过，不影响报送。")])
+            subs.append(sub)
+        elif found.kind == "workbook":
+            subs.append(check_workbook(found, roster_by_name, frameworks))
+            bar.step(found.relative)
+        elif found.kind == "report":
+            report_files.append(found)
+        else:
+            sub = Submission(found, state=SKIPPED, reason="不是工作簿或自评报告")
+            sub.add([Finding(WARNING, "file.unknown_kind", "文件",
+                             f"“{found.relative}”既不是Excel工作簿也不是自评报告（.txt/.docx/.pdf），已跳过。",
+                             found=found.path.suffix)])
+            subs.append(sub)
+    resolve_duplicates(subs)
+
+    loaded = {(s.unit_name, s.year): s for s in subs if s.state == LOADED and s.found.kind == "workbook"}
+    report_subs, figures, covered = check_reports(report_files, loaded, list(roster_by_name))
+    subs += report_subs
+    extra = missing_report_findings(loaded, covered)
+    subs.sort(key=lambda s: s.found.relative)
+    years_in_scope = sorted(set(years) | {s.year for s in loaded.values()})
+    return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra))
+
+
+def run(raw: Path, db: Path, progress: bool = True) -> RunResult:
+    """Process RAW and publish the warehouse at DB."""
+    result = process(raw, progress)
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        probe = db.parent / f".{db.name}.probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise RunError(f"无法写入数据仓库路径 {db}：{exc.strerror or exc}") from exc
+    publish(result.tables, db)
+    return result
+
+
+def summary(result: RunResult, db: Path) -> str:
+    """The end-of-run summary: files by state, findings by severity, who must resubmit."""
+    t = result.tables
+    states = result.count_states()
+    severities = result.count_severities()
+    lines = [f"数据仓库已发布：{db}",
+             "文件：" + "，".join(f"{STATE_LABELS[s]} {states.get(s, 0)}" for s in STATE_LABELS)
+             + f"（共 {len(result.submissions)}）",
+             "问题：" + "，".join(f"{s} {severities.get(s, 0)}" for s in SEVERITIES)]
+    status = t["submission_status"]
+    for year in sorted(status["year"].unique().to_list()):
+        ys = status.filter(pl.col("year") == year)
+        lines.append(f"{year}年度：应报 {ys.filter(pl.col('in_roster')).height}，已入库 {ys['loaded'].sum()}，"
+                     f"需退回修改 {ys['must_resubmit'].sum()}，未报送 {ys.filter(~pl.col('submitted') & pl.col('in_roster')).height}")
+    resubmit = status.filter(pl.col("must_resubmit")).sort("year", "unit_name")
+    if resubmit.height:
+        lines.append("需退回修改的单位：")
+        per_unit = t["findings"].filter(pl.col("severity").is_in([FATAL, ERROR]))
+        for row in resubmit.iter_rows(named=True):
+            issues = per_unit.filter((pl.col("unit_name") == row["unit_name"]) & (pl.col("year") == row["year"]))
+            rules_text = "、".join(sorted(set(issues["rule"].to_list()))) or "见问题清单"
+            lines.append(f"  {row['year']} {row['unit_name']}：{issues.height} 个问题（{rules_text}）")
+    return "\n".join(lines)

@@ -1,0 +1,122 @@
+"""复核 (recomputation), grades, rankings and year-over-year changes. Pure.
+
+The bureau does not take a self-score on trust: every formula indicator is recomputed
+from the 数据表 with the year's framework, judged indicators keep the unit's score
+(within 0..分值). Scores are in points, rounded to two decimals before they are summed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipeline import metrics
+from pipeline.findings import WARNING, Finding
+from pipeline.framework import Framework, review_score
+from pipeline.parse import ParsedWorkbook
+from pipeline.settings import INFLATION_WARNING_POINTS
+from schemas.form import SHEET_SCORES
+
+
+@dataclass(frozen=True)
+class IndicatorReview:
+    code: str
+    level1: str
+    level2: str
+    level3: str
+    max_score: float
+    self_score: float | None
+    review_score: float
+    rule: str
+    note: str | None
+    source_cell: str | None
+
+
+def review_indicators(parsed: ParsedWorkbook, framework: Framework) -> list[IndicatorReview]:
+    """复核得分 of every indicator of the framework (an indicator the unit left out scores 0
+    where it is judged; formula indicators are recomputed all the same)."""
+    by_code = {i.code: i for i in parsed.indicators}
+    reviews = []
+    for spec in framework.indicators:
+        row = by_code.get(spec.code)
+        self_score = row.self_score if row else None
+        score = review_score(spec, parsed.amounts, self_score)
+        if score is None:  # the figures it needs are missing: fall back to the judged rule
+            score = metrics.round_score(min(max(self_score or 0.0, 0.0), spec.max_score))
+        reviews.append(IndicatorReview(
+            spec.code, spec.level1, spec.level2, spec.level3, spec.max_score, self_score,
+            score, spec.rule, row.note if row else None, row.cell if row else None))
+    return reviews
+
+
+def review_total(reviews: list[IndicatorReview]) -> float:
+    """复核得分: the sum of the rounded indicator scores."""
+    return metrics.round_score(math.fsum(r.review_score for r in reviews))
+
+
+def self_total(parsed: ParsedWorkbook) -> float | None:
+    """自评得分: the 合计 as stated, else the sum of the stated indicator scores."""
+    if parsed.total is not None:
+        return parsed.total
+    scores = [i.self_score for i in parsed.indicators if i.self_score is not None]
+    return metrics.round_score(math.fsum(scores)) if scores else None
+
+
+def inflation(self_score: float | None, review: float) -> float | None:
+    """自评得分 − 复核得分, in points: how far the claim exceeds what the figures support."""
+    if self_score is None:
+        return None
+    return metrics.round_score(self_score - review)
+
+
+def inflation_findings(parsed: ParsedWorkbook, reviews: list[IndicatorReview]) -> list[Finding]:
+    """A self-score more than 0.5 points above the 复核 score, naming the indicators responsible."""
+    claimed = self_total(parsed)
+    review = review_total(reviews)
+    gap = inflation(claimed, review)
+    if gap is None or gap <= INFLATION_WARNING_POINTS:
+        return []
+    over = [r for r in reviews if r.self_score is not None and r.self_score > r.review_score + 1e-9]
+    detail = "；".join(f"{r.code}{r.level3} 自评{r.self_score:g}分、复核{r.review_score:g}分" for r in over)
+    return [Finding(
+        WARNING, "review.self_score_above_review", parsed.total_cell or SHEET_SCORES,
+        f"自评得分{claimed:g}分高于按数据表复核的{review:g}分（高{gap:g}分）。"
+        f"差异来自：{detail or '各指标合计'}。请核实自评依据。",
+        found=f"{claimed:g}", expected=f"{review:g}")]
+
+
+def competition_rank(score: pl.Expr) -> pl.Expr:
+    """Competition ranking, highest first: 1, 2, 2, 4."""
+    return score.rank(method="min", descending=True).cast(pl.Int32)
+
+
+def add_rankings(unit_scores: pl.DataFrame) -> pl.DataFrame:
+    """rank, rank_in_type and rank_in_department by 复核得分 within each year."""
+    score = pl.col("review_score").round(2)
+    return unit_scores.with_columns(
+        competition_rank(score).over("year").alias("rank"),
+        competition_rank(score).over(["year", "unit_type"]).alias("rank_in_type"),
+        competition_rank(score).over(["year", "department"]).alias("rank_in_department"),
+    )
+
+
+def year_over_year(unit_scores: pl.DataFrame) -> pl.DataFrame:
+    """Per unit and year, the change since the unit's previous loaded year."""
+    ordered = unit_scores.select(
+        "unit_name", "year", "review_score", "review_grade", "execution_rate", "sangong_control_rate",
+    ).sort("unit_name", "year")
+    prev = ordered.with_columns(
+        pl.col(c).shift(1).over("unit_name").alias(f"previous_{c}")
+        for c in ("year", "review_score", "review_grade", "execution_rate", "sangong_control_rate")
+    ).filter(pl.col("previous_year").is_not_null())
+    return prev.select(
+        "unit_name", "year",
+        pl.col("previous_year").cast(pl.Int32),
+        "review_score", "previous_review_score",
+        (pl.col("review_score") - pl.col("previous_review_score")).round(2).alias("review_score_change"),
+        "review_grade", "previous_review_grade",
+        (pl.col("execution_rate") - pl.col("previous_execution_rate")).alias("execution_rate_change"),
+        (pl.col("sangong_control_rate") - pl.col("previous_sangong_control_rate")).alias("sangong_control_rate_change"),
+    )

@@ -1,0 +1,107 @@
+"""Load: the only writer of the warehouse (IO edge).
+
+A build goes to a new file beside the published one, is checked, and only then
+replaces it with os.replace, which is atomic on one filesystem. The published file is
+never opened for writing: a killed or failed build leaves the previous warehouse as
+it was, and a dashboard reading it is never blocked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+DDL_PATH = Path(__file__).with_name("warehouse.sql")
+
+# Load order; every table of warehouse.sql appears here.
+TABLES = (
+    "build_info", "units", "ingest_files", "findings", "unit_info", "data_lines",
+    "indicator_scores", "unit_scores", "unit_changes", "submission_status", "report_figures",
+)
+
+
+class WarehouseCheckError(Exception):
+    """The new build failed a check; the previous warehouse stays published."""
+
+
+def building_path(db: Path) -> Path:
+    return db.with_name(f".{db.name}.building-{os.getpid()}")
+
+
+def _remove(path: Path) -> None:
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        candidate.unlink(missing_ok=True)
+
+
+def check_build(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """What is wrong with a build, in Chinese; empty when it may be published."""
+    problems = []
+    loaded = con.execute("SELECT count(*) FROM ingest_files WHERE kind = 'workbook' AND state = 'loaded'").fetchone()[0]
+    scored = con.execute("SELECT count(*) FROM unit_scores").fetchone()[0]
+    if loaded != scored:
+        problems.append(f"已入库工作簿{loaded}个，但unit_scores有{scored}行")
+    missing = con.execute("""
+        SELECT count(*) FROM ingest_files f
+        WHERE f.kind = 'workbook' AND f.state = 'loaded'
+          AND NOT EXISTS (SELECT 1 FROM unit_scores s WHERE s.file = f.file)""").fetchone()[0]
+    if missing:
+        problems.append(f"{missing}个已入库工作簿在unit_scores中没有对应行")
+    for table, key in (("unit_scores", "unit_name, year"), ("ingest_files", "file"),
+                       ("indicator_scores", "unit_name, year, code"), ("data_lines", "unit_name, year, line"),
+                       ("submission_status", "unit_name, year")):
+        dupes = con.execute(f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+        if dupes:
+            problems.append(f"{table} 主键 ({key}) 有{dupes}组重复")
+    unflagged = con.execute("""
+        SELECT count(*) FROM data_lines d JOIN unit_scores s USING (unit_name, year)
+        WHERE d.amount < 0 AND NOT EXISTS (
+            SELECT 1 FROM findings f WHERE f.file = s.file AND f.location = d.source_cell
+              AND f.rule = 'data.negative')""").fetchone()[0]
+    if unflagged:
+        problems.append(f"{unflagged}个负数金额没有对应的校验问题记录")
+    files = con.execute("SELECT files FROM build_info").fetchone()[0]
+    recorded = con.execute("SELECT count(*) FROM ingest_files").fetchone()[0]
+    if files != recorded:
+        problems.append(f"发现文件{files}个，ingest_files记录{recorded}个")
+    return problems
+
+
+def publish(tables: Mapping[str, pl.DataFrame], db: Path) -> None:
+    """Build the warehouse in a new file, check it, then swap it in atomically."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    tmp = building_path(db)
+    _remove(tmp)
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute(DDL_PATH.read_text(encoding="utf-8"))
+            for name in TABLES:
+                frame = tables[name]
+                con.register("incoming", frame.to_arrow())
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
+                con.unregister("incoming")
+            problems = check_build(con)
+            if problems:
+                raise WarehouseCheckError("新库未通过检查，未发布：" + "；".join(problems))
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, db)
+        _fsync_dir(db.parent)
+    finally:
+        _remove(tmp)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - not every platform opens directories
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
