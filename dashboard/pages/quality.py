@@ -1,0 +1,63 @@
+"""数据质量: files that could not be loaded and why, every finding, the units still missing."""
+
+import streamlit as st
+
+from dashboard import data, filters, tables, ui
+from pipeline.findings import SEVERITIES, SEVERITY_LABELS
+
+chosen = filters.current()
+st.title(f"数据质量 · {chosen.year} 年度")
+
+status = filters.apply(data.submission_status(chosen.year), chosen, grade_column=None)
+in_view = set(status["unit_name"])
+filtered = bool(chosen.unit_types or chosen.departments)
+
+st.subheader("未入库的文件")
+files = data.ingest_files(chosen.year)
+if filtered:
+    files = files[files["unit_name"].isin(in_view) | files["unit_name"].isna()]
+problems = tables.problem_files_table(files)
+if problems.empty:
+    st.success("所有文件均已入库。")
+else:
+    ui.table(problems, title="未入库的文件", key="quality_files")
+
+st.subheader("问题清单")
+findings = data.findings(chosen.year)
+if filtered:
+    findings = findings[findings["unit_name"].isin(in_view) | findings["unit_name"].isna()]
+columns = st.columns(3)
+severities = columns[0].multiselect("严重程度", list(SEVERITIES), format_func=lambda s: SEVERITY_LABELS[s],
+                                    key="quality_severity", placeholder="全部")
+rules = columns[1].multiselect("规则", sorted(findings["rule"].dropna().unique()), key="quality_rule",
+                               placeholder="全部")
+units = columns[2].multiselect("单位", sorted(findings["unit_name"].dropna().unique()), key="quality_unit",
+                               placeholder="全部")
+if severities:
+    findings = findings[findings["severity"].isin(severities)]
+if rules:
+    findings = findings[findings["rule"].isin(rules)]
+if units:
+    findings = findings[findings["unit_name"].isin(units)]
+counts = findings["severity"].value_counts()
+st.caption("　".join(f"{SEVERITY_LABELS[s]}：{int(counts.get(s, 0))} 条" for s in SEVERITIES))
+if findings.empty:
+    st.success("没有符合条件的问题。")
+else:
+    ui.table(tables.findings_table(findings), title="问题清单", key="quality_findings")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("尚未入库的名录单位")
+    missing = tables.not_submitted_table(status[status["in_roster"].astype(bool)])
+    if missing.empty:
+        st.success("名录内单位均已入库。")
+    else:
+        ui.table(missing, title="尚未入库的单位", key="quality_missing")
+with right:
+    st.subheader("需退回修改的单位")
+    resubmit = tables.resubmit_table(status)
+    if resubmit.empty:
+        st.success("没有需要退回修改的单位。")
+    else:
+        ui.table(resubmit, title="需退回修改的单位", key="quality_resubmit")

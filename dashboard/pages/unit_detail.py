@@ -1,0 +1,61 @@
+"""单位详情: every figure of one unit with its source cell, its scores, its findings, its trend."""
+
+import streamlit as st
+
+from dashboard import data, figures, filters, tables, ui
+
+chosen = filters.current()
+scores = filters.apply(data.unit_scores(chosen.year), chosen)
+st.title(f"单位详情 · {chosen.year} 年度")
+if scores.empty:
+    ui.empty()
+    st.stop()
+names = sorted(scores["unit_name"])
+unit = st.selectbox("单位", names, key="unit", bind="query-params")
+row = scores[scores["unit_name"] == unit].iloc[0]
+
+st.subheader(unit)
+st.caption(f"{row['unit_type'] or ''} · 主管部门：{row['department'] or ''} · 文件：{row['file']}")
+columns = st.columns(5)
+columns[0].metric("复核得分", ui.points(row["review_score"]), help="复核等级：" + str(row["review_grade"]))
+columns[1].metric("自评得分", ui.points(row["self_score"]), help="自评等级：" + str(row["self_grade"]))
+columns[2].metric("排名", f"第 {row['rank']} 名", help=f"类型内第 {row['rank_in_type']} 名，部门内第 "
+                                                     f"{row['rank_in_department']} 名")
+columns[3].metric("预算资金支出率", ui.percent(row["execution_rate"]))
+columns[4].metric("三公经费控制率", ui.percent(row["sangong_control_rate"]))
+if row["must_resubmit"]:
+    st.error(f"该单位的报送有 {row['errors']} 个错误，需退回修改。")
+
+info = data.unit_info(unit, chosen.year)
+if not info.empty:
+    record = info.iloc[0]
+    with st.expander("基本信息", expanded=False):
+        st.markdown(
+            f"单位编码：{record['unit_code'] or '—'}　填报日期：{record['filed_on'] or '—'}　"
+            f"联系人：{record['contact'] or '—'}　联系电话：{record['phone'] or '—'}\n\n"
+            f"内设机构数：{record['offices'] if record['offices'] is not None else '—'}　"
+            f"编制数：{record['establishment'] if record['establishment'] is not None else '—'}　"
+            f"在职人数：{record['staff'] if record['staff'] is not None else '—'}　"
+            f"退休人数：{record['retired'] if record['retired'] is not None else '—'}　"
+            f"数据表填报单位：{record['amount_unit']}")
+
+tab_lines, tab_scores, tab_findings, tab_trend = st.tabs(["数据表", "指标得分", "问题清单", "历年趋势"])
+with tab_lines:
+    ui.table(tables.data_lines_table(data.data_lines(unit, chosen.year)), title="数据表", key="unit_lines")
+    report = data.report_figures(unit, chosen.year)
+    if not report.empty:
+        st.markdown("**自评报告中的数字**")
+        ui.table(tables.report_figures_table(report), title="自评报告数字", key="unit_report")
+with tab_scores:
+    ui.table(tables.indicator_table(data.unit_indicator_scores(unit, chosen.year)), title="指标得分",
+             key="unit_scores")
+with tab_findings:
+    unit_findings = data.unit_findings(unit, chosen.year)
+    if unit_findings.empty:
+        st.success("没有发现问题。")
+    else:
+        ui.table(tables.findings_table(unit_findings), title="问题清单", key="unit_findings")
+with tab_trend:
+    history = data.unit_history(unit)
+    ui.figure(figures.unit_trend(history), key="unit_trend")
+    ui.table(tables.unit_trend_table(history), title="历年趋势", key="unit_history")

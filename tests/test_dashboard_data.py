@@ -1,0 +1,227 @@
+"""The dashboard's data access: read-only, short-lived, cached per build, never in the way.
+
+The warehouses here are written by executing the published contract
+(pipeline/warehouse.sql) into a DuckDB file and inserting rows, so the reader is
+exercised against the real schema without depending on the pipeline's writer.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline import metrics, settings
+
+REFERENCE_UNIT = "遂溪县人民政府办公室"
+YEARS = (2022, 2023, 2024)
+DEPARTMENTS = ("遂溪县人民政府办公室", "遂溪县教育局", "遂溪县卫生健康局", "遂溪县农业农村局", "遂溪县自然资源局")
+UNIT_TYPES = ("行政单位", "参公事业单位", "事业单位", "乡镇")
+
+
+# The default framework of the contract (section 3), the same for every year here.
+FRAMEWORK = [
+    dict(code=code, level1=l1, level2=l2, level3=l3, max=mx, rule=rule, **extra)
+    for code, l1, l2, l3, mx, rule, extra in (
+        ("A1", "履职效能", "部门整体绩效目标", "绩效目标合理性与可衡量性", 20, "judged", {}),
+        ("A2", "履职效能", "部门整体绩效目标", "效益指标完成情况", 20, "judged", {}),
+        ("A3", "履职效能", "预算执行", "部门预算资金支出率", 10, "proportional", {}),
+        ("B1", "管理效率", "预算管理", "新增项目事前绩效评估", 2, "judged", {}),
+        ("B2", "管理效率", "预算管理", "预算编制约束性", 4, "deduction", {}),
+        ("B3", "管理效率", "预算管理", "财务管理合规性", 3, "judged", {}),
+        ("B4", "管理效率", "信息公开", "信息公开", 3, "judged", {}),
+        ("B5", "管理效率", "绩效管理", "绩效管理制度建设与执行", 15, "judged", {}),
+        ("B6", "管理效率", "采购管理", "采购管理", 10, "judged", {}),
+        ("B7", "管理效率", "资产管理", "资产管理", 10, "judged", {}),
+        ("B8", "管理效率", "运行成本", "经济成本控制（公用经费控制率）", 2, "ceiling",
+         dict(numerator="r18", denominator="r17", points_per_percent=1)),
+        ("B9", "管理效率", "运行成本", "三公经费控制率", 1, "ceiling",
+         dict(numerator="r20", denominator="r19", points_per_percent="all")),
+    )
+]
+
+
+def _roster() -> list[dict]:
+    units = [dict(unit_code="001001", unit_name=REFERENCE_UNIT, department=REFERENCE_UNIT,
+                  unit_type="行政单位", region="遂城镇")]
+    names = ["教育局", "第一中学", "第二中学", "实验小学", "卫生健康局", "人民医院", "疾病预防控制中心",
+             "农业农村局", "农业技术推广中心", "自然资源局", "不动产登记中心", "城月镇人民政府",
+             "黄略镇人民政府", "洋青镇人民政府", "界炮镇人民政府", "档案馆", "机关事务管理局",
+             "融媒体中心", "水利工程管理所"]
+    for i, name in enumerate(names, start=2):
+        dept = DEPARTMENTS[i % len(DEPARTMENTS)]
+        unit_type = "乡镇" if name.endswith("镇人民政府") else UNIT_TYPES[i % 3]
+        units.append(dict(unit_code=f"{i:03d}{i:03d}", unit_name=f"遂溪县{name}", department=dept,
+                          unit_type=unit_type, region=None))
+    return units
+
+
+def _reference_lines() -> dict[int, float]:
+    return {1: 10850997.08, 2: 9850997.08, 3: 1000000.00, 4: 8397909.75, 5: 8397200.18, 6: 0.0,
+            7: 709.57, 8: 6038.13, 9: 10850997.08, 10: 8171282.08, 11: 2679715.00, 12: 8397200.18,
+            13: 8374036.75, 14: 7034584.75, 15: 1339452.00, 16: 29911.13, 17: 259000.00,
+            18: 171086.57, 19: 340000.00, 20: 256929.66, 21: None, 22: None, 23: None,
+            24: 1, 25: 0}
+
+
+def _random_lines(rng: random.Random) -> dict[int, float]:
+    budget = round(rng.uniform(1_000_000, 60_000_000), 2)
+    spent = round(budget * rng.uniform(0.70, 1.0), 2)
+    basic = round(spent * rng.uniform(0.5, 0.9), 2)
+    carried_in = round(rng.uniform(0, 200_000), 2)
+    sangong_budget = round(rng.uniform(50_000, 600_000), 2)
+    sangong_spent = round(sangong_budget * rng.uniform(0.5, 1.15), 2)
+    with_breakdown = rng.random() < 0.6
+    vehicles = round(sangong_spent * 0.6, 2) if with_breakdown else None
+    reception = round(sangong_spent * 0.3, 2) if with_breakdown else None
+    abroad = round(sangong_spent - vehicles - reception, 2) if with_breakdown else None
+    public_budget = round(budget * 0.03, 2)
+    return {1: budget, 2: budget, 3: 0.0, 4: budget, 5: budget, 6: 0.0, 7: 0.0, 8: carried_in,
+            9: budget, 10: round(budget * 0.7, 2), 11: round(budget * 0.3, 2), 12: budget,
+            13: spent, 14: basic, 15: round(spent - basic, 2), 16: round(budget + carried_in - spent, 2),
+            17: public_budget, 18: round(public_budget * rng.uniform(0.6, 1.05), 2),
+            19: sangong_budget, 20: sangong_spent, 21: abroad, 22: vehicles, 23: reception,
+            24: rng.randint(0, 3), 25: rng.randint(0, 4)}
+
+
+def _review(indicator: dict, self_score: float, lines: dict[int, float]) -> float:
+    if indicator["rule"] == "proportional":
+        rate = metrics.execution_rate(lines[13], lines[12]) or 0.0
+        return metrics.round_score(min(rate, 1.0) * indicator["max"])
+    if indicator["rule"] == "deduction":
+        return max(0.0, indicator["max"] - lines[24])
+    if indicator["rule"] == "ceiling":
+        rate = metrics.safe_ratio(lines[int(indicator["numerator"][1:])],
+                                  lines[int(indicator["denominator"][1:])]) or 0.0
+        if rate <= 1.0:
+            return float(indicator["max"])
+        if indicator.get("points_per_percent") == "all":
+            return 0.0
+        return metrics.round_score(max(0.0, indicator["max"] - (rate - 1.0) * 100))
+    return min(self_score, indicator["max"])
+
+
+def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "synthetic-1",
+                              years: tuple[int, ...] = YEARS) -> Path:
+    """A warehouse with ~20 units over the given years, the reference unit's 2024 figures included."""
+    rng = random.Random(seed)
+    roster = _roster()
+    con = duckdb.connect(str(path))
+    try:
+        con.execute((settings.PROJECT_ROOT / "pipeline" / "warehouse.sql").read_text(encoding="utf-8"))
+        con.execute("INSERT INTO build_info VALUES (?, ?, ?, ?, ?)",
+                    [build_id, datetime(2025, 8, 1, 9, 30), "raw", ",".join(map(str, years)), 0])
+        con.executemany("INSERT INTO units VALUES (?, ?, ?, ?, ?)",
+                        [[u["unit_code"], u["unit_name"], u["department"], u["unit_type"], u["region"]]
+                         for u in roster])
+        scores_by_year: dict[int, dict[str, dict]] = {}
+        files = 0
+        for year in years:
+            rows = []
+            for index, unit in enumerate(roster):
+                name = unit["unit_name"]
+                file = f"{year}/{unit['unit_code']}_{year}.xlsx"
+                not_submitted = index == len(roster) - 1 or (year == years[-1] and index == len(roster) - 2)
+                quarantined = index == 5 and year == years[-1]
+                if not_submitted:
+                    con.execute("INSERT INTO submission_status VALUES (?, ?, ?, false, false, false, true)",
+                                [unit["unit_code"], name, year])
+                    continue
+                files += 1
+                if quarantined:
+                    con.execute("INSERT INTO ingest_files VALUES (?, ?, 'workbook', 'quarantined', ?, ?, ?, NULL, ?)",
+                                [file, f"{files:064x}", name, year, year, "缺少工作表“评分表”"])
+                    con.execute("INSERT INTO findings VALUES (?, ?, ?, 'fatal', '文件', 'sheet.missing', NULL, '评分表', ?)",
+                                [file, name, year, "工作簿缺少工作表“评分表”，请按模板补齐后重新报送。"])
+                    con.execute("INSERT INTO submission_status VALUES (?, ?, ?, true, false, true, true)",
+                                [unit["unit_code"], name, year])
+                    continue
+                con.execute("INSERT INTO ingest_files VALUES (?, ?, 'workbook', 'loaded', ?, ?, ?, ?, NULL)",
+                            [file, f"{files:064x}", name, year, year, date(year + 1, 7, 20)])
+                lines = _reference_lines() if (name == REFERENCE_UNIT and year == 2024) else _random_lines(rng)
+                amount_unit = "万元" if index % 4 == 1 else "元"
+                for number, value in lines.items():
+                    column = "C"
+                    con.execute("INSERT INTO data_lines VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                [name, year, number, f"第{number}行项目", value,
+                                 f"数据表!{column}{number + 3}", None if value is None else f"{value}"])
+                con.execute("INSERT INTO unit_info VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 13, 57, 51, 50, ?)",
+                            [name, year, file, unit["unit_code"], unit["department"], unit["unit_type"],
+                             date(year + 1, 7, 20), "张三", "0759-7771234", amount_unit])
+                self_total = 0.0
+                review_total = 0.0
+                for row, indicator in enumerate(FRAMEWORK, start=5):
+                    if name == REFERENCE_UNIT and year == 2024:
+                        self_score = {"B2": 3.0, "B6": 9.0}.get(indicator["code"], float(indicator["max"]))
+                    else:
+                        self_score = float(indicator["max"]) if rng.random() < 0.7 else float(
+                            max(0, indicator["max"] - rng.randint(1, 3)))
+                    review = _review(indicator, self_score, lines)
+                    self_total += self_score
+                    review_total += review
+                    con.execute("INSERT INTO indicator_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                [name, year, indicator["code"], indicator["level1"], indicator["level2"],
+                                 indicator["level3"], float(indicator["max"]), self_score, review,
+                                 indicator["rule"], None if self_score == indicator["max"] else "扣分原因见报告",
+                                 f"评分表!F{row}"])
+                review_total = metrics.round_score(review_total)
+                errors = 1 if index == 7 else 0
+                warnings = 1 if self_total > review_total + settings.INFLATION_WARNING_POINTS else 0
+                if errors:
+                    con.execute("INSERT INTO findings VALUES (?, ?, ?, 'error', '数据表!C16', 'identity.r13', '1', '2', ?)",
+                                [file, name, year, "支出决算数不等于基本支出与项目支出之和，请核对后重新报送。"])
+                if warnings:
+                    con.execute("INSERT INTO findings VALUES (?, ?, ?, 'warning', '评分表 合计', 'score.inflation', ?, ?, ?)",
+                                [file, name, year, f"{self_total}", f"{review_total}",
+                                 "自评得分高于复核得分，请说明理由。"])
+                rows.append(dict(unit=unit, name=name, year=year, file=file, lines=lines,
+                                 self_score=self_total, review=review_total, errors=errors,
+                                 warnings=warnings))
+                con.execute("INSERT INTO submission_status VALUES (?, ?, ?, true, true, ?, true)",
+                            [unit["unit_code"], name, year, errors > 0])
+            ranks = {r["name"]: 1 + sum(o["review"] > r["review"] for o in rows) for r in rows}
+            scores_by_year[year] = {}
+            for r in rows:
+                lines, unit = r["lines"], r["unit"]
+                peers_type = [o for o in rows if o["unit"]["unit_type"] == unit["unit_type"]]
+                peers_dept = [o for o in rows if o["unit"]["department"] == unit["department"]]
+                record = dict(
+                    execution_rate=metrics.execution_rate(lines[13], lines[12]),
+                    sangong_control_rate=metrics.sangong_control_rate(lines[20], lines[19]),
+                    review_score=r["review"], review_grade=metrics.grade(r["review"]))
+                scores_by_year[year][r["name"]] = record
+                con.execute(
+                    "INSERT INTO unit_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [unit["unit_code"], r["name"], unit["department"], unit["unit_type"], year, r["file"],
+                     lines[12], lines[13], record["execution_rate"], lines[14], lines[15],
+                     metrics.basic_share(lines[14], lines[13]), lines[16],
+                     metrics.carryover_rate(lines[16], lines[4], lines[8]), lines[17], lines[18],
+                     metrics.public_control_rate(lines[18], lines[17]), lines[19], lines[20],
+                     record["sangong_control_rate"], lines[21], lines[22], lines[23],
+                     r["self_score"], metrics.grade(r["self_score"]), r["review"], record["review_grade"],
+                     metrics.round_score(r["self_score"] - r["review"]), ranks[r["name"]],
+                     1 + sum(o["review"] > r["review"] for o in peers_type),
+                     1 + sum(o["review"] > r["review"] for o in peers_dept),
+                     r["errors"], r["warnings"], r["errors"] > 0])
+                previous = scores_by_year.get(year - 1, {}).get(r["name"])
+                if previous:
+                    def change(key):
+                        if record[key] is None or previous[key] is None:
+                            return None
+                        return record[key] - previous[key]
+                    con.execute("INSERT INTO unit_changes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                [r["name"], year, year - 1, record["review_score"], previous["review_score"],
+                                 metrics.round_score(record["review_score"] - previous["review_score"]),
+                                 record["review_grade"], previous["review_grade"],
+                                 change("execution_rate"), change("sangong_control_rate")])
+        con.execute("INSERT INTO report_figures VALUES (?, 2024, '2024/001001_自评报告.txt', "
+                    "'execution_rate', 1.0, NULL, '财政拨款资金整体支出完成率达到100%。')", [REFERENCE_UNIT])
+        con.execute("UPDATE build_info SET files = ?", [files])
+    finally:
+        con.close()
+    return path
