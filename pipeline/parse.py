@@ -189,15 +189,17 @@ def _pandera_findings(schema: type[pa.DataFrameModel], frame: pl.DataFrame,
             row = frame.row(index, named=True)
             found = row.get("self_score", found)
         found_text = _fmt_number(found)
-        findings.append(Finding(severity, rule, location, template.format(found=found_text),
+        findings.append(Finding(severity, rule, location, f"{location} " + template.format(found=found_text),
                                 found=found_text))
     return findings
 
 
 def _fmt_number(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return str(int(number)) if number.is_integer() else str(number)
 
 
 def typed_frames(parsed: "ParsedWorkbook") -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
