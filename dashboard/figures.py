@@ -21,15 +21,20 @@ SELF_COLOUR = "#ef6c00"
 REVIEW_COLOUR = "#1565c0"
 
 
-def _layout(figure: go.Figure, title: str, *, height: int | None = None) -> go.Figure:
+def _layout(figure: go.Figure, title: str, *, height: int | None = None,
+            labels: pd.Series | None = None) -> go.Figure:
+    """Common layout; labels are the category names of a horizontal bar chart (they set the left margin)."""
+    left = 70 if labels is None or labels.empty else min(360, 14 * int(labels.astype(str).str.len().max()) + 24)
     figure.update_layout(
         title={"text": title, "x": 0.01},
         font={"family": FONT_FAMILY, "size": 13},
         hoverlabel={"font": {"family": FONT_FAMILY}},
         legend={"orientation": "h", "y": -0.18},
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        margin={"l": left, "r": 30, "t": 70, "b": 20},
         separators=".,",
     )
+    figure.update_xaxes(automargin=True)
+    figure.update_yaxes(automargin=True)
     if height:
         figure.update_layout(height=height)
     return figure
@@ -50,9 +55,12 @@ def score_ranking(scores: pd.DataFrame) -> go.Figure:
     figure.add_scatter(y=ordered["unit_name"], x=ordered["self_score"], mode="markers", name="自评得分",
                        marker={"color": SELF_COLOUR, "symbol": "diamond", "size": 9},
                        hovertemplate="%{y}<br>自评得分 %{x:.2f} 分<extra></extra>")
-    figure.update_xaxes(title_text="得分（分）", range=[0, 102])
+    lowest = pd.concat([ordered["review_score"], ordered["self_score"]]).min()
+    start = 0.0 if pd.isna(lowest) else max(0.0, float(lowest) - 5)
+    figure.update_xaxes(title_text="得分（分）", range=[start, 101])
     figure.update_yaxes(title_text=None)
-    return _layout(figure, "复核得分与自评得分（条形颜色为复核等级）", height=_bar_height(len(ordered)))
+    return _layout(figure, "复核得分与自评得分（条形颜色为复核等级）", height=_bar_height(len(ordered)),
+                   labels=ordered["unit_name"])
 
 
 def execution_by_unit(scores: pd.DataFrame, reference_rate: float = 0.9) -> go.Figure:
@@ -71,7 +79,8 @@ def execution_by_unit(scores: pd.DataFrame, reference_rate: float = 0.9) -> go.F
                      annotation_text=f"参考线 {reference_rate * 100:.0f}%", annotation_position="top")
     figure.update_xaxes(title_text="预算资金支出率（%）", range=[0, max(105.0, float(percent.max() or 0) + 5)])
     return _layout(figure, f"各单位预算资金支出率（红色：低于 {reference_rate * 100:.0f}%）",
-                   height=_bar_height(len(ordered)))
+                   height=_bar_height(len(ordered)),
+                   labels=ordered["unit_name"])
 
 
 def budget_against_rate(scores: pd.DataFrame, reference_rate: float = 0.9) -> go.Figure:
@@ -103,7 +112,8 @@ def sangong_control(scores: pd.DataFrame) -> go.Figure:
     figure.add_vline(x=100, line_dash="dash", line_color="#424242", annotation_text="预算数 100%",
                      annotation_position="top")
     figure.update_xaxes(title_text="三公经费控制率（%）= 实际支出 / 预算")
-    return _layout(figure, "各单位三公经费控制率（红色：超预算）", height=_bar_height(len(ordered)))
+    return _layout(figure, "各单位三公经费控制率（红色：超预算）", height=_bar_height(len(ordered)),
+                   labels=ordered["unit_name"])
 
 
 SANGONG_PARTS = (("sangong_abroad", "因公出国（境）费"), ("sangong_vehicles", "公务用车购置及运行维护费"),
@@ -120,7 +130,8 @@ def sangong_composition(scores: pd.DataFrame) -> go.Figure:
                        name=label, hovertemplate="%{y}<br>" + label + " %{x:,.2f} 万元<extra></extra>")
     figure.update_layout(barmode="stack")
     figure.update_xaxes(title_text="金额（万元）")
-    return _layout(figure, f"三公经费构成（填报了明细的 {len(given)} 个单位）", height=_bar_height(len(given)))
+    return _layout(figure, f"三公经费构成（填报了明细的 {len(given)} 个单位）", height=_bar_height(len(given)),
+                   labels=given["unit_name"])
 
 
 def sangong_totals_by_year(scores: pd.DataFrame) -> go.Figure:
@@ -148,7 +159,7 @@ def grade_distribution(scores: pd.DataFrame) -> go.Figure:
     figure.add_bar(x=list(GRADES), y=[int(review_counts.get(g, 0)) for g in GRADES], name="复核等级",
                    marker_color=REVIEW_COLOUR)
     figure.update_layout(barmode="group")
-    figure.update_yaxes(title_text="单位数（个）", dtick=1 if len(scores) <= 20 else None)
+    figure.update_yaxes(title_text="单位数（个）", rangemode="tozero")
     return _layout(figure, "等级分布：自评与复核", height=360)
 
 
@@ -182,7 +193,7 @@ def deduction_heatmap(indicators: pd.DataFrame, *, basis: str = "review") -> go.
         hovertemplate="%{y}<br>%{x}：%{z:.2f} 分<extra></extra>"))
     figure.update_yaxes(autorange="reversed")
     figure.update_xaxes(title_text="指标代码", side="top")
-    return _layout(figure, title, height=_bar_height(len(matrix)))
+    return _layout(figure, title, height=_bar_height(len(matrix)), labels=matrix["单位名称"])
 
 
 def grade_flows(changes: pd.DataFrame) -> go.Figure:

@@ -41,7 +41,7 @@ def _column_config(table: pd.DataFrame) -> dict:
     for header in table.columns:
         values = table[header]
         if str(header).endswith(WAN):
-            config[header] = st.column_config.NumberColumn(header, format="localized")
+            config[header] = st.column_config.NumberColumn(header, format="accounting")
         elif str(header).endswith(PCT) or "百分点" in str(header):
             config[header] = st.column_config.NumberColumn(header, format="%.2f")
         elif pd.api.types.is_float_dtype(values):
@@ -58,13 +58,14 @@ def table(frame: pd.DataFrame | "pd.io.formats.style.Styler", *, title: str, key
     shown = styler.data if styler is not None else frame
     st.dataframe(styler if styler is not None else shown, hide_index=True, height=height,
                  column_config=_column_config(shown), key=f"{key}_table")
-    left, right, _ = st.columns([1, 1, 4])
     stem = f"{title}_{filters.current().year}"
-    left.download_button("下载 Excel（.xlsx）", data=export.xlsx_bytes(shown, title=title, notes=export_notes(title)),
-                         file_name=f"{stem}.xlsx", key=f"{key}_xlsx", on_click="ignore",
+    buttons = st.container(horizontal=True, gap="small")
+    buttons.download_button("下载 Excel", data=export.xlsx_bytes(shown, title=title, notes=export_notes(title)),
+                         file_name=f"{stem}.xlsx", key=f"{key}_xlsx", on_click="ignore", icon=":material/download:",
                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    right.download_button("下载 CSV", data=export.csv_bytes(shown), file_name=f"{stem}.csv",
-                          key=f"{key}_csv", on_click="ignore", mime="text/csv")
+    buttons.download_button("下载 CSV", data=export.csv_bytes(shown), file_name=f"{stem}.csv",
+                          key=f"{key}_csv", on_click="ignore", mime="text/csv",
+                            icon=":material/download:")
     return shown
 
 

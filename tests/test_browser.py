@@ -1,0 +1,186 @@
+"""The dashboard in a real browser: `streamlit run` on a free port, every page in headless Chromium.
+
+Screenshots land in tests/artifacts/ (one per page) so a person can look at them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+REFERENCE_UNIT = "遂溪县人民政府办公室"
+YEAR = 2024
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (apt-get install chromium)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_healthy(base: str, server: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited early: {server.stdout.read() if server.stdout else ''}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+@pytest.fixture(scope="module")
+def server(sample_warehouse: Path):
+    port = _free_port()
+    env = {**os.environ, "PERF_DB": str(sample_warehouse)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1800}, locale="zh-CN",
+                                  accept_downloads=True)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _lowest_execution_unit(db: Path, year: int) -> str:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT unit_name FROM unit_scores WHERE year = ? AND execution_rate IS NOT NULL "
+                           "ORDER BY execution_rate, unit_name LIMIT 1", [year]).fetchone()[0]
+
+
+def _review_score(db: Path, unit: str, year: int) -> float:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT review_score FROM unit_scores WHERE unit_name = ? AND year = ?",
+                           [unit, year]).fetchone()[0]
+
+
+# Done when the script has finished (no running indicator), every lazily loaded element
+# has replaced its skeleton and every plotly chart has drawn its SVG.
+_RENDERED = """() => {
+    if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+    if (document.querySelector('[data-testid="stSkeleton"]')) return false;
+    const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+    return charts.every(chart => chart.querySelector('.main-svg'));
+}"""
+
+
+def _open(page, base: str, path: str, params: dict, title: str) -> None:
+    page.goto(f"{base}/{path}?{urllib.parse.urlencode(params)}", wait_until="domcontentloaded")
+    page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
+    # Streamlit shows a running indicator while the script runs; the page is complete after it.
+    page.wait_for_function(_RENDERED, timeout=30_000)
+    page.wait_for_timeout(500)
+
+
+def _assert_page(page, name: str, *texts: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    assert page.locator('[data-testid="stException"]').count() == 0, f"exception box on {name}"
+    content = page.content()
+    for text in texts:
+        assert text in content, f"{text!r} not shown on {name}"
+
+
+def test_every_page_renders_in_chromium(server, page, sample_warehouse):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    lowest = _lowest_execution_unit(sample_warehouse, YEAR)
+    review = _review_score(sample_warehouse, REFERENCE_UNIT, YEAR)
+    pages = [
+        ("overview", "", {"year": YEAR}, f"总览 · {YEAR} 年度", ("报送情况", "预算资金支出率", "等级分布")),
+        ("ranking", "ranking", {"year": YEAR}, f"排名 · {YEAR} 年度", (REFERENCE_UNIT, "复核得分")),
+        ("execution", "execution", {"year": YEAR}, f"预算执行 · {YEAR} 年度", ("是否自评满分", lowest)),
+        ("sangong", "sangong", {"year": YEAR}, f"三公经费 · {YEAR} 年度", ("三公经费控制率", "三公经费历年合计")),
+        ("grades", "grades", {"year": YEAR}, f"等级与得分 · {YEAR} 年度", ("指标扣分热力图", "自评得分与复核得分")),
+        ("unit", "unit", {"year": YEAR, "unit": REFERENCE_UNIT}, f"单位详情 · {YEAR} 年度",
+         (REFERENCE_UNIT, f"{review:.2f} 分")),
+        ("quality", "quality", {"year": YEAR}, f"数据质量 · {YEAR} 年度", ("问题清单", "尚未入库的名录单位")),
+    ]
+    for name, path, params, title, texts in pages:
+        _open(page, server, path, params, title)
+        _assert_page(page, name, *texts)
+
+
+def test_url_reproduces_the_view(server, page, sample_warehouse):
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        years = [y for (y,) in con.execute("SELECT DISTINCT year FROM unit_scores ORDER BY year").fetchall()]
+    earliest = years[0]
+    _open(page, server, "ranking", {"year": earliest}, f"排名 · {earliest} 年度")
+    _assert_page(page, f"ranking_{earliest}", f"排名 · {earliest} 年度")
+    # Moving to another page keeps the chosen year, in the view and in the address.
+    page.get_by_role("link", name="预算执行").first.click()
+    page.get_by_role("heading", name=f"预算执行 · {earliest} 年度").first.wait_for(timeout=30_000)
+    assert f"year={earliest}" in page.url
+
+
+def test_csv_download_has_bom_and_the_shown_rows(server, page, sample_warehouse):
+    _open(page, server, "ranking", {"year": YEAR}, f"排名 · {YEAR} 年度")
+    with page.expect_download(timeout=30_000) as download_info:
+        page.get_by_role("button", name="下载 CSV").first.click()
+    content = Path(download_info.value.path()).read_bytes()
+    assert content.startswith(b"\xef\xbb\xbf")
+    lines = content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("排名,单位名称,")
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        loaded = con.execute("SELECT count(*) FROM unit_scores WHERE year = ?", [YEAR]).fetchone()[0]
+    assert len(lines) - 1 == loaded
+    assert any(REFERENCE_UNIT in line for line in lines[1:])
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory) -> Path:  # temporary: until raw/ holds the sample county
+    from tests.test_dashboard_data import build_synthetic_warehouse
+    return build_synthetic_warehouse(tmp_path_factory.mktemp("synthetic") / "performance.duckdb")
