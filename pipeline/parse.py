@@ -51,6 +51,7 @@ class ParsedWorkbook:
     grade: str | None = None
     grade_cell: str | None = None
     grade_raw: str | None = None
+    sheets_found: frozenset[str] = frozenset()
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -231,7 +232,7 @@ def typed_frames(parsed: "ParsedWorkbook") -> tuple[pl.DataFrame, pl.DataFrame, 
 def parse_workbook(staged: StagedWorkbook) -> ParsedWorkbook:
     """Typed content of a staged workbook, with every finding of both stages."""
     findings = list(staged.findings)
-    parsed = ParsedWorkbook(amounts_in_wanyuan=staged.amounts_in_wanyuan)
+    parsed = ParsedWorkbook(amounts_in_wanyuan=staged.amounts_in_wanyuan, sheets_found=staged.sheets_found)
     parsed.info, parsed.info_cells = parse_info(staged, findings)
     parsed.amounts, parsed.amount_cells, parsed.amount_raw, parsed.line_labels = parse_amounts(staged, findings)
     parsed.indicators = parse_scores(staged, findings)

@@ -24,7 +24,7 @@ from pipeline.settings import FRAMEWORKS_DIR, ROSTER_FILE
 from pipeline.staging import stage_workbook
 from pipeline.warehouse import publish
 from pipeline.workbook import WorkbookReadError, read_workbook
-from schemas.form import DATA_LINES
+from schemas.form import DATA_LINES, SHEET_DATA, SHEET_SCORES
 
 LOADED, QUARANTINED, SUPERSEDED, SKIPPED = "loaded", "quarantined", "superseded", "skipped"
 STATE_LABELS = {LOADED: "已入库", QUARANTINED: "已隔离", SUPERSEDED: "已被新版本替代", SKIPPED: "已跳过"}
@@ -88,8 +88,10 @@ def check_workbook(found: FoundFile, roster: dict[str, dict], frameworks: dict[i
                             found=str(sub.year)))
     if framework is not None and (parsed.unit_name or parsed.usable):
         # Checked even when the file is quarantined, so a unit learns everything to fix at once.
-        more += rules.identity_findings(parsed)
-        more += rules.score_findings(parsed, framework)
+        if SHEET_DATA in parsed.sheets_found:
+            more += rules.identity_findings(parsed)
+        if SHEET_SCORES in parsed.sheets_found:
+            more += rules.score_findings(parsed, framework)
         more += rules.year_findings(parsed, found.folder_year)
         more += rules.roster_findings(parsed, roster)
         more += rules.late_findings(parsed, framework.deadline)

@@ -61,6 +61,7 @@ class StagedWorkbook:
     indicators: list[StagedIndicator] = field(default_factory=list)
     total: Cell | None = None
     grade: Cell | None = None
+    sheets_found: frozenset[str] = frozenset()
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -214,7 +215,7 @@ def stage_scores(sheet: Sheet) -> tuple[list[StagedIndicator], Cell | None, Cell
 def stage_workbook(sheets: dict[str, Sheet]) -> StagedWorkbook:
     """Locate every cell of interest in the three sheets; fatal findings when that fails."""
     found, findings = find_sheets(sheets)
-    staged = StagedWorkbook(findings=findings)
+    staged = StagedWorkbook(findings=findings, sheets_found=frozenset(found))
     if SHEET_INFO in found:
         staged.info, more = stage_info(found[SHEET_INFO])
         staged.findings += more
