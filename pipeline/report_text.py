@@ -107,14 +107,34 @@ class _Line:
         return None
 
 
-def _lines(text: str) -> list[_Line]:
-    lines, offset, paragraph = [], 0, 0
+def _continues(previous: str, line: str) -> bool:
+    """Whether line carries on the sentence of the previous line: a paragraph wrapped
+    mid-sentence, as text copied out of a PDF is ("…追加一笔公车" / "购置费，自评得分3分。")."""
+    previous, line = previous.strip(), line.strip()
+    return (len(previous) > 25
+            and not re.search(r"[。;!?:]$", previous)
+            and not _NUMBERING.match(line)
+            and ":" not in line[:8])
+
+
+def _layout(text: str) -> tuple[str, list[_Line]]:
+    """The text with wrapped lines rejoined, and its lines; each line keeps the number
+    of the report's own non-empty line it starts on."""
+    joined: list[tuple[str, int]] = []
+    paragraph = 0
     for raw in text.split("\n"):
-        if raw.strip():
-            paragraph += 1
-            lines.append(_Line(offset, raw, paragraph))
-        offset += len(raw) + 1
-    return lines
+        if not raw.strip():
+            continue
+        paragraph += 1
+        if joined and _continues(joined[-1][0], raw):
+            joined[-1] = (joined[-1][0].rstrip() + raw.strip(), joined[-1][1])
+        else:
+            joined.append((raw, paragraph))
+    lines, offset = [], 0
+    for line_text, number in joined:
+        lines.append(_Line(offset, line_text, number))
+        offset += len(line_text) + 1
+    return "\n".join(line_text for line_text, _ in joined), lines
 
 
 def _sentence_at(line: _Line, pos: int) -> tuple[str, int]:
@@ -476,8 +496,7 @@ def extract_figures(text: str,
     indicator_names: code → 三级指标 name from the year's framework, so a report that
     heads its paragraphs with the framework's own names is read by them.
     """
-    text = normalise_text(text)
-    lines = _lines(text)
+    text, lines = _layout(normalise_text(text))
     if not lines:
         return []
     return (_title_figures(text, lines)
@@ -503,7 +522,7 @@ def _names_found(words: str, names: Iterable[str]) -> list[str]:
 def title_block(text: str) -> str:
     """The report's leading lines, up to its first paragraph of body text."""
     block = []
-    for line in _lines(normalise_text(text))[:12]:
+    for line in _layout(normalise_text(text))[1][:12]:
         if len(line.text.strip()) > 60:
             break
         block.append(line.text)
@@ -514,7 +533,11 @@ def match_unit(text: str, filename: str, unit_names: Iterable[str]) -> str | Non
     """The roster unit a report is about: named in its title lines, else in its file
     name, else in its opening ~500 characters (the name said most often there)."""
     names = list(dict.fromkeys(unit_names))
-    for words in (title_block(text), normalise_text(filename)):
+    block = title_block(text)
+    labelled = _UNIT.search(block)
+    # the 评价单位 line names the unit itself; a title may also name its 主管部门
+    candidates = [labelled.group()] if labelled else []
+    for words in (*candidates, block, normalise_text(filename)):
         found = _names_found(words, names)
         if found:
             return max(found, key=lambda n: len(_name_key(n)))

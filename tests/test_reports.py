@@ -276,3 +276,29 @@ def test_missing_and_unmatched_report_findings():
     assert "2024/情况说明.docx" in unmatched.message
     tied = unmatched.at(file="2024/情况说明.docx", year=2024)
     assert tied.file == "2024/情况说明.docx" and tied.year == 2024
+
+
+def test_a_paragraph_wrapped_mid_sentence_is_read_as_one():
+    # text copied out of a PDF: lines end where the page did, with blank lines between
+    text = """\
+（三）预算执行
+本年度财政下达预算数共计5,632,100.00元，全年实际支出5,480,215.40元，资金支出率为97.
+
+30%，较上年有所提高。项目支出方面，因部分采购项目延至次年实施，结转
+
+和结余151,884.60元。
+
+（四）运行成本
+本年“三公”经费年初预算安排80,000.00元，全年实际支出62,410.00元，控制率为78.01%，未超
+预算，自评得分1分。
+"""
+    figures = {f.item: f for f in extract_figures(text)}
+    assert figures["execution_rate"].value == pytest.approx(0.9730)
+    assert figures["execution_rate"].written == "97.30%"
+    assert figures["execution_rate"].paragraph == 2   # the line the sentence starts on
+    assert figures["r16"].value == 151884.60
+    assert figures["r12"].value == 5632100.00
+    assert figures["r13"].value == 5480215.40
+    assert figures["r19"].value == 80000.00 and figures["r20"].value == 62410.00
+    assert figures["score.B9"].value == 1.0
+    assert figures["score.B9"].sentence.endswith("未超预算,自评得分1分")
