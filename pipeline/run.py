@@ -208,11 +208,13 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
          "year": pl.Int32},
         ["file", "severity", "location", "rule", "message"])
 
+    # A submission's own findings, plus those its 自评报告 earned for the same unit and year.
+    by_file = Counter((f.file, f.severity) for f in all_findings)
+    by_report = Counter((f.unit_name, f.year, f.severity) for f in all_findings
+                        if f.rule.startswith("report.") and f.rule != "report.missing")
+
     def counts(sub: Submission, severity: str) -> int:
-        return sum(1 for f in all_findings if f.severity == severity
-                   and (f.file == sub.found.relative
-                        or (f.unit_name == sub.unit_name and f.year == sub.year and f.file != sub.found.relative
-                            and f.rule.startswith("report."))))
+        return by_file[(sub.found.relative, severity)] + by_report[(sub.unit_name, sub.year, severity)]
 
     info_rows, line_rows, indicator_rows, score_rows = [], [], [], []
     for sub in loaded:
