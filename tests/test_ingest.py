@@ -261,3 +261,63 @@ def test_not_submitted_units_appear_in_submission_status(county: County):
     assert status.height == 5
     assert set(status.filter(submitted=False)["unit_name"].to_list()) == {
         "遂溪县财政局", "遂溪县教育局", "遂溪县第一中学", "遂溪县黄略镇人民政府"}
+
+
+def test_xlsm_is_read_like_xlsx(county: County):
+    path = county.workbook("macro.xlsx", reference_form())
+    path.rename(path.with_suffix(".xlsm"))
+    result = processed(county.raw)
+    assert state_of(result, "2024/macro.xlsm") == LOADED
+
+
+def test_unit_code_differing_from_roster_is_a_warning(county: County):
+    county.workbook("code.xlsx", reference_form(info={"单位编码": "999"}))
+    [finding] = findings_of(processed(county.raw), "2024/code.xlsx", "roster.code_mismatch")
+    assert finding.found == "999" and finding.expected == "440823001"
+
+
+def test_hand_made_layout_is_found_by_labels(county: County):
+    """Columns moved, headers lower down, 一级/二级 left blank instead of merged."""
+    import xlsxwriter
+
+    from pipeline.framework import load_framework
+    from tests.builders import REFERENCE_SCORES
+
+    path = county.raw / "2024" / "手工.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = xlsxwriter.Workbook(str(path))
+    data = book.add_worksheet("数据表")
+    data.write(0, 1, "附表2 部门整体支出绩效自评数据表")
+    data.write(3, 1, "金额单位：元")
+    data.write_row(4, 1, ["行次", "项目", "金额（元）"])
+    from schemas.form import DATA_LINES
+    for i, line in enumerate(DATA_LINES):
+        value = REFERENCE_DATA.get(line.line)
+        data.write_row(5 + i, 1, [line.line, line.label] + ([] if value is None else [value]))
+    scores = book.add_worksheet("评分表")
+    scores.write_row(2, 0, ["代码", "一级指标", "二级指标", "三级指标", "分值", "自评得分", "评分说明"])
+    last = (None, None)
+    framework = load_framework(2024)
+    for i, spec in enumerate(framework.indicators):
+        entry = REFERENCE_SCORES[spec.code]
+        score, note = entry if isinstance(entry, tuple) else (entry, None)
+        shown = (spec.level1 if spec.level1 != last[0] else None, spec.level2 if spec.level2 != last[1] else None)
+        last = (spec.level1, spec.level2)
+        scores.write_row(3 + i, 0, [spec.code, shown[0], shown[1], spec.level3, spec.max_score, score, note])
+    n = 3 + len(framework.indicators)
+    scores.write_row(n, 0, ["合计", None, None, None, 100, 98])
+    scores.write_row(n + 1, 0, ["自评等级", None, None, None, None, "优"])
+    info = book.add_worksheet("基本信息")
+    info.write_row(1, 1, ["单位名称", None, REFERENCE_UNIT])
+    info.write_row(2, 1, ["评价年度", None, "2024年"])
+    info.write_row(3, 1, ["填报日期", None, "2025/7/28"])
+    book.close()
+
+    result = processed(county.raw)
+    assert state_of(result, "2024/手工.xlsx") == LOADED
+    assert [f for f in findings_of(result, "2024/手工.xlsx") if f.severity != "warning"] == []
+    lines = result.tables["data_lines"]
+    assert lines.filter(line=13)["source_cell"].to_list() == ["数据表!D18"]
+    b8 = result.tables["indicator_scores"].filter(code="B8").row(0, named=True)
+    assert (b8["level1"], b8["level2"], b8["source_cell"]) == ("管理效率", "运行成本", "评分表!F14")
+    assert result.tables["unit_scores"]["review_score"].to_list() == [97.97]
