@@ -150,7 +150,8 @@ def table_values(parsed: ParsedWorkbook, reviews: list[scoring.IndicatorReview])
 
 
 def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], Submission],
-                  roster_names: list[str]) -> tuple[list[Submission], list[dict], set[tuple[str, int]]]:
+                  roster_names: list[str], frameworks: dict[int, Framework],
+                  ) -> tuple[list[Submission], list[dict], set[tuple[str, int]]]:
     """Read every 自评报告, match it to its unit, extract its figures and compare them."""
     from pipeline import reports
 
@@ -163,7 +164,7 @@ def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], S
             text = reports.read_report_text(found.path)
         except reports.ReportReadError as exc:
             sub.state, sub.reason = QUARANTINED, "报告无法读取"
-            sub.add([Finding(FATAL, "report.unreadable", "文件", f"自评报告“{found.relative}”无法读取：{exc}")])
+            sub.add([replace(reports.unreadable_report_finding(found.relative, exc), severity=FATAL)])
             continue
         unit = reports.match_unit(text, found.path.name, names)
         if unit is None:
@@ -172,9 +173,11 @@ def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], S
             continue
         sub.unit_name = unit
         covered.add((unit, found.folder_year))
-        extracted = reports.extract_figures(text)
-        figures += [dict(unit_name=unit, year=found.folder_year, file=found.relative, item=f.item,
-                         value=f.value, text_value=f.text_value, sentence=f.sentence) for f in extracted]
+        framework = frameworks.get(found.folder_year)
+        names_by_code = {i.code: i.level3 for i in framework.indicators} if framework else None
+        extracted = reports.extract_figures(text, names_by_code)
+        figures += reports.report_figure_rows(extracted, file=found.relative, unit_name=unit,
+                                              year=found.folder_year)
         workbook = loaded.get((unit, found.folder_year))
         if workbook is not None:
             sub.add(reports.check_report(extracted, table_values(workbook.parsed, workbook.reviews)))
@@ -405,7 +408,7 @@ def process(raw: Path, progress: bool = False) -> RunResult:
     resolve_duplicates(subs)
 
     loaded = {(s.unit_name, s.year): s for s in subs if s.state == LOADED and s.found.kind == "workbook"}
-    report_subs, figures, covered = check_reports(report_files, loaded, list(roster_by_name))
+    report_subs, figures, covered = check_reports(report_files, loaded, list(roster_by_name), frameworks)
     subs += report_subs
     extra = missing_report_findings(loaded, covered)
     subs.sort(key=lambda s: s.found.relative)
