@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.form_writer import (
-    indicators_of,
     load_framework,
     write_workbook,
     write_xls_workbook,
@@ -217,7 +216,6 @@ _FAULTS: tuple[_Special, ...] = (
     _Special("wanyuan_form", 2024, "遂溪县乐民镇人民政府",
              _std("遂溪县乐民镇人民政府", 2024, "（万元）"), "loaded"),
     _Special("xls_form", 2024, "遂溪县林业局", _std("遂溪县林业局", 2024, ext="xls"), "loaded"),
-    _Special("xls_form", 2023, "遂溪县林业局", _std("遂溪县林业局", 2023, ext="xls"), "loaded"),
     _Special("year_mismatch", 2023, "遂溪县城月镇人民政府", _std("遂溪县城月镇人民政府", 2023),
              "loaded"),
     _Special("not_in_roster", 2024, NOT_IN_ROSTER_UNIT, _std(NOT_IN_ROSTER_UNIT, 2024), "loaded"),
@@ -275,7 +273,6 @@ _REFERENCE_2024_INFO = {"内设机构数": 13, "编制数": 57, "在职人数": 
 
 # --------------------------------------------------------------------------- figures
 
-AMOUNT_LINES = tuple(d.line for d in DATA_LINES if not d.is_count)
 COUNT_LINES = tuple(d.line for d in DATA_LINES if d.is_count)
 FEN_PER_WANYUAN_CENT = 10_000  # 0.01 万元 = 100 元 = 10 000 fen
 
@@ -499,10 +496,6 @@ def _staffing(profile: Profile, year: int, rng: random.Random) -> dict[str, int]
     }
 
 
-def _deadline(framework: Mapping[str, Any]) -> dt.date:
-    return framework["deadline"]
-
-
 def build_submission(profile: Profile, year: int, framework: Mapping[str, Any],
                      quantum: int = 1) -> Submission:
     unit = profile.unit
@@ -515,7 +508,7 @@ def build_submission(profile: Profile, year: int, framework: Mapping[str, Any],
     else:
         figures = generate_figures(profile, year, rng, quantum)
         scores = generate_scores(framework, figures, quality, rng, _INFLATED.get((unit.name, year), ()))
-        filed = _deadline(framework) - dt.timedelta(days=rng.randint(1, 28))
+        filed = framework["deadline"] - dt.timedelta(days=rng.randint(1, 28))
     total = total_of(scores)
     info = {
         "单位名称": unit.name,
@@ -1049,8 +1042,8 @@ def build_sample(out_dir: Path) -> list[Path]:
 # --------------------------------------------------------------------------- inflation record
 
 def _inflation_cases() -> list[dict[str, Any]]:
-    rows = [{"unit_name": REFERENCE_UNIT, "year": 2024, "code": "A3", "claimed": 10.0,
-             "supported": 9.97}]
+    """Indicators claimed at full 分值 where the unit's own figures support less."""
+    rows = [{"unit_name": REFERENCE_UNIT, "year": 2024, "code": "A3"}]  # 10 claimed, 9.97 supported
     for (unit, year), codes in sorted(_INFLATED.items()):
         rows += [{"unit_name": unit, "year": year, "code": c} for c in codes]
     return rows
