@@ -5,6 +5,8 @@ Screenshots land in tests/artifacts/ (one per page) so a person can look at them
 
 from __future__ import annotations
 
+import csv as csv_module
+import io
 import os
 import socket
 import subprocess
@@ -166,18 +168,60 @@ def test_url_reproduces_the_view(server, page, sample_warehouse):
     assert f"year={earliest}" in page.url
 
 
-def test_csv_download_has_bom_and_the_shown_rows(server, page, sample_warehouse):
-    _open(page, server, "ranking", {"year": YEAR}, f"排名 · {YEAR} 年度")
+def _download(page, label: str) -> bytes:
     with page.expect_download(timeout=30_000) as download_info:
-        page.get_by_role("button", name="下载 CSV").first.click()
-    content = Path(download_info.value.path()).read_bytes()
-    assert content.startswith(b"\xef\xbb\xbf")
-    lines = content.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("排名,单位名称,")
+        page.get_by_role("button", name=label).first.click()
+    return Path(download_info.value.path()).read_bytes()
+
+
+def test_sidebar_filter_drives_url_and_downloads(server, page, sample_warehouse):
+    """Pick a grade in the sidebar: the address keeps it, other pages keep it, the download holds those rows."""
     with duckdb.connect(str(sample_warehouse), read_only=True) as con:
-        loaded = con.execute("SELECT count(*) FROM unit_scores WHERE year = ?", [YEAR]).fetchone()[0]
-    assert len(lines) - 1 == loaded
-    assert any(REFERENCE_UNIT in line for line in lines[1:])
+        grade, count = con.execute(
+            "SELECT review_grade, count(*) FROM unit_scores WHERE year = ? GROUP BY review_grade "
+            "ORDER BY count(*) DESC, review_grade LIMIT 1", [YEAR]).fetchone()
+    _open(page, server, "ranking", {"year": YEAR}, f"排名 · {YEAR} 年度")
+    page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(has_text="复核等级").click()
+    page.get_by_role("option", name=grade, exact=True).click()
+    page.keyboard.press("Escape")
+    page.wait_for_url(lambda url: "grade=" in url, timeout=30_000)
+    page.wait_for_function(_RENDERED, timeout=30_000)
+    page.wait_for_timeout(500)
+    assert urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["grade"] == [grade]
+
+    csv = _download(page, "下载 CSV")
+    assert csv.startswith(b"\xef\xbb\xbf")
+    header, *rows = list(csv_module.reader(io.StringIO(csv.decode("utf-8-sig"))))
+    assert header[:2] == ["排名", "单位名称"]
+    assert len(rows) == count
+    assert {row[header.index("复核等级")] for row in rows} == {grade}
+
+    page.get_by_role("link", name="预算执行").first.click()
+    page.get_by_role("heading", name=f"预算执行 · {YEAR} 年度").first.wait_for(timeout=30_000)
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+    assert query.get("grade") == [grade]
+
+
+def test_xlsx_download_matches_the_csv(server, page, sample_warehouse):
+    import openpyxl
+
+    _open(page, server, "execution", {"year": YEAR}, f"预算执行 · {YEAR} 年度")
+    csv_rows = list(csv_module.reader(io.StringIO(_download(page, "下载 CSV").decode("utf-8-sig"))))
+    workbook = openpyxl.load_workbook(io.BytesIO(_download(page, "下载 Excel")))
+    sheet = workbook.worksheets[0]
+    xlsx_rows = [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
+    assert xlsx_rows[0] == csv_rows[0]
+    assert len(xlsx_rows) == len(csv_rows)
+    for xlsx_row, csv_row in zip(xlsx_rows[1:], csv_rows[1:]):
+        for xlsx_value, csv_value in zip(xlsx_row, csv_row):
+            if isinstance(xlsx_value, (int, float)):
+                assert xlsx_value == pytest.approx(float(csv_value))
+            else:
+                assert str(xlsx_value) == csv_value
+    assert sheet.freeze_panes == "A2"
+    notes = dict(workbook["筛选条件"].iter_rows(min_row=2, values_only=True))
+    assert notes["评价年度"] == str(YEAR)
+    assert notes["表格"] == "支出率最低的单位"
 
 
 @pytest.fixture(scope="session")
