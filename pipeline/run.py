@@ -17,7 +17,7 @@ import polars as pl
 
 from pipeline import metrics, rules, scoring
 from pipeline.discover import FoundFile, discover, read_roster
-from pipeline.findings import ERROR, FATAL, SEVERITIES, WARNING, Finding
+from pipeline.findings import ERROR, FATAL, SEVERITIES, SEVERITY_LABELS, WARNING, Finding
 from pipeline.framework import Framework, FrameworkError, available_years, load_framework
 from pipeline.parse import ParsedWorkbook, parse_workbook
 from pipeline.settings import FRAMEWORKS_DIR, ROSTER_FILE
@@ -79,8 +79,10 @@ def check_workbook(found: FoundFile, roster: dict[str, dict], frameworks: dict[i
     parsed = parse_workbook(stage_workbook(sheets))
     sub.parsed = parsed
     sub.unit_name = parsed.unit_name
-    sub.year = parsed.year or found.folder_year
-    framework = frameworks.get(sub.year) or frameworks.get(found.folder_year)
+    # The folder decides the year a file counts for; a different 评价年度 inside it is an
+    # error for the unit to correct, not a reason to file it under another year.
+    sub.year = found.folder_year
+    framework = frameworks.get(found.folder_year)
     more: list[Finding] = list(parsed.findings)
     if framework is None:
         more.append(Finding(FATAL, "framework.missing", "基本信息",
@@ -438,7 +440,7 @@ def summary(result: RunResult, db: Path) -> str:
     lines = [f"数据仓库已发布：{db}",
              "文件：" + "，".join(f"{STATE_LABELS[s]} {states.get(s, 0)}" for s in STATE_LABELS)
              + f"（共 {len(result.submissions)}）",
-             "问题：" + "，".join(f"{s} {severities.get(s, 0)}" for s in SEVERITIES)]
+             "问题：" + "，".join(f"{SEVERITY_LABELS[s]} {severities.get(s, 0)}" for s in SEVERITIES)]
     status = t["submission_status"]
     for year in sorted(status["year"].unique().to_list()):
         ys = status.filter(pl.col("year") == year)
@@ -450,6 +452,7 @@ def summary(result: RunResult, db: Path) -> str:
         per_unit = t["findings"].filter(pl.col("severity").is_in([FATAL, ERROR]))
         for row in resubmit.iter_rows(named=True):
             issues = per_unit.filter((pl.col("unit_name") == row["unit_name"]) & (pl.col("year") == row["year"]))
-            rules_text = "、".join(sorted(set(issues["rule"].to_list()))) or "见问题清单"
-            lines.append(f"  {row['year']} {row['unit_name']}：{issues.height} 个问题（{rules_text}）")
+            first = issues.sort("file", "location")["message"].to_list()[:1]
+            example = f"，如：{first[0][:60]}" if first else ""
+            lines.append(f"  {row['year']} {row['unit_name']}：{issues.height} 个须改正的问题{example}")
     return "\n".join(lines)

@@ -28,7 +28,7 @@ CREATE TABLE ingest_files (
     kind          VARCHAR NOT NULL,   -- workbook / report / other
     state         VARCHAR NOT NULL,   -- loaded / quarantined / superseded / skipped
     unit_name     VARCHAR,            -- as read from the file, NULL when unreadable
-    year          INTEGER,            -- 评价年度 as read, else the folder's year
+    year          INTEGER,            -- the year the file counts for: its <year> folder
     folder_year   INTEGER,            -- the <year> folder the file was found in
     filed_on      DATE,               -- 填报日期
     reason        VARCHAR             -- why quarantined / superseded / skipped, in Chinese

@@ -321,3 +321,15 @@ def test_hand_made_layout_is_found_by_labels(county: County):
     b8 = result.tables["indicator_scores"].filter(code="B8").row(0, named=True)
     assert (b8["level1"], b8["level2"], b8["source_cell"]) == ("管理效率", "运行成本", "评分表!F14")
     assert result.tables["unit_scores"]["review_score"].to_list() == [97.97]
+
+
+def test_year_mismatch_counts_for_its_folder_and_supersedes_nothing(county: County):
+    county.workbook("2023正本.xlsx", unit_form(REFERENCE_UNIT, year=2023), year=2023)
+    county.workbook("填错年度.xlsx", reference_form(info={"评价年度": 2023}), year=2024)
+    result = processed(county.raw)
+    assert state_of(result, "2023/2023正本.xlsx") == LOADED
+    assert state_of(result, "2024/填错年度.xlsx") == LOADED
+    years = result.tables["unit_scores"].filter(unit_name=REFERENCE_UNIT)["year"].to_list()
+    assert sorted(years) == [2023, 2024]
+    [finding] = findings_of(result, "2024/填错年度.xlsx", "info.year_mismatch")
+    assert finding.year == 2024 and finding.found == "2023"

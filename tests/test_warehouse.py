@@ -114,7 +114,7 @@ def test_cli_summary_and_exit_codes(county: County, tmp_path: Path):
     county.workbook("cz.xlsx", unit_form("遂溪县财政局", grade="差"))
     county.file("bad.xlsx", b"nope")
     done = run_pipeline(county.raw, tmp_path / "ok.duckdb")
-    assert "已入库 2" in done.stdout and "已隔离 1" in done.stdout
+    assert "已入库 2" in done.stdout and "错误 " in done.stdout and "已隔离 1" in done.stdout
     assert "需退回修改的单位" in done.stdout and "遂溪县财政局" in done.stdout
 
     missing = run_pipeline(tmp_path / "nowhere", tmp_path / "x.duckdb", check=False)
