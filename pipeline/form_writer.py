@@ -24,6 +24,7 @@ from typing import Any
 import xlsxwriter
 
 from pipeline.settings import FRAMEWORKS_DIR
+from pipeline.workbook import column_letter
 from schemas.form import (
     DATA_HEADER,
     DATA_LINES,
@@ -87,16 +88,6 @@ def load_indicators(year: int, frameworks_dir: Path | None = None) -> tuple[Indi
 
 
 # --------------------------------------------------------------------------- layout
-
-def column_letter(col: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
 
 @dataclass(frozen=True)
 class CellRef:
