@@ -225,3 +225,101 @@ def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "syn
     finally:
         con.close()
     return path
+
+
+# --- the tests ---------------------------------------------------------------------
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from dashboard import data  # noqa: E402
+
+APP = settings.PROJECT_ROOT / "dashboard" / "app.py"
+
+
+@pytest.fixture
+def warehouse(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "warehouse" / "performance.duckdb"
+    path.parent.mkdir()
+    build_synthetic_warehouse(path, years=(2023, 2024), build_id="build-a")
+    monkeypatch.setenv("PERF_DB", str(path))
+    return path
+
+
+def _publish(path: Path, **build) -> None:
+    """Publish a new build the way the pipeline does: write beside it, then os.replace."""
+    staging = path.with_name("performance.duckdb.new")
+    build_synthetic_warehouse(staging, **build)
+    os.replace(staging, path)
+
+
+def test_reads_the_warehouse_named_by_perf_db(warehouse):
+    assert data.warehouse_path() == warehouse
+    assert data.build_info()["build_id"] == "build-a"
+    assert data.years() == [2023, 2024]
+    scores = data.unit_scores(2024)
+    assert REFERENCE_UNIT in set(scores["unit_name"])
+    reference = scores[scores["unit_name"] == REFERENCE_UNIT].iloc[0]
+    assert reference["execution_rate"] == pytest.approx(0.99724, abs=5e-6)  # a fraction, as stored
+
+
+def test_a_new_build_shows_without_restart(warehouse):
+    assert data.build_info()["build_id"] == "build-a"
+    assert data.years() == [2023, 2024]
+    _publish(warehouse, years=(2022, 2023, 2024), build_id="build-b", seed=11)
+    assert data.build_info()["build_id"] == "build-b"
+    assert data.years() == [2022, 2023, 2024]
+
+
+def test_the_pipeline_can_replace_and_write_while_the_app_is_running(warehouse):
+    before = data.unit_scores(2024)
+    # Another process opens the published file read-write (no lock is left behind by the app) …
+    writer = subprocess.run(
+        [sys.executable, "-c",
+         "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+         "con.execute(\"UPDATE build_info SET build_id = 'build-a2'\"); con.close()", str(warehouse)],
+        capture_output=True, text=True, timeout=60)
+    assert writer.returncode == 0, writer.stderr
+    # … and a replaced file is read afresh.
+    assert data.build_info()["build_id"] == "build-a2"
+    _publish(warehouse, years=(2024,), build_id="build-c", seed=3)
+    assert data.build_info()["build_id"] == "build-c"
+    assert data.years() == [2024]
+    assert len(data.unit_scores(2024)) == len(before)
+
+
+def test_connections_are_read_only(warehouse):
+    with pytest.raises(duckdb.Error):
+        data.read_query(warehouse, "DELETE FROM units")
+    assert len(data.read_query(warehouse, "SELECT * FROM units")) == 20
+
+
+def test_values_are_parameters_not_sql(warehouse):
+    hostile = "遂溪县'; DROP TABLE units; --"
+    assert data.unit_history(hostile).empty
+    assert data.data_lines(hostile, 2024).empty
+    assert len(data.read_query(warehouse, "SELECT * FROM units")) == 20
+
+
+def test_missing_warehouse_is_reported_not_raised_as_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERF_DB", str(tmp_path / "absent.duckdb"))
+    with pytest.raises(data.WarehouseUnavailable) as raised:
+        data.build_info()
+    assert raised.value.reason == "文件不存在"
+    app = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert not app.exception
+    assert "make pipeline" in " ".join(m.value for m in app.markdown)
+
+
+def test_page_follows_a_new_build_on_rerun(warehouse):
+    app = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert not app.exception
+    year = next(w for w in app.sidebar if getattr(w, "key", None) == "year")
+    assert list(year.options) == ["2024", "2023"]
+    _publish(warehouse, years=(2022, 2023, 2024), build_id="build-b", seed=11)
+    app = AppTest.from_file(str(APP), default_timeout=30).run()
+    year = next(w for w in app.sidebar if getattr(w, "key", None) == "year")
+    assert list(year.options) == ["2024", "2023", "2022"]
+    assert any("build-b" in c.value for c in app.sidebar if type(c).__name__ == "Caption")
