@@ -14,7 +14,6 @@ leaves the cell blank. Amounts are whatever unit the form says (元, or 万元 w
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -23,6 +22,7 @@ from typing import Any
 
 import xlsxwriter
 
+from pipeline.framework import IndicatorSpec, load_framework
 from pipeline.settings import FRAMEWORKS_DIR
 from pipeline.workbook import column_letter
 from schemas.form import (
@@ -61,30 +61,12 @@ SCORE_FORMAT = "0.00"
 
 # --------------------------------------------------------------------------- framework
 
-@dataclass(frozen=True)
-class Indicator:
-    code: str
-    level1: str
-    level2: str
-    level3: str
-    max: float
+Indicator = IndicatorSpec
 
 
-def load_framework(year: int, frameworks_dir: Path | None = None) -> dict:
-    """The year's scoring framework (schemas/frameworks/<year>.toml) as parsed TOML."""
-    with open((frameworks_dir or FRAMEWORKS_DIR) / f"{year}.toml", "rb") as fh:
-        return tomllib.load(fh)
-
-
-def indicators_of(framework: Mapping) -> tuple[Indicator, ...]:
-    return tuple(
-        Indicator(i["code"], i["level1"], i["level2"], i["level3"], i["max"])
-        for i in framework["indicator"]
-    )
-
-
-def load_indicators(year: int, frameworks_dir: Path | None = None) -> tuple[Indicator, ...]:
-    return indicators_of(load_framework(year, frameworks_dir))
+def load_indicators(year: int, frameworks_dir: Path | None = None) -> tuple[IndicatorSpec, ...]:
+    """The indicators of the year's framework, in their order on the 评分表."""
+    return load_framework(year, frameworks_dir or FRAMEWORKS_DIR).indicators
 
 
 # --------------------------------------------------------------------------- layout
@@ -252,7 +234,7 @@ def _score_sheet(name, indicators, scores, max_overrides, total, grade, extra):
         cells += [
             Cell(r, 0, ind.code, "label"),
             Cell(r, 3, ind.level3, "label"),
-            Cell(r, 4, max_overrides.get(ind.code, ind.max), "score"),
+            Cell(r, 4, max_overrides.get(ind.code, ind.max_score), "score"),
             Cell(r, 5, score, "score"),
             Cell(r, 6, note, "note"),
         ]

@@ -26,11 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pipeline.form_writer import (
-    load_framework,
-    write_workbook,
-    write_xls_workbook,
-)
+from pipeline.form_writer import write_workbook, write_xls_workbook
+from pipeline.framework import Framework, IndicatorSpec, load_framework, review_score
 from pipeline.metrics import grade as grade_of
 from pipeline.metrics import round_score
 from schemas.form import DATA_LINES, REQUIRED_SHEETS, SHEET_DATA, SHEET_SCORES
@@ -398,45 +395,36 @@ def _rate(num: int | None, den: int | None) -> float | None:
     return num / den
 
 
-def honest_score(ind: Mapping[str, Any], f: Mapping[int, int | None]) -> tuple[float, str | None]:
-    """The score a unit computes from its own figures for a formula indicator, with the
-    评分说明 a careful unit writes when it is below 分值."""
-    code, top, rule = ind["code"], float(ind["max"]), ind["rule"]
-    if rule == "proportional":
-        ratio = _rate(f[int(ind["numerator"][1:])], f[int(ind["denominator"][1:])])
-        share = 1.0 if ratio is None else min(ratio, 1.0)
-        score = round_score(top * share)
-        note = None if score >= top else f"支出率{share * 100:.2f}%，按比例计{score:g}分"
-        return score, note
-    if rule == "deduction":
-        count = f[int(ind["count"][1:])] or 0
-        score = max(top - float(ind["points_per_count"]) * count, 0.0)
-        note = None if score >= top else f"年内追加预算{count}笔，扣{top - score:g}分"
-        return round_score(score), note
-    if rule == "ceiling":
-        num, den = f[int(ind["numerator"][1:])], f[int(ind["denominator"][1:])]
-        ratio = _rate(num, den)
-        limit = float(ind["limit"])
-        if ratio is None:
-            return (top, None) if not num else (0.0, "无预算发生支出，不得分")
-        if ratio <= limit:
-            return top, None
-        over = (ratio - limit) * 100
-        if ind["points_per_percent"] == "all":
-            return 0.0, f"超预算{over:.2f}%，不得分"
-        score = round_score(max(top - float(ind["points_per_percent"]) * over, 0.0))
-        return score, f"超预算{over:.2f}%，扣{round_score(top - score):g}分"
-    raise ValueError(f"{code}: not a formula rule: {rule}")
+def honest_score(ind: IndicatorSpec, f: Mapping[int, int | None]) -> tuple[float, str | None]:
+    """The score a unit computes from its own figures for a formula indicator (the
+    framework's own rule), with the 评分说明 a careful unit writes when it is below 分值."""
+    in_yuan = {line: (None if v is None else (v if line in COUNT_LINES else v / 100)) for line, v in f.items()}
+    score = review_score(ind, in_yuan, None)
+    top = ind.max_score
+    if score is None or score >= top:
+        return top if score is None else score, None
+    if ind.rule == "deduction":
+        count = f[int(str(ind.params["count"])[1:])] or 0
+        return score, f"年内追加预算{count}笔，扣{round_score(top - score):g}分"
+    ratio = _rate(f[int(str(ind.params["numerator"])[1:])], f[int(str(ind.params["denominator"])[1:])])
+    if ind.rule == "proportional":
+        return score, f"支出率{min(ratio, 1.0) * 100:.2f}%，按比例计{score:g}分"
+    if ratio is None:
+        return score, "无预算发生支出，不得分"
+    over = (ratio - float(ind.params["limit"])) * 100
+    if score == 0:
+        return score, f"超预算{over:.2f}%，不得分"
+    return score, f"超预算{over:.2f}%，扣{round_score(top - score):g}分"
 
 
-def generate_scores(framework: Mapping[str, Any], f: Mapping[int, int | None], quality: float,
+def generate_scores(framework: Framework, f: Mapping[int, int | None], quality: float,
                     rng: random.Random, inflated: tuple[str, ...] = ()
                     ) -> dict[str, tuple[float, str | None]]:
     """自评得分 and 评分说明 per indicator code."""
     scores: dict[str, tuple[float, str | None]] = {}
-    for ind in framework["indicator"]:
-        code, top = ind["code"], float(ind["max"])
-        if ind["rule"] == "judged":
+    for ind in framework.indicators:
+        code, top = ind.code, ind.max_score
+        if ind.rule == "judged":
             loss = (1 - quality) * 0.45 * rng.uniform(0.5, 1.5)
             points_off = min(round(top * loss), top)
             if points_off:
@@ -496,7 +484,7 @@ def _staffing(profile: Profile, year: int, rng: random.Random) -> dict[str, int]
     }
 
 
-def build_submission(profile: Profile, year: int, framework: Mapping[str, Any],
+def build_submission(profile: Profile, year: int, framework: Framework,
                      quantum: int = 1) -> Submission:
     unit = profile.unit
     rng = random.Random(f"{SEED}:{unit.name}:{year}")
@@ -508,7 +496,7 @@ def build_submission(profile: Profile, year: int, framework: Mapping[str, Any],
     else:
         figures = generate_figures(profile, year, rng, quantum)
         scores = generate_scores(framework, figures, quality, rng, _INFLATED.get((unit.name, year), ()))
-        filed = framework["deadline"] - dt.timedelta(days=rng.randint(1, 28))
+        filed = framework.deadline - dt.timedelta(days=rng.randint(1, 28))
     total = total_of(scores)
     info = {
         "单位名称": unit.name,
@@ -867,7 +855,7 @@ def _pct(num: int, den: int) -> str:
     return f"{Decimal(num) * 100 / Decimal(den):.2f}%" if den else "不适用"
 
 
-def report_paragraphs(spec: _ReportSpec, sub: Submission, framework: Mapping[str, Any],
+def report_paragraphs(spec: _ReportSpec, sub: Submission, framework: Framework,
                       unit_name: str) -> list[tuple[str, str]]:
     """The report as (kind, text) paragraphs; kind is title, heading or body."""
     sec, sub_sec, item, sub_item = _numbering(spec.style)
@@ -883,7 +871,7 @@ def report_paragraphs(spec: _ReportSpec, sub: Submission, framework: Mapping[str
         ("body", f"评价单位（公章）：{unit_name}"),
         ("body", f"填报日期：{_chinese_date(sub.filed_on)}"),
         ("body", ""),
-        ("body", _INTROS[spec.style].format(y=y, notice=framework["notice"])),
+        ("body", _INTROS[spec.style].format(y=y, notice=framework.notice)),
     ]
     n = 0
     out.append(("heading", f"{sec(n)}单位基本情况"))
@@ -953,7 +941,7 @@ def report_paragraphs(spec: _ReportSpec, sub: Submission, framework: Mapping[str
     return out
 
 
-def _write_report(path: Path, spec: _ReportSpec, sub: Submission, framework: Mapping[str, Any],
+def _write_report(path: Path, spec: _ReportSpec, sub: Submission, framework: Framework,
                   unit_name: str) -> None:
     paragraphs = report_paragraphs(spec, sub, framework, unit_name)
     when = dt.datetime.combine(sub.filed_on, dt.time(10, 0))

@@ -15,11 +15,10 @@ import xlsxwriter
 
 from pipeline.form_writer import (
     FormPlan,
-    indicators_of,
-    load_framework,
     plan_form,
     render_xlsx,
 )
+from pipeline.framework import Framework, load_framework
 from schemas.form import DATA_LINES, GRADES, SHEET_DATA, SHEET_INFO, SHEET_SCORES, UNIT_TYPES
 
 INSTRUCTIONS_SHEET = "填表说明"
@@ -29,10 +28,10 @@ def _fmt_max(value: float) -> str:
     return f"{value:g}"
 
 
-def instructions(year: int, framework: dict) -> list[str]:
+def instructions(year: int, framework: Framework) -> list[str]:
     """The 填表说明 lines, in the order a unit reads them."""
-    deadline: dt.date = framework["deadline"]
-    notice = framework.get("notice", "")
+    deadline = framework.deadline
+    notice = framework.notice
     due = f"{deadline.year}年{deadline.month}月{deadline.day}日"
     return [
         f"{year}年度部门整体支出绩效自评表 填表说明",
@@ -64,11 +63,11 @@ def _add_validations(workbook: xlsxwriter.Workbook, plan: FormPlan, indicators) 
             "validate": "decimal",
             "criteria": "between",
             "minimum": 0,
-            "maximum": ind.max,
+            "maximum": ind.max_score,
             "input_title": f"{ind.code} 自评得分",
-            "input_message": f"分值{_fmt_max(ind.max)}分，低于分值须填写评分说明",
+            "input_message": f"分值{_fmt_max(ind.max_score)}分，低于分值须填写评分说明",
             "error_title": "自评得分超出范围",
-            "error_message": f"{ind.code}“{ind.level3}”的自评得分应在0至{_fmt_max(ind.max)}分之间。",
+            "error_message": f"{ind.code}“{ind.level3}”的自评得分应在0至{_fmt_max(ind.max_score)}分之间。",
         })
     first = layout.score_cells[indicators[0].code].address
     last = layout.score_cells[indicators[-1].code].address
@@ -110,7 +109,7 @@ def _add_validations(workbook: xlsxwriter.Workbook, plan: FormPlan, indicators) 
 def write_template(year: int, path: Path) -> Path:
     """Write the blank 部门整体支出绩效自评表 for ``year`` to ``path``; returns the path."""
     framework = load_framework(year)
-    indicators = indicators_of(framework)
+    indicators = framework.indicators
     plan = plan_form(info={"评价年度": year}, indicators=indicators, framework_year=year)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

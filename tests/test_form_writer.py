@@ -245,7 +245,7 @@ def test_indicators_follow_the_framework_file():
     for year in (2022, 2023, 2024):
         rows = framework_rows(year)
         indicators = load_indicators(year)
-        assert [(i.code, i.level3, i.max) for i in indicators] == [
+        assert [(i.code, i.level3, i.max_score) for i in indicators] == [
             (r["code"], r["level3"], r["max"]) for r in rows]
 
 
