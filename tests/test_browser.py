@@ -223,8 +223,3 @@ def test_xlsx_download_matches_the_csv(server, page, sample_warehouse):
     assert notes["评价年度"] == str(YEAR)
     assert notes["表格"] == "支出率最低的单位"
 
-
-@pytest.fixture(scope="session")
-def sample_warehouse(tmp_path_factory) -> Path:  # temporary: until raw/ holds the sample county
-    from tests.test_dashboard_data import build_synthetic_warehouse
-    return build_synthetic_warehouse(tmp_path_factory.mktemp("synthetic") / "performance.duckdb")

@@ -156,8 +156,3 @@ def test_unreadable_warehouse_gives_a_message_not_a_traceback(tmp_path, monkeypa
     assert any("无法读取" in e.value for e in app.error)
     assert "make pipeline" in " ".join(m.value for m in app.markdown)
 
-
-@pytest.fixture(scope="session")
-def sample_warehouse(tmp_path_factory) -> Path:  # temporary: until raw/ holds the sample county
-    from tests.test_dashboard_data import build_synthetic_warehouse
-    return build_synthetic_warehouse(tmp_path_factory.mktemp("synthetic") / "performance.duckdb")
