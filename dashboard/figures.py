@@ -77,7 +77,10 @@ def execution_by_unit(scores: pd.DataFrame, reference_rate: float = 0.9) -> go.F
                    hovertemplate="%{y}<br>支出率 %{x:.2f}%<br>财政下达预算数 %{customdata:,.2f} 万元<extra></extra>")
     figure.add_vline(x=reference_rate * 100, line_dash="dash", line_color="#424242",
                      annotation_text=f"参考线 {reference_rate * 100:.0f}%", annotation_position="top")
-    figure.update_xaxes(title_text="预算资金支出率（%）", range=[0, max(105.0, float(percent.max() or 0) + 5)])
+    # Rates cluster between 70 % and 100 %: start the axis below the lowest bar, not at 0.
+    start = max(0.0, min(float(percent.min()) if len(percent) else 0.0, reference_rate * 100) - 10)
+    figure.update_xaxes(title_text="预算资金支出率（%）",
+                        range=[start, max(105.0, float(percent.max() if len(percent) else 0) + 5)])
     return _layout(figure, f"各单位预算资金支出率（红色：低于 {reference_rate * 100:.0f}%）",
                    height=_bar_height(len(ordered)),
                    labels=ordered["unit_name"])

@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipeline import metrics, settings
 from pipeline.findings import SEVERITY_LABELS
-from schemas.form import GRADES
+from schemas.form import DATA_LINE_BY_NUMBER, GRADES
 
 WAN = "（万元）"
 PCT = "（%）"
@@ -32,6 +32,12 @@ def to_wanyuan(values: pd.Series) -> pd.Series:
 def to_percent(values: pd.Series) -> pd.Series:
     """Fraction → percentage points, two decimals (0.99724 → 99.72)."""
     return (pd.to_numeric(values, errors="coerce") * 100).round(2)
+
+
+def as_date(values: pd.Series) -> pd.Series:
+    """Dates without a time of day (a 填报日期 is a day)."""
+    converted = pd.to_datetime(values, errors="coerce")
+    return converted.dt.date.where(converted.notna(), None)
 
 
 def yes_no(values: pd.Series) -> pd.Series:
@@ -335,7 +341,7 @@ def problem_files_table(files: pd.DataFrame) -> pd.DataFrame:
         "类型": problems["kind"].map(lambda k: KIND_LABELS.get(k, k)),
         "单位名称": problems["unit_name"],
         "评价年度": problems["year"].astype("Int64"),
-        "填报日期": problems["filed_on"],
+        "填报日期": as_date(problems["filed_on"]),
         "原因": problems["reason"],
     }).reset_index(drop=True)
 
@@ -378,10 +384,44 @@ def unit_trend_table(history: pd.DataFrame) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
+REPORT_ITEM_LABELS = {
+    "execution_rate": "预算资金支出率", "public_control_rate": "公用经费控制率",
+    "sangong_control_rate": "三公经费控制率", "basic_share": "基本支出占比", "carryover_rate": "结转结余率",
+    "self_score": "自评得分（合计）", "self_grade": "自评等级", "unit_name": "单位名称", "filed_on": "填报日期",
+}
+
+
+def report_item_label(item: str) -> str:
+    """execution_rate → 预算资金支出率, r13 → 第13行 支出决算数, score.A3 → A3 自评得分."""
+    if item in REPORT_ITEM_LABELS:
+        return REPORT_ITEM_LABELS[item]
+    if item.startswith("r") and item[1:].isdigit() and int(item[1:]) in DATA_LINE_BY_NUMBER:
+        return f"第{int(item[1:])}行 {DATA_LINE_BY_NUMBER[int(item[1:])].label}"
+    if item.startswith("score."):
+        return f"{item.removeprefix('score.')} 自评得分"
+    return item
+
+
+def _report_kind(item: str) -> str:
+    if item.endswith("_rate") or item.endswith("_share"):
+        return "rate"
+    if item.startswith("r") and item[1:].isdigit():
+        line = DATA_LINE_BY_NUMBER.get(int(item[1:]))
+        return "count" if line is not None and line.is_count else "amount"
+    if item.startswith("score.") or item == "self_score":
+        return "score"
+    return "text"
+
+
 def report_figures_table(figures: pd.DataFrame) -> pd.DataFrame:
+    """What the narrative report states, each figure in the unit its kind is shown in."""
+    kinds = figures["item"].map(_report_kind)
+    values = pd.to_numeric(figures["value"], errors="coerce")
     return pd.DataFrame({
-        "项目": figures["item"],
-        "报告所述数值": figures["value"],
+        "项目": figures["item"].map(report_item_label),
+        "报告所述金额" + WAN: to_wanyuan(values.where(kinds == "amount")),
+        "报告所述比率" + PCT: to_percent(values.where(kinds == "rate")),
+        "报告所述得分或笔数": values.where(kinds.isin(["score", "count"])).round(2),
         "报告所述文字": figures["text_value"],
         "原句": figures["sentence"],
         "文件": figures["file"],

@@ -57,7 +57,7 @@ def table(frame: pd.DataFrame | "pd.io.formats.style.Styler", *, title: str, key
     styler = frame if not isinstance(frame, pd.DataFrame) else None
     shown = styler.data if styler is not None else frame
     st.dataframe(styler if styler is not None else shown, hide_index=True, height=height,
-                 column_config=_column_config(shown), key=f"{key}_table")
+                 column_config=_column_config(shown), key=f"{key}_table", placeholder="")
     stem = f"{title}_{filters.current().year}"
     buttons = st.container(horizontal=True, gap="small")
     buttons.download_button("下载 Excel", data=export.xlsx_bytes(shown, title=title, notes=export_notes(title)),

@@ -188,3 +188,30 @@ def test_data_lines_table_splits_amounts_from_counts():
     assert table.loc[0, "金额（元）"] == pytest.approx(8374036.75)
     assert pd.isna(table.loc[1, "金额（万元）"]) and table.loc[1, "笔数/个数"] == 1
     assert list(table["来源单元格"]) == ["数据表!C16", "数据表!C27"]
+
+
+def test_report_figures_are_shown_in_their_own_units():
+    figures_ = pd.DataFrame({
+        "item": ["execution_rate", "r13", "score.A3", "self_grade", "r24"],
+        "value": [1.0, 8374036.75, 10.0, None, 1.0],
+        "text_value": [None, None, None, "优", None],
+        "sentence": ["句一", "句二", "句三", "句四", "句五"],
+        "file": ["报告.txt"] * 5,
+    })
+    table = tables.report_figures_table(figures_)
+    assert list(table["项目"]) == ["预算资金支出率", "第13行 支出决算数", "A3 自评得分", "自评等级",
+                                 "第24行 追加预算笔数（笔）"]
+    assert table.loc[0, "报告所述比率（%）"] == pytest.approx(100.0)
+    assert table.loc[1, "报告所述金额（万元）"] == pytest.approx(837.40)
+    assert pd.isna(table.loc[1, "报告所述比率（%）"])
+    assert table.loc[2, "报告所述得分或笔数"] == 10.0 and table.loc[4, "报告所述得分或笔数"] == 1.0
+    assert table.loc[3, "报告所述文字"] == "优"
+
+
+def test_filing_dates_lose_their_time_of_day():
+    files = pd.DataFrame({"state": ["quarantined", "loaded"], "file": ["a.xlsx", "b.xlsx"],
+                          "kind": ["workbook", "workbook"], "unit_name": ["甲", "乙"], "year": [2024, 2024],
+                          "filed_on": pd.to_datetime(["2025-07-19", "2025-07-20"]), "reason": ["缺表", None]})
+    table = tables.problem_files_table(files)
+    assert len(table) == 1 and table.loc[0, "状态"] == "已隔离"
+    assert str(table.loc[0, "填报日期"]) == "2025-07-19"

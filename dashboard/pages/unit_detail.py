@@ -1,5 +1,6 @@
 """单位详情: every figure of one unit with its source cell, its scores, its findings, its trend."""
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import data, figures, filters, tables, ui
@@ -29,15 +30,21 @@ if row["must_resubmit"]:
 info = data.unit_info(unit, chosen.year)
 if not info.empty:
     record = info.iloc[0]
+
+    def shown(value) -> str:
+        if value is None or pd.isna(value):
+            return "—"
+        if hasattr(value, "strftime"):
+            return value.strftime("%Y-%m-%d")
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
     with st.expander("基本信息", expanded=False):
         st.markdown(
-            f"单位编码：{record['unit_code'] or '—'}　填报日期：{record['filed_on'] or '—'}　"
-            f"联系人：{record['contact'] or '—'}　联系电话：{record['phone'] or '—'}\n\n"
-            f"内设机构数：{record['offices'] if record['offices'] is not None else '—'}　"
-            f"编制数：{record['establishment'] if record['establishment'] is not None else '—'}　"
-            f"在职人数：{record['staff'] if record['staff'] is not None else '—'}　"
-            f"退休人数：{record['retired'] if record['retired'] is not None else '—'}　"
-            f"数据表填报单位：{record['amount_unit']}")
+            f"单位编码：{shown(record['unit_code'])}　填报日期：{shown(record['filed_on'])}　"
+            f"联系人：{shown(record['contact'])}　联系电话：{shown(record['phone'])}\n\n"
+            f"内设机构数：{shown(record['offices'])}　编制数：{shown(record['establishment'])}　"
+            f"在职人数：{shown(record['staff'])}　退休人数：{shown(record['retired'])}　"
+            f"数据表填报单位：{shown(record['amount_unit'])}")
 
 tab_lines, tab_scores, tab_findings, tab_trend = st.tabs(["数据表", "指标得分", "问题清单", "历年趋势"])
 with tab_lines:
