@@ -114,7 +114,8 @@ def sangong_control(scores: pd.DataFrame) -> go.Figure:
                    hovertemplate="%{y}<br>控制率 %{x:.2f}%<extra></extra>")
     figure.add_vline(x=100, line_dash="dash", line_color="#424242", annotation_text="预算数 100%",
                      annotation_position="top")
-    figure.update_xaxes(title_text="三公经费控制率（%）= 实际支出 / 预算")
+    figure.update_xaxes(title_text="三公经费控制率（%）= 实际支出 / 预算",
+                        range=[0, max(105.0, float(percent.max() if len(percent) else 0) + 5)])
     return _layout(figure, "各单位三公经费控制率（红色：超预算）", height=_bar_height(len(ordered)),
                    labels=ordered["unit_name"])
 

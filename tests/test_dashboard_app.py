@@ -59,6 +59,15 @@ def test_page_runs_without_exception(app, page):
     assert not app.error
 
 
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_runs_for_the_first_year_and_a_narrow_filter(app, page, sample_warehouse):
+    """The first year has no previous year to compare with; 差 may match no unit at all."""
+    (earliest,), = _fetch(sample_warehouse, "SELECT min(year) FROM submission_status")
+    _open(app, page, year=str(earliest), grade="差")
+    assert any(f"{earliest} 年度" in title.value for title in app.title)
+    assert not app.error
+
+
 def test_ranking_lists_every_loaded_unit_in_warehouse_order(app, sample_warehouse):
     _open(app, "pages/ranking.py", year=str(YEAR))
     ranking = _frame(app, "排名", "单位名称")
