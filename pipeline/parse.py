@@ -1,16 +1,14 @@
-"""Parse: staged strings → typed frames, validated by the pandera models. Pure.
+"""Parse: staged strings → typed values. Pure.
 
 Stage two of two. Each cell is converted on its own; a cell that fails becomes null
-plus a finding naming the cell and the value found. The typed frames are then
-validated lazily against schemas/sheets.py, whose failures become findings too.
+plus a finding naming the cell and the value found, so one bad cell never hides
+another. The typed values are then validated against the pandera models of
+schemas/sheets.py, a whole batch at a time (pipeline/validate.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import pandera.polars as pa
-import polars as pl
 
 from pipeline.findings import ERROR, FATAL, WARNING, Finding
 from pipeline.normalise import (
@@ -18,7 +16,6 @@ from pipeline.normalise import (
 )
 from pipeline.staging import Cell, StagedWorkbook
 from schemas.form import DATA_LINES, INFO_FIELDS, SHEET_INFO
-from schemas.sheets import CHECK_FINDINGS, DataSheet, InfoSheet, ScoreSheet
 
 
 @dataclass(frozen=True)
@@ -161,76 +158,11 @@ def parse_scores(staged: StagedWorkbook, findings: list[Finding]) -> list[Indica
     return indicators
 
 
-def _pandera_findings(schema: type[pa.DataFrameModel], frame: pl.DataFrame,
-                      cells: list[str], column_cells: dict[str, str] | None = None) -> list[Finding]:
-    """Validate lazily; every failure case becomes a finding at its cell."""
-    try:
-        schema.validate(frame, lazy=True)
-        return []
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-    findings = []
-    for case in cases.iter_rows(named=True):
-        check = str(case["check"]).split("(")[0]
-        column = case["column"] if case["schema_context"] == "Column" else None
-        spec = (CHECK_FINDINGS.get((schema.__name__, column, check))
-                or CHECK_FINDINGS.get((schema.__name__, None, check)))
-        if spec is None:
-            spec = (ERROR, f"schema.{check}", f"{column or ''}不符合填报要求：{check}。")
-        severity, rule, template = spec
-        index = case["index"]
-        if column_cells and column in column_cells:
-            location = column_cells[column]
-        elif index is not None and index < len(cells):
-            location = cells[index]
-        else:
-            location = schema.__name__
-        found = case["failure_case"]
-        if column is None and index is not None and index < len(frame):
-            row = frame.row(index, named=True)
-            found = row.get("self_score", found)
-        found_text = _fmt_number(found)
-        findings.append(Finding(severity, rule, location, f"{location} " + template.format(found=found_text),
-                                found=found_text))
-    return findings
-
-
-def _fmt_number(value) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return str(int(number)) if number.is_integer() else str(number)
-
-
-def typed_frames(parsed: "ParsedWorkbook") -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The typed frames the pandera models validate, built from a parsed workbook."""
-    info = pl.DataFrame([{k: parsed.info.get(k) for k in InfoSheet.to_schema().columns}],
-                        schema={"unit_name": pl.String, "year": pl.Int64, "unit_code": pl.String,
-                                "department": pl.String, "unit_type": pl.String,
-                                "filed_on": pl.Date, "contact": pl.String, "phone": pl.String,
-                                "offices": pl.Int64, "establishment": pl.Int64,
-                                "staff": pl.Int64, "retired": pl.Int64})
-    lines = sorted(parsed.amount_cells)
-    data = pl.DataFrame({
-        "line": lines,
-        "item": [parsed.line_labels.get(n) for n in lines],
-        "amount": [None if parsed.amounts.get(n) is None else float(parsed.amounts[n]) for n in lines],
-        "cell": [parsed.amount_cells[n] for n in lines],
-    }, schema={"line": pl.Int64, "item": pl.String, "amount": pl.Float64, "cell": pl.String})
-    scores = pl.DataFrame({
-        "code": [i.code for i in parsed.indicators],
-        "max_score": [i.max_score for i in parsed.indicators],
-        "self_score": [i.self_score for i in parsed.indicators],
-        "note": [i.note for i in parsed.indicators],
-        "cell": [i.cell for i in parsed.indicators],
-    }, schema={"code": pl.String, "max_score": pl.Float64, "self_score": pl.Float64,
-               "note": pl.String, "cell": pl.String})
-    return info, data, scores
-
-
 def parse_workbook(staged: StagedWorkbook) -> ParsedWorkbook:
-    """Typed content of a staged workbook, with every finding of both stages."""
+    """Typed content of a staged workbook, with a finding for every cell that would not convert.
+
+    The pandera models are applied afterwards, to a whole batch at once (pipeline/validate.py).
+    """
     findings = list(staged.findings)
     parsed = ParsedWorkbook(amounts_in_wanyuan=staged.amounts_in_wanyuan, sheets_found=staged.sheets_found)
     parsed.info, parsed.info_cells = parse_info(staged, findings)
@@ -243,12 +175,5 @@ def parse_workbook(staged: StagedWorkbook) -> ParsedWorkbook:
         parsed.grade_raw = staged.grade.raw
         parsed.grade = _convert(staged.grade, parse_grade, ERROR, "scores.grade_invalid", "自评等级", findings)
         parsed.grade_cell = staged.grade.ref
-
-    info, data, scores = typed_frames(parsed)
-    if parsed.info.get("unit_name") and parsed.info.get("year"):
-        findings += _pandera_findings(InfoSheet, info, [SHEET_INFO], parsed.info_cells)
-    findings += _pandera_findings(DataSheet, data, data["cell"].to_list())
-    findings += _pandera_findings(ScoreSheet, scores, scores["cell"].to_list())
     parsed.findings = findings
     return parsed
-

@@ -6,6 +6,7 @@ pure functions of staging, parse, rules and scoring.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import sys
@@ -19,11 +20,12 @@ from pipeline import metrics, rules, scoring
 from pipeline.discover import FoundFile, discover, read_roster
 from pipeline.findings import ERROR, FATAL, SEVERITIES, SEVERITY_LABELS, WARNING, Finding
 from pipeline.framework import Framework, FrameworkError, available_years, load_framework
-from pipeline.parse import ParsedWorkbook, parse_workbook
+from pipeline.ingest import load_cache, parse_all, save_cache
+from pipeline.parse import ParsedWorkbook
 from pipeline.settings import FRAMEWORKS_DIR, ROSTER_FILE
-from pipeline.staging import stage_workbook
 from pipeline.warehouse import publish
-from pipeline.workbook import WorkbookReadError, read_workbook
+from pipeline.validate import validate_batch
+from pipeline.workbook import WorkbookReadError
 from schemas.form import DATA_LINES, SHEET_DATA, SHEET_SCORES
 
 LOADED, QUARANTINED, SUPERSEDED, SKIPPED = "loaded", "quarantined", "superseded", "skipped"
@@ -66,17 +68,15 @@ class RunResult:
 
 # ---------------------------------------------------------------- one workbook
 
-def check_workbook(found: FoundFile, roster: dict[str, dict], frameworks: dict[int, Framework]) -> Submission:
-    """Read, stage, parse and check one workbook; its state is loaded or quarantined."""
+def check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
+                   roster: dict[str, dict], frameworks: dict[int, Framework]) -> Submission:
+    """Check one parsed (and batch-validated) workbook; its state is loaded or quarantined."""
     sub = Submission(found, year=found.folder_year)
-    try:
-        sheets = read_workbook(found.path)
-    except WorkbookReadError as exc:
+    if isinstance(parsed, WorkbookReadError):
         sub.state, sub.reason = QUARANTINED, "文件无法打开"
         sub.add([Finding(FATAL, "file.unreadable", "文件",
-                         f"文件“{found.relative}”{exc}。请重新导出为.xlsx后报送。", found=found.path.suffix)])
+                         f"文件“{found.relative}”{parsed}。请重新导出为.xlsx后报送。", found=found.path.suffix)])
         return sub
-    parsed = parse_workbook(stage_workbook(sheets))
     sub.parsed = parsed
     sub.unit_name = parsed.unit_name
     # The folder decides the year a file counts for; a different 评价年度 inside it is an
@@ -374,8 +374,11 @@ def load_frameworks(years: list[int], directory: Path = FRAMEWORKS_DIR) -> dict[
     return frameworks
 
 
-def process(raw: Path, progress: bool = False) -> RunResult:
-    """Everything but the publishing: every file accounted for, every table built."""
+def process(raw: Path, progress: bool = False, cache_file: Path | None = None) -> RunResult:
+    """Everything but the publishing: every file accounted for, every table built.
+
+    With a cache file, workbooks whose bytes were read before are not read again.
+    """
     if not raw.is_dir():
         raise RunError(f"找不到报送文件夹 {raw}")
     try:
@@ -387,8 +390,23 @@ def process(raw: Path, progress: bool = False) -> RunResult:
     frameworks = load_frameworks(years)
     roster_by_name = {u["unit_name"]: u for u in roster}
 
+    workbooks = [f for f in files if f.kind == "workbook" and not f.is_lock_file]
+    bar = Progress(len(workbooks), progress)
+    cache = load_cache(cache_file)
+    known = len(cache)
+    parsed_by_sha = parse_all([(f.sha256, f.path) for f in workbooks], cache, bar.step)
+    if cache_file is not None and len(cache) != known:
+        save_cache(cache_file, {f.sha256: cache[f.sha256] for f in workbooks})
+    parsed = {f.relative: parsed_by_sha[f.sha256] for f in workbooks}
+    # One copy per file, even for byte-identical files, before findings are added to them.
+    seen: set[str] = set()
+    for f in workbooks:
+        if f.sha256 in seen:
+            parsed[f.relative] = copy.deepcopy(parsed_by_sha[f.sha256])
+        seen.add(f.sha256)
+    validate_batch([p for p in parsed.values() if isinstance(p, ParsedWorkbook)])
+
     subs: list[Submission] = []
-    bar = Progress(sum(1 for f in files if f.kind == "workbook"), progress)
     report_files = []
     for found in files:
         if found.is_lock_file:
@@ -397,8 +415,7 @@ def process(raw: Path, progress: bool = False) -> RunResult:
                              f"“{found.relative}”是Excel/WPS打开时生成的临时文件，已跳过，不影响报送。")])
             subs.append(sub)
         elif found.kind == "workbook":
-            subs.append(check_workbook(found, roster_by_name, frameworks))
-            bar.step(found.relative)
+            subs.append(check_workbook(found, parsed[found.relative], roster_by_name, frameworks))
         elif found.kind == "report":
             report_files.append(found)
         else:
@@ -418,9 +435,13 @@ def process(raw: Path, progress: bool = False) -> RunResult:
     return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra))
 
 
-def run(raw: Path, db: Path, progress: bool = True) -> RunResult:
-    """Process RAW and publish the warehouse at DB."""
-    result = process(raw, progress)
+def cache_file_for(db: Path) -> Path:
+    """Where the parse cache of a warehouse lives: beside it, hidden."""
+    return db.with_name(f".{db.stem}.parse-cache.pickle")
+
+
+def check_writable(db: Path) -> None:
+    """Fail before any work when the warehouse cannot be written where it is asked for."""
     try:
         db.parent.mkdir(parents=True, exist_ok=True)
         probe = db.parent / f".{db.name}.probe"
@@ -428,6 +449,12 @@ def run(raw: Path, db: Path, progress: bool = True) -> RunResult:
         probe.unlink()
     except OSError as exc:
         raise RunError(f"无法写入数据仓库路径 {db}：{exc.strerror or exc}") from exc
+
+
+def run(raw: Path, db: Path, progress: bool = True, use_cache: bool = True) -> RunResult:
+    """Process RAW and publish the warehouse at DB."""
+    check_writable(db)
+    result = process(raw, progress, cache_file_for(db) if use_cache else None)
     publish(result.tables, db)
     return result
 

@@ -1,5 +1,7 @@
 """pandera models: the single definition of each sheet's typed columns and checks.
 
+Frames hold a whole batch of workbooks; `submission` says which one a row came from.
+
 The parse stage turns staged strings into these typed frames (a cell that cannot be
 converted becomes null and a finding of its own), then validates them here lazily, so
 every failing cell is reported, not only the first. Each check names the finding it
@@ -15,6 +17,7 @@ import pandera.polars as pa
 class InfoSheet(pa.DataFrameModel):
     """基本信息, one row per submission."""
 
+    submission: int = pa.Field(unique=True)  # which workbook of the batch
     unit_name: str = pa.Field(nullable=False, str_length={"min_value": 2})
     year: int = pa.Field(ge=2000, le=2100, nullable=False)
     unit_code: str = pa.Field(nullable=True)
@@ -35,19 +38,22 @@ class InfoSheet(pa.DataFrameModel):
 class DataSheet(pa.DataFrameModel):
     """数据表, one row per 行次; amounts in 元 (a 万元 form is converted before this)."""
 
-    line: int = pa.Field(ge=1, le=25, unique=True)
+    submission: int  # which workbook of the batch
+    line: int = pa.Field(ge=1, le=25)
     item: str = pa.Field(nullable=True)
     amount: float = pa.Field(ge=0, nullable=True)
     cell: str
 
     class Config:
         strict = True
+        unique = ["submission", "line"]  # each 行次 once per workbook
 
 
 class ScoreSheet(pa.DataFrameModel):
     """评分表, one row per indicator."""
 
-    code: str = pa.Field(unique=True, str_matches=r"^[A-Z]\d{1,2}$")
+    submission: int  # which workbook of the batch
+    code: str = pa.Field(str_matches=r"^[A-Z]\d{1,2}$")
     max_score: float = pa.Field(ge=0, nullable=True)
     self_score: float = pa.Field(ge=0, nullable=True)
     note: str = pa.Field(nullable=True)
@@ -61,6 +67,7 @@ class ScoreSheet(pa.DataFrameModel):
 
     class Config:
         strict = True
+        unique = ["submission", "code"]  # each indicator once per workbook
 
 
 # (schema, column, check) → (severity, rule, message). {found} is the failing value.
@@ -71,8 +78,8 @@ CHECK_FINDINGS: dict[tuple[str, str | None, str], tuple[str, str, str]] = {
     ("InfoSheet", "unit_type", "isin"): ("warning", "info.unit_type_unknown", "单位类型“{found}”不是行政单位、参公事业单位、事业单位、乡镇之一。"),
     ("InfoSheet", None, "greater_than_or_equal_to"): ("error", "info.negative", "人数或机构数“{found}”不能为负数。"),
     ("DataSheet", "amount", "greater_than_or_equal_to"): ("error", "data.negative", "金额“{found}”为负数，金额不能小于0，请核对。"),
-    ("DataSheet", "line", "field_uniqueness"): ("error", "data.line_repeated", "行次{found}重复出现。"),
-    ("ScoreSheet", "code", "field_uniqueness"): ("error", "scores.code_repeated", "指标代码{found}重复出现。"),
+    ("DataSheet", None, "multiple_fields_uniqueness"): ("error", "data.line_repeated", "行次{found}重复出现。"),
+    ("ScoreSheet", None, "multiple_fields_uniqueness"): ("error", "scores.code_repeated", "指标代码{found}重复出现。"),
     ("ScoreSheet", "code", "str_matches"): ("error", "scores.code_invalid", "指标代码“{found}”格式不正确。"),
     ("ScoreSheet", "self_score", "greater_than_or_equal_to"): ("error", "scores.negative", "自评得分“{found}”为负数，得分应在0到分值之间。"),
     ("ScoreSheet", "max_score", "greater_than_or_equal_to"): ("error", "scores.max_negative", "分值“{found}”为负数。"),

@@ -1,0 +1,106 @@
+"""Validation of parsed workbooks against the pandera models, a whole batch at once. Pure.
+
+The typed values of every workbook in the batch are stacked into one frame per sheet
+(a `submission` column says which workbook each row came from) and validated lazily
+in a single pass, so a province's worth of files costs three validations, not three
+per file. Every failure case comes back as a finding at its cell, on its workbook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandera.polars as pa
+import polars as pl
+
+from pipeline.findings import ERROR, Finding
+from pipeline.parse import ParsedWorkbook
+from schemas.form import SHEET_INFO
+from schemas.sheets import CHECK_FINDINGS, DataSheet, InfoSheet, ScoreSheet
+
+INFO_SCHEMA = {"submission": pl.Int64, "unit_name": pl.String, "year": pl.Int64, "unit_code": pl.String,
+               "department": pl.String, "unit_type": pl.String, "filed_on": pl.Date, "contact": pl.String,
+               "phone": pl.String, "offices": pl.Int64, "establishment": pl.Int64, "staff": pl.Int64,
+               "retired": pl.Int64}
+DATA_SCHEMA = {"submission": pl.Int64, "line": pl.Int64, "item": pl.String, "amount": pl.Float64,
+               "cell": pl.String}
+SCORE_SCHEMA = {"submission": pl.Int64, "code": pl.String, "max_score": pl.Float64,
+                "self_score": pl.Float64, "note": pl.String, "cell": pl.String}
+
+
+def typed_frames(batch: Sequence[ParsedWorkbook]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The typed frames the pandera models validate: one row per workbook (基本信息),
+    per 行次 (数据表) and per indicator (评分表), stacked over the batch."""
+    info_rows, data_rows, score_rows = [], [], []
+    for n, parsed in enumerate(batch):
+        # 基本信息 is only checked once it names a unit and a year; without them the
+        # workbook is already quarantined with its own fatal finding.
+        if parsed.info.get("unit_name") and parsed.info.get("year"):
+            info_rows.append({"submission": n, **{k: parsed.info.get(k) for k in list(INFO_SCHEMA)[1:]}})
+        for line in sorted(parsed.amount_cells):
+            amount = parsed.amounts.get(line)
+            data_rows.append({"submission": n, "line": line, "item": parsed.line_labels.get(line),
+                              "amount": None if amount is None else float(amount),
+                              "cell": parsed.amount_cells[line]})
+        for ind in parsed.indicators:
+            score_rows.append({"submission": n, "code": ind.code, "max_score": ind.max_score,
+                               "self_score": ind.self_score, "note": ind.note, "cell": ind.cell})
+    return (pl.DataFrame(info_rows, schema=INFO_SCHEMA, orient="row"),
+            pl.DataFrame(data_rows, schema=DATA_SCHEMA, orient="row"),
+            pl.DataFrame(score_rows, schema=SCORE_SCHEMA, orient="row"))
+
+
+def _fmt_number(value) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return str(int(number)) if number.is_integer() else str(number)
+
+
+def schema_findings(schema: type[pa.DataFrameModel], frame: pl.DataFrame,
+                    batch: Sequence[ParsedWorkbook]) -> list[tuple[int, Finding]]:
+    """(submission, finding) for every failure case of one model over one stacked frame."""
+    try:
+        schema.validate(frame, lazy=True)
+        return []
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    results = []
+    for case in cases.iter_rows(named=True):
+        index = case["index"]
+        if index is None:  # a frame-level failure (a wrong dtype): a bug, not a unit's error
+            raise RuntimeError(f"{schema.__name__}: {case['check']} {case['failure_case']}")
+        row = frame.row(index, named=True)
+        submission = row["submission"]
+        check = str(case["check"]).split("(")[0]
+        column = case["column"] if case["schema_context"] == "Column" else None
+        severity, rule, template = (
+            CHECK_FINDINGS.get((schema.__name__, column, check))
+            or CHECK_FINDINGS.get((schema.__name__, None, check))
+            or (ERROR, f"schema.{check}", f"{column or ''}不符合填报要求：{check}。"))
+        if "cell" in row:
+            location = row["cell"]
+        else:
+            location = batch[submission].info_cells.get(column or "", SHEET_INFO)
+        found = row.get("self_score") if check == "self_score_within_max" else case["failure_case"]
+        if check == "multiple_fields_uniqueness":
+            found = row.get("line", row.get("code"))
+        found_text = _fmt_number(found)
+        results.append((submission, Finding(severity, rule, location,
+                                            f"{location} " + template.format(found=found_text),
+                                            found=found_text)))
+    return results
+
+
+def validate_batch(batch: Sequence[ParsedWorkbook]) -> None:
+    """Validate every workbook of the batch; each one's findings are appended to it."""
+    if not batch:
+        return
+    info, data, scores = typed_frames(batch)
+    found: list[tuple[int, Finding]] = []
+    for schema, frame in ((InfoSheet, info), (DataSheet, data), (ScoreSheet, scores)):
+        found += schema_findings(schema, frame, batch)
+    found.sort(key=lambda pair: (pair[0], pair[1].location, pair[1].rule))
+    for submission, finding in found:
+        batch[submission].findings.append(finding)
