@@ -1,0 +1,55 @@
+"""Command line: `python -m pipeline.outputs --year 2024` (make report YEAR=2024)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from pipeline import settings
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"日期应写作 YYYY-MM-DD：{text}") from error
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.outputs",
+                                     description="生成当年度的汇总表、退回修改通知和自评情况报告")
+    parser.add_argument("--year", type=int, required=True, help="评价年度")
+    parser.add_argument("--db", type=Path, default=settings.db_path(), help="数据仓库（默认 PERF_DB）")
+    parser.add_argument("--out", type=Path, default=settings.out_dir(), help="输出文件夹（默认 PERF_OUT）")
+    parser.add_argument("--issued-on", type=_day, default=None, help="通知和报告的落款日期，默认今天")
+    parser.add_argument("--resubmit-by", type=_day, default=None,
+                        help="重新报送截止日期；默认落款日期后第 10 个工作日（周一至周五，不含节假日调整）")
+    parser.add_argument("--no-pdf", action="store_true", help="只生成 .docx 报告，不打印 PDF")
+    args = parser.parse_args(argv)
+
+    from .build import build_from_warehouse, write
+    from .charts import ChartsUnavailable
+    from .load import NoSuchYear
+    from .pdf import PdfUnavailable
+
+    issued_on = args.issued_on or date.today()
+    try:
+        outputs = build_from_warehouse(args.db, args.year, issued_on=issued_on, resubmit_by=args.resubmit_by,
+                                       pdf=not args.no_pdf)
+        paths = write(outputs, args.out)
+    except (FileNotFoundError, NoSuchYear, ChartsUnavailable, PdfUnavailable, ValueError) as error:
+        print(f"report: {error}", file=sys.stderr)
+        return 2
+    folder = Path(args.out) / str(args.year)
+    print(f"{args.year} 年度材料已生成：{folder}")
+    print(f"  汇总表、报告和图表：{len(paths) - len(outputs.notices)} 个文件")
+    print(f"  退回修改通知：{len(outputs.notices)} 份，重新报送截止 {outputs.deadline.resubmit_by.isoformat()}")
+    for notice in outputs.notices:
+        print(f"    {notice.unit_name}：须改正 {notice.must_fix} 项，供参考 {notice.for_reference} 项")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""The warehouse's tables for one year, read once, read-only, into pandas frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+FINDINGS_OF_YEAR = """
+    SELECT f.file, f.unit_name, COALESCE(f.year, i.year, i.folder_year) AS year, f.severity, f.location,
+           f.rule, f.found, f.expected, f.message
+    FROM findings f
+    LEFT JOIN ingest_files i ON i.file = f.file
+    WHERE COALESCE(f.year, i.year, i.folder_year) = ?
+    ORDER BY CASE f.severity WHEN 'fatal' THEN 0 WHEN 'error' THEN 1 ELSE 2 END,
+             f.unit_name NULLS LAST, f.file, f.location, f.rule
+"""
+
+STATUS_OF_YEAR = """
+    SELECT s.unit_code, s.unit_name, s.year, s.submitted, s.loaded, s.must_resubmit, s.in_roster,
+           COALESCE(u.unit_type, sc.unit_type) AS unit_type,
+           COALESCE(u.department, sc.department) AS department
+    FROM submission_status s
+    LEFT JOIN units u ON u.unit_name = s.unit_name
+    LEFT JOIN unit_scores sc ON sc.unit_name = s.unit_name AND sc.year = s.year
+    WHERE s.year = ?
+    ORDER BY s.unit_code NULLS LAST, s.unit_name
+"""
+
+
+@dataclass(frozen=True)
+class YearData:
+    """Everything the outputs of one year are made of. Amounts in 元, rates as fractions."""
+    year: int
+    scores: pd.DataFrame          # unit_scores of the year, by rank
+    all_scores: pd.DataFrame      # unit_scores of every year (for the 三公 totals by year)
+    indicators: pd.DataFrame      # indicator_scores of the year
+    findings: pd.DataFrame        # findings of the year (by 评价年度, else by folder)
+    status: pd.DataFrame          # submission_status of the year with 单位类型 and 主管部门
+    changes: pd.DataFrame         # unit_changes of the year
+    build_id: str
+    built_at: object
+
+
+class NoSuchYear(Exception):
+    """The warehouse holds nothing for the year asked for."""
+
+
+def read_year(db: Path, year: int) -> YearData:
+    """One short-lived read-only connection; every value passed as a parameter."""
+    if not Path(db).exists():
+        raise FileNotFoundError(f"数据仓库不存在：{db}（请先运行 make pipeline）")
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        def frame(sql: str, *params) -> pd.DataFrame:
+            return con.execute(sql, list(params)).df()
+
+        status = frame(STATUS_OF_YEAR, year)
+        if status.empty:
+            years = [r[0] for r in con.execute("SELECT DISTINCT year FROM submission_status ORDER BY 1").fetchall()]
+            raise NoSuchYear(f"数据仓库中没有 {year} 年度的记录（已有年度：{'、'.join(map(str, years)) or '无'}）")
+        build = con.execute("SELECT build_id, built_at FROM build_info LIMIT 1").fetchone() or ("", None)
+        return YearData(
+            year=year,
+            scores=frame("SELECT * FROM unit_scores WHERE year = ? ORDER BY rank NULLS LAST, unit_name", year),
+            all_scores=frame("SELECT * FROM unit_scores WHERE year <= ? ORDER BY year, unit_name", year),
+            indicators=frame("SELECT i.* FROM indicator_scores i LEFT JOIN unit_scores s "
+                             "ON s.unit_name = i.unit_name AND s.year = i.year WHERE i.year = ? "
+                             "ORDER BY s.rank NULLS LAST, i.unit_name, i.code", year),
+            findings=frame(FINDINGS_OF_YEAR, year),
+            status=status,
+            changes=frame("SELECT * FROM unit_changes WHERE year = ? ORDER BY unit_name", year),
+            build_id=str(build[0]),
+            built_at=build[1],
+        )
+    finally:
+        con.close()
