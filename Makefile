@@ -58,6 +58,10 @@ sample: $(STAMP) ## regenerate the sample county in raw/ (seeded: same bytes eve
 template: $(STAMP) ## write the blank workbook for YEAR= that the bureau sends to units
 	$(RUN) python -m pipeline template --year $(YEAR) --out "$(OUT)/绩效自评表_$(YEAR).xlsx"
 
+.PHONY: report
+report: $(STAMP) ## write the workbook, 退回修改 notices (+ zip) and summary report (.docx, .pdf) of YEAR= under OUT=/YEAR
+	$(RUN) python -m pipeline.outputs --year $(YEAR) --db "$(DB)" --out "$(OUT)"
+
 .PHONY: bench
 bench: $(STAMP) ## time and size the pipeline on a generated province-sized batch
 	$(RUN) python -m tests.bench
