@@ -17,7 +17,9 @@ import streamlit as st  # noqa: E402
 
 from dashboard import data, filters, ui  # noqa: E402
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+# Not named pages/: Streamlit would serve a pages/ folder on its own, without this entrypoint,
+# to a deep link that arrives before any session has registered the navigation.
+PAGES_DIR = Path(__file__).resolve().parent / "views"
 PAGES = (
     ("overview.py", "总览", ":material/dashboard:", "overview"),
     ("ranking.py", "排名", ":material/format_list_numbered:", "ranking"),

@@ -137,6 +137,13 @@ def _assert_page(page, name: str, *texts: str) -> None:
         assert text in content, f"{text!r} not shown on {name}"
 
 
+def test_a_deep_link_is_the_first_request(server, page):
+    """A colleague's link to a page must work even as the server's very first request."""
+    _open(page, server, "ranking", {"year": YEAR}, f"排名 · {YEAR} 年度")
+    _assert_page(page, "ranking_first_request", REFERENCE_UNIT, "筛选")
+    assert page.get_by_role("link", name="数据质量").count() >= 1
+
+
 def test_every_page_renders_in_chromium(server, page, sample_warehouse):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     lowest = _lowest_execution_unit(sample_warehouse, YEAR)

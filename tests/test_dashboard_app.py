@@ -10,13 +10,13 @@ from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 PAGES = {
-    "pages/overview.py": "总览",
-    "pages/ranking.py": "排名",
-    "pages/execution.py": "预算执行",
-    "pages/sangong.py": "三公经费",
-    "pages/grades.py": "等级与得分",
-    "pages/unit_detail.py": "单位详情",
-    "pages/quality.py": "数据质量",
+    "views/overview.py": "总览",
+    "views/ranking.py": "排名",
+    "views/execution.py": "预算执行",
+    "views/sangong.py": "三公经费",
+    "views/grades.py": "等级与得分",
+    "views/unit_detail.py": "单位详情",
+    "views/quality.py": "数据质量",
 }
 REFERENCE_UNIT = "遂溪县人民政府办公室"
 YEAR = 2024
@@ -38,7 +38,7 @@ def _open(app: AppTest, page: str, **query) -> AppTest:
     for key, value in query.items():
         app.query_params[key] = value
     app.run()
-    if page != "pages/overview.py":
+    if page != "views/overview.py":
         app.switch_page(page).run()
     assert not app.exception, [e.value for e in app.exception]
     return app
@@ -69,7 +69,7 @@ def test_page_runs_for_the_first_year_and_a_narrow_filter(app, page, sample_ware
 
 
 def test_ranking_lists_every_loaded_unit_in_warehouse_order(app, sample_warehouse):
-    _open(app, "pages/ranking.py", year=str(YEAR))
+    _open(app, "views/ranking.py", year=str(YEAR))
     ranking = _frame(app, "排名", "单位名称")
     expected = _fetch(sample_warehouse, "SELECT rank, unit_name, review_score FROM unit_scores WHERE year = ? "
                                         "ORDER BY rank, unit_name", YEAR)
@@ -81,7 +81,7 @@ def test_ranking_lists_every_loaded_unit_in_warehouse_order(app, sample_warehous
 
 
 def test_lowest_execution_shows_a3_self_and_review_side_by_side(app, sample_warehouse):
-    _open(app, "pages/execution.py", year=str(YEAR))
+    _open(app, "views/execution.py", year=str(YEAR))
     lowest = _frame(app, "单位名称", "财政下达预算数（万元）", "支出决算数（万元）")
     expected = _fetch(sample_warehouse, """
         SELECT s.unit_name, s.execution_rate, s.budget_issued, a.self_score, a.review_score, a.max_score
@@ -102,7 +102,7 @@ def test_year_and_filters_come_from_the_url(app, sample_warehouse):
     (unit_type, count), = _fetch(sample_warehouse, """
         SELECT unit_type, count(*) FROM unit_scores WHERE year = ? GROUP BY unit_type
         ORDER BY count(*) DESC, unit_type LIMIT 1""", earliest)
-    _open(app, "pages/ranking.py", year=str(earliest), type=unit_type)
+    _open(app, "views/ranking.py", year=str(earliest), type=unit_type)
     assert any(f"{earliest} 年度" in title.value for title in app.title)
     ranking = _frame(app, "排名", "单位名称")
     assert len(ranking) == count
@@ -110,7 +110,7 @@ def test_year_and_filters_come_from_the_url(app, sample_warehouse):
 
 
 def test_grade_in_the_url_filters_the_ranking(app, sample_warehouse):
-    _open(app, "pages/ranking.py", year=str(YEAR), grade="良")
+    _open(app, "views/ranking.py", year=str(YEAR), grade="良")
     good = _frame(app, "排名", "单位名称") if app.dataframe else None
     (expected,), = _fetch(sample_warehouse, "SELECT count(*) FROM unit_scores WHERE year = ? "
                                             "AND review_grade = '良'", YEAR)
@@ -122,7 +122,7 @@ def test_grade_in_the_url_filters_the_ranking(app, sample_warehouse):
 
 
 def test_unit_detail_shows_every_figure_with_its_source_cell(app, sample_warehouse):
-    _open(app, "pages/unit_detail.py", year=str(YEAR), unit=REFERENCE_UNIT)
+    _open(app, "views/unit_detail.py", year=str(YEAR), unit=REFERENCE_UNIT)
     assert app.selectbox(key="unit").value == REFERENCE_UNIT
     lines = _frame(app, "行次", "项目")
     expected = _fetch(sample_warehouse, "SELECT line, source_cell FROM data_lines WHERE unit_name = ? AND year = ? "
@@ -137,7 +137,7 @@ def test_unit_detail_shows_every_figure_with_its_source_cell(app, sample_warehou
 
 
 def test_overview_county_rate_is_sum_over_sum(app, sample_warehouse):
-    _open(app, "pages/overview.py", year=str(YEAR))
+    _open(app, "views/overview.py", year=str(YEAR))
     (spent, budget), = _fetch(sample_warehouse, "SELECT sum(spent), sum(budget_issued) FROM unit_scores "
                                                 "WHERE year = ?", YEAR)
     shown = {metric.label: metric.value for metric in app.metric}

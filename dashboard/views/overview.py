@@ -52,4 +52,4 @@ with right:
 st.subheader("支出率最低的 5 个单位：A3 是否自评满分")
 lowest = tables.lowest_execution_table(scores, data.indicator_scores(chosen.year), 5)
 ui.table(lowest, title="支出率最低的5个单位", key="overview_lowest")
-st.page_link("pages/execution.py", label="到“预算执行”查看全部单位与参考线", icon=":material/arrow_forward:")
+st.page_link("views/execution.py", label="到“预算执行”查看全部单位与参考线", icon=":material/arrow_forward:")
