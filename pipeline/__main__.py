@@ -16,20 +16,24 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("--raw", type=Path, default=settings.raw_dir())
     run_cmd.add_argument("--db", type=Path, default=settings.db_path())
     run_cmd.add_argument("--no-progress", action="store_true")
+    run_cmd.add_argument("--force", action="store_true", help="即使输入未变化也重新构建")
     template_cmd = commands.add_parser("template", help="生成下发给单位的空白自评表（make template）")
     template_cmd.add_argument("--year", type=int, required=True)
     template_cmd.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
     if args.command == "run":
-        from pipeline.run import RunError, run, summary
+        from pipeline.run import RunError, run
+        from pipeline.summary import summary
         from pipeline.warehouse import WarehouseCheckError
         try:
-            result = run(args.raw, args.db, progress=not args.no_progress)
+            result = run(args.raw, args.db, progress=not args.no_progress, force=args.force)
         except (RunError, WarehouseCheckError) as exc:
             print(f"pipeline: {exc}", file=sys.stderr)
             return 2
-        print(summary(result, args.db))
+        if result is None:
+            print("输入、评分框架和程序均未变化，已发布的数据仓库保持不变。")
+        print(summary(args.db))
         return 0
     if args.command == "template":
         from pipeline.framework import FrameworkError

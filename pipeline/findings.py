@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields, replace
 
 FATAL = "fatal"      # the file is quarantined
 ERROR = "error"      # loaded, but the unit must correct and resubmit (退回修改)
@@ -26,15 +26,14 @@ class Finding:
     def at(self, *, file: str | None = None, unit_name: str | None = None,
            year: int | None = None) -> "Finding":
         """The same finding, tied to a file / unit / year (kept where already set)."""
-        return Finding(
-            **{**asdict(self),
-               "file": self.file or file,
-               "unit_name": self.unit_name or unit_name,
-               "year": self.year if self.year is not None else year}
-        )
+        return replace(self, file=self.file or file, unit_name=self.unit_name or unit_name,
+                       year=self.year if self.year is not None else year)
 
     def as_row(self) -> dict:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = tuple(f.name for f in fields(Finding))
 
 
 def fmt_amount(value: float | None) -> str | None:

@@ -82,8 +82,7 @@ def parse_all(files: Sequence[tuple[str, Path]], cache: dict[str, ParseResult],
               workers: int | None = None) -> dict[str, ParseResult]:
     """Parse results by sha256 for every (sha256, path); cached ones are not read again.
 
-    Each result is a fresh copy, so callers may add findings to it without touching
-    the cache.
+    The results are the cache's own objects: save the cache before adding findings to them.
     """
     results: dict[str, ParseResult] = {}
     todo: list[tuple[str, Path]] = []
@@ -91,7 +90,7 @@ def parse_all(files: Sequence[tuple[str, Path]], cache: dict[str, ParseResult],
         if sha in results:
             continue
         if sha in cache:
-            results[sha] = pickle.loads(pickle.dumps(cache[sha], protocol=pickle.HIGHEST_PROTOCOL))
+            results[sha] = cache[sha]
             on_done()
         else:
             todo.append((sha, path))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import hashlib
 import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -18,18 +17,18 @@ import polars as pl
 
 from pipeline import metrics, rules, scoring
 from pipeline.discover import FoundFile, discover, read_roster
-from pipeline.findings import ERROR, FATAL, SEVERITIES, SEVERITY_LABELS, WARNING, Finding
+from pipeline.findings import ERROR, FATAL, WARNING, Finding
 from pipeline.framework import Framework, FrameworkError, available_years, load_framework
+from pipeline.fingerprint import build_fingerprint
 from pipeline.ingest import load_cache, parse_all, save_cache
 from pipeline.parse import ParsedWorkbook
 from pipeline.settings import FRAMEWORKS_DIR, ROSTER_FILE
+from pipeline.summary import published_build_id
 from pipeline.warehouse import publish
-from pipeline.validate import validate_batch
 from pipeline.workbook import WorkbookReadError
 from schemas.form import DATA_LINES, SHEET_DATA, SHEET_SCORES
 
 LOADED, QUARANTINED, SUPERSEDED, SKIPPED = "loaded", "quarantined", "superseded", "skipped"
-STATE_LABELS = {LOADED: "已入库", QUARANTINED: "已隔离", SUPERSEDED: "已被新版本替代", SKIPPED: "已跳过"}
 
 
 class RunError(Exception):
@@ -201,7 +200,8 @@ def _frame(rows: list[dict], schema: dict[str, pl.DataType], sort: list[str]) ->
 
 
 def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Submission],
-                 report_figures: list[dict], extra_findings: list[Finding]) -> dict[str, pl.DataFrame]:
+                 report_figures: list[dict], extra_findings: list[Finding],
+                 build_id: str) -> dict[str, pl.DataFrame]:
     roster_by_name = {u["unit_name"]: u for u in roster}
     loaded = [s for s in subs if s.state == LOADED and s.found.kind == "workbook"]
     all_findings = [f for s in subs for f in s.findings] + extra_findings
@@ -334,8 +334,6 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             "value": pl.Float64, "text_value": pl.String, "sentence": pl.String},
             ["file", "item", "sentence"]),
     }
-    build_id = hashlib.sha256("".join(sorted(s.found.relative + s.found.sha256 for s in subs)).encode()
-                              + (raw / ROSTER_FILE).read_bytes()).hexdigest()[:16]
     tables["build_info"] = pl.DataFrame([dict(
         build_id=build_id, built_at=dt.datetime.now().replace(microsecond=0), raw_dir=str(raw),
         years=",".join(str(y) for y in years), files=len(subs))])
@@ -374,18 +372,27 @@ def load_frameworks(years: list[int], directory: Path = FRAMEWORKS_DIR) -> dict[
     return frameworks
 
 
-def process(raw: Path, progress: bool = False, cache_file: Path | None = None) -> RunResult:
+def find_inputs(raw: Path) -> list[FoundFile]:
+    """Every file under RAW/<year>/, hashed; RunError when there is no RAW folder."""
+    if not raw.is_dir():
+        raise RunError(f"找不到报送文件夹 {raw}")
+    return discover(raw)
+
+
+def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
+            files: list[FoundFile] | None = None) -> RunResult:
     """Everything but the publishing: every file accounted for, every table built.
 
     With a cache file, workbooks whose bytes were read before are not read again.
     """
-    if not raw.is_dir():
-        raise RunError(f"找不到报送文件夹 {raw}")
+    # pandera's import alone takes seconds: only a run that builds pays for it.
+    from pipeline.validate import validate_batch
+
+    files = find_inputs(raw) if files is None else files
     try:
         roster = read_roster(raw / ROSTER_FILE)
     except Exception as exc:
         raise RunError(str(exc)) from exc
-    files = discover(raw)
     years = sorted({f.folder_year for f in files})
     frameworks = load_frameworks(years)
     roster_by_name = {u["unit_name"]: u for u in roster}
@@ -432,7 +439,8 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None) -
     extra = missing_report_findings(loaded, covered)
     subs.sort(key=lambda s: s.found.relative)
     years_in_scope = sorted(set(years) | {s.year for s in loaded.values()})
-    return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra))
+    build_id = build_fingerprint(raw, files)
+    return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra, build_id))
 
 
 def cache_file_for(db: Path) -> Path:
@@ -451,35 +459,17 @@ def check_writable(db: Path) -> None:
         raise RunError(f"无法写入数据仓库路径 {db}：{exc.strerror or exc}") from exc
 
 
-def run(raw: Path, db: Path, progress: bool = True, use_cache: bool = True) -> RunResult:
-    """Process RAW and publish the warehouse at DB."""
+def run(raw: Path, db: Path, progress: bool = True, use_cache: bool = True,
+        force: bool = False) -> RunResult | None:
+    """Process RAW and publish the warehouse at DB.
+
+    Returns None, without building, when the published warehouse was built from exactly
+    these inputs by exactly this code (same fingerprint): it would come out the same.
+    """
     check_writable(db)
-    result = process(raw, progress, cache_file_for(db) if use_cache else None)
+    files = find_inputs(raw)
+    if not force and published_build_id(db) == build_fingerprint(raw, files):
+        return None
+    result = process(raw, progress, cache_file_for(db) if use_cache else None, files)
     publish(result.tables, db)
     return result
-
-
-def summary(result: RunResult, db: Path) -> str:
-    """The end-of-run summary: files by state, findings by severity, who must resubmit."""
-    t = result.tables
-    states = result.count_states()
-    severities = result.count_severities()
-    lines = [f"数据仓库已发布：{db}",
-             "文件：" + "，".join(f"{STATE_LABELS[s]} {states.get(s, 0)}" for s in STATE_LABELS)
-             + f"（共 {len(result.submissions)}）",
-             "问题：" + "，".join(f"{SEVERITY_LABELS[s]} {severities.get(s, 0)}" for s in SEVERITIES)]
-    status = t["submission_status"]
-    for year in sorted(status["year"].unique().to_list()):
-        ys = status.filter(pl.col("year") == year)
-        lines.append(f"{year}年度：应报 {ys.filter(pl.col('in_roster')).height}，已入库 {ys['loaded'].sum()}，"
-                     f"需退回修改 {ys['must_resubmit'].sum()}，未报送 {ys.filter(~pl.col('submitted') & pl.col('in_roster')).height}")
-    resubmit = status.filter(pl.col("must_resubmit")).sort("year", "unit_name")
-    if resubmit.height:
-        lines.append("需退回修改的单位：")
-        per_unit = t["findings"].filter(pl.col("severity").is_in([FATAL, ERROR]))
-        for row in resubmit.iter_rows(named=True):
-            issues = per_unit.filter((pl.col("unit_name") == row["unit_name"]) & (pl.col("year") == row["year"]))
-            first = issues.sort("file", "location")["message"].to_list()[:1]
-            example = f"，如：{first[0][:60]}" if first else ""
-            lines.append(f"  {row['year']} {row['unit_name']}：{issues.height} 个须改正的问题{example}")
-    return "\n".join(lines)

@@ -1040,6 +1040,73 @@ def _inflation_cases() -> list[dict[str, Any]]:
 INFLATION_CASES: list[dict[str, Any]] = _inflation_cases()
 
 
+# --------------------------------------------------------------------------- large batches
+
+# Every tenth unit of a synthetic batch gets one of these, in turn (the rest are clean).
+BATCH_FAULTS = ("text_amount", "broken_identity", "score_above_max", "wrong_grade", "wanyuan_form",
+                "corrupt", "missing_sheet", "xls_form", "duplicate_older", "lock_file")
+_BATCH_TYPES = (("行政单位", (150, 900)), ("事业单位", (200, 4000)), ("参公事业单位", (150, 600)),
+                ("乡镇", (300, 1200)))
+
+
+def synthetic_units(count: int) -> tuple[Unit, ...]:
+    """``count`` made-up units of a province-sized batch, with varied types and sizes."""
+    units = []
+    for i in range(count):
+        unit_type, budget = _BATCH_TYPES[i % len(_BATCH_TYPES)]
+        county = f"测试{i // 100:03d}县"
+        name = f"{county}{'第' + str(i % 100 + 1) + '单位' if unit_type != '乡镇' else f'第{i % 100 + 1}镇人民政府'}"
+        units.append(Unit(f"9{i:08d}", name, f"{county}财政局", unit_type, county, budget))
+    return tuple(units)
+
+
+def _write_batch_unit(task: tuple[Path, int, Unit, str | None]) -> list[str]:
+    folder, year, unit, fault = task
+    framework = load_framework(year)
+    wanyuan = fault == "wanyuan_form"
+    sub = build_submission(profile_of(unit), year, framework, FEN_PER_WANYUAN_CENT if wanyuan else 1)
+    path = folder / _std(unit.name, year, ext="xls" if fault == "xls_form" else "xlsx")
+    if fault is None:
+        write_workbook(path, **_form_args(sub, year))
+        return [path.name]
+    if fault == "lock_file":
+        write_workbook(path, **_form_args(sub, year))
+        lock = folder / f"~${path.name}"
+        lock.write_bytes(_lock_file_bytes("Administrator"))
+        return [path.name, lock.name]
+    if fault == "duplicate_older":
+        newer = folder / _std(unit.name, year, "（修改后）")
+        write_workbook(newer, **_form_args(sub, year))
+        special = _Special(fault, year, unit.name, path.name, "superseded",
+                           sub.filed_on - dt.timedelta(days=7))
+        _write_special(path, special, _faulty_submission(special, sub), year)
+        return [path.name, newer.name]
+    special = _Special(fault, year, unit.name, path.name, "")
+    _write_special(path, special, _faulty_submission(special, sub), year)
+    return [path.name]
+
+
+def write_batch(out_dir: Path, count: int, year: int = 2024, workers: int = 1) -> int:
+    """A province-sized RAW folder: roster plus one workbook per unit, every tenth one
+    faulty in one of BATCH_FAULTS. Returns the number of files written."""
+    out_dir = Path(out_dir)
+    folder = out_dir / str(year)
+    folder.mkdir(parents=True, exist_ok=True)
+    units = synthetic_units(count)
+    write_roster(units, out_dir / "units.csv")
+    tasks = [(folder, year, u, BATCH_FAULTS[(i // 10) % len(BATCH_FAULTS)] if i % 10 == 9 else None)
+             for i, u in enumerate(units)]
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            written = list(pool.map(_write_batch_unit, tasks, chunksize=64))
+    else:
+        written = [_write_batch_unit(t) for t in tasks]
+    return 1 + sum(len(w) for w in written)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.sample",
                                      description="生成样例县（遂溪县）的报送文件")

@@ -41,8 +41,14 @@ def test_rerun_reads_only_changed_files_and_matches_a_full_build(county: County,
     assert cache_file_for(db).exists()
 
     counted.clear()
-    run(county.raw, db, progress=False)
-    assert counted == []  # nothing changed, nothing read
+    published = db.stat()
+    assert run(county.raw, db, progress=False) is None  # nothing changed: nothing read, nothing built
+    assert counted == []
+    assert (db.stat().st_ino, db.stat().st_mtime_ns) == (published.st_ino, published.st_mtime_ns)
+
+    counted.clear()
+    assert run(county.raw, db, progress=False, force=True) is not None
+    assert counted == []  # rebuilt from the cache
 
     county.workbook("cz.xlsx", unit_form("遂溪县财政局", grade="良"))
     counted.clear()
@@ -60,7 +66,7 @@ def test_cache_from_other_code_is_ignored(county: County, tmp_path: Path, counte
     run(county.raw, db, progress=False)
     monkeypatch.setattr(ingest, "code_fingerprint", lambda: "another version of the parser")
     counted.clear()
-    run(county.raw, db, progress=False)
+    run(county.raw, db, progress=False, force=True)
     assert len(counted) == 4
 
 
@@ -94,3 +100,14 @@ def test_parallel_reading_gives_the_serial_result(county: County, monkeypatch):
     for name, frame in serial.items():
         if name != "build_info":
             assert frame.equals(parallel[name]), name
+
+
+def test_roster_change_rebuilds(county: County, tmp_path: Path):
+    small_county(county)
+    db = tmp_path / "performance.duckdb"
+    run(county.raw, db, progress=False)
+    county.roster.append(("440823099", "遂溪县新设单位", "遂溪县财政局", "事业单位"))
+    county.write_roster()
+    assert run(county.raw, db, progress=False) is not None
+    assert ("遂溪县新设单位",) in snapshot(db)["units"] or any(
+        "遂溪县新设单位" in row for row in snapshot(db)["units"])
