@@ -6,6 +6,7 @@ the shared filters and hands over to the page chosen in the navigation.
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def main() -> None:
         unit_types = data.unit_types()
         departments = data.departments()
     except data.WarehouseUnavailable as error:
-        st.navigation([st.Page(lambda: warehouse_unavailable(error), title="数据仓库未就绪",
+        st.navigation([st.Page(functools.partial(warehouse_unavailable, error), title="数据仓库未就绪",
                                url_path="unavailable")], position="hidden").run()
         return
     if not years:

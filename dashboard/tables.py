@@ -403,7 +403,7 @@ def report_item_label(item: str) -> str:
 
 
 def _report_kind(item: str) -> str:
-    if item.endswith("_rate") or item.endswith("_share"):
+    if item.endswith(("_rate", "_share")):
         return "rate"
     if item.startswith("r") and item[1:].isdigit():
         line = DATA_LINE_BY_NUMBER.get(int(item[1:]))

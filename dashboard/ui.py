@@ -7,6 +7,7 @@ from datetime import datetime
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from pipeline import settings
 
@@ -42,16 +43,14 @@ def _column_config(table: pd.DataFrame) -> dict:
         values = table[header]
         if str(header).endswith(WAN):
             config[header] = st.column_config.NumberColumn(header, format="accounting")
-        elif str(header).endswith(PCT) or "百分点" in str(header):
-            config[header] = st.column_config.NumberColumn(header, format="%.2f")
-        elif pd.api.types.is_float_dtype(values):
+        elif str(header).endswith(PCT) or "百分点" in str(header) or pd.api.types.is_float_dtype(values):
             config[header] = st.column_config.NumberColumn(header, format="%.2f")
         elif pd.api.types.is_integer_dtype(values):
             config[header] = st.column_config.NumberColumn(header, format="%d")
     return config
 
 
-def table(frame: pd.DataFrame | "pd.io.formats.style.Styler", *, title: str, key: str,
+def table(frame: pd.DataFrame | Styler, *, title: str, key: str,
           height: int | str = "auto") -> pd.DataFrame:
     """Show a table and offer it as .xlsx and CSV; both files come from this same DataFrame."""
     styler = frame if not isinstance(frame, pd.DataFrame) else None
