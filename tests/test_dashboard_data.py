@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -109,6 +110,15 @@ def _review(indicator: dict, self_score: float, lines: dict[int, float]) -> floa
     return min(self_score, indicator["max"])
 
 
+def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, rows: list[list]) -> None:
+    """Bulk insert (row-by-row inserts make the builder slow)."""
+    columns = [c for (c,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [table]).fetchall()]
+    frame = pd.DataFrame(rows, columns=columns)  # noqa: F841 — read by name in the SQL below
+    con.execute(f"INSERT INTO {table} SELECT * FROM frame")
+
+
 def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "synthetic-1",
                               years: tuple[int, ...] = YEARS) -> Path:
     """A warehouse with ~20 units over the given years, the reference unit's 2024 figures included."""
@@ -123,6 +133,8 @@ def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "syn
                         [[u["unit_code"], u["unit_name"], u["department"], u["unit_type"], u["region"]]
                          for u in roster])
         scores_by_year: dict[int, dict[str, dict]] = {}
+        line_rows: list[list] = []
+        indicator_rows: list[list] = []
         files = 0
         for year in years:
             rows = []
@@ -149,10 +161,8 @@ def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "syn
                 lines = _reference_lines() if (name == REFERENCE_UNIT and year == 2024) else _random_lines(rng)
                 amount_unit = "万元" if index % 4 == 1 else "元"
                 for number, value in lines.items():
-                    column = "C"
-                    con.execute("INSERT INTO data_lines VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                [name, year, number, f"第{number}行项目", value,
-                                 f"数据表!{column}{number + 3}", None if value is None else f"{value}"])
+                    line_rows.append([name, year, number, f"第{number}行项目", value,
+                                      f"数据表!C{number + 3}", None if value is None else f"{value}"])
                 con.execute("INSERT INTO unit_info VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 13, 57, 51, 50, ?)",
                             [name, year, file, unit["unit_code"], unit["department"], unit["unit_type"],
                              date(year + 1, 7, 20), "张三", "0759-7771234", amount_unit])
@@ -167,8 +177,7 @@ def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "syn
                     review = _review(indicator, self_score, lines)
                     self_total += self_score
                     review_total += review
-                    con.execute("INSERT INTO indicator_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                [name, year, indicator["code"], indicator["level1"], indicator["level2"],
+                    indicator_rows.append([name, year, indicator["code"], indicator["level1"], indicator["level2"],
                                  indicator["level3"], float(indicator["max"]), self_score, review,
                                  indicator["rule"], None if self_score == indicator["max"] else "扣分原因见报告",
                                  f"评分表!F{row}"])
@@ -223,6 +232,8 @@ def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "syn
                                  metrics.round_score(record["review_score"] - previous["review_score"]),
                                  record["review_grade"], previous["review_grade"],
                                  change("execution_rate"), change("sangong_control_rate")])
+        _insert_frame(con, "data_lines", line_rows)
+        _insert_frame(con, "indicator_scores", indicator_rows)
         con.execute("INSERT INTO report_figures VALUES (?, 2024, '2024/001001_自评报告.txt', "
                     "'execution_rate', 1.0, NULL, '财政拨款资金整体支出完成率达到100%。')", [REFERENCE_UNIT])
         con.execute("UPDATE build_info SET files = ?", [files])
