@@ -29,6 +29,7 @@ PAGES = (
     ("grades.py", "等级与得分", ":material/grading:", "grades"),
     ("unit_detail.py", "单位详情", ":material/apartment:", "unit"),
     ("quality.py", "数据质量", ":material/fact_check:", "quality"),
+    ("exports.py", "导出材料", ":material/download:", "exports"),
 )
 
 st.set_page_config(page_title="部门整体支出绩效自评 比较看板", page_icon=":material/insights:", layout="wide")

@@ -1,0 +1,93 @@
+"""导出材料: the files the bureau sends out for the year, the same as `make report` writes.
+
+They always cover the whole county: the sidebar's 单位类型, 主管部门 and 复核等级 do not
+narrow them. The workbook and the notices are built on every visit (they are quick);
+the summary report needs the browser to draw its charts, so it is built on request.
+"""
+
+from datetime import date
+
+import streamlit as st
+
+from dashboard import data, filters
+from pipeline.outputs import build as outputs_build
+from pipeline.outputs import notices, summary, workbook
+from pipeline.outputs.charts import ChartsUnavailable, render_png
+from pipeline.outputs.common import RESUBMIT_WORKING_DAYS, add_working_days
+from pipeline.outputs.load import YearData
+from pipeline.outputs.pdf import PdfUnavailable, html_to_pdf
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+chosen = filters.current()
+year = chosen.year
+st.title(f"导出材料 · {year} 年度")
+st.caption("以下材料均按全县全部单位生成，不受侧栏中单位类型、主管部门和复核等级筛选的影响；"
+           "与命令 `make report YEAR=" f"{year}` 生成的文件相同。")
+
+build = data.build_info()
+everything = data.unit_scores()
+year_data = YearData(
+    year=year,
+    scores=data.unit_scores(year),
+    all_scores=everything[everything["year"] <= year].reset_index(drop=True),
+    indicators=data.indicator_scores(year),
+    findings=data.findings(year),
+    status=data.submission_status(year),
+    changes=data.unit_changes(year),
+    build_id=str(build.get("build_id", "")),
+    built_at=build.get("built_at"),
+)
+
+left, right = st.columns(2)
+issued_on = left.date_input("落款日期", value=date.today(), key="exports_issued_on", format="YYYY-MM-DD")
+resubmit_by = right.date_input("重新报送截止日期", value=add_working_days(issued_on, RESUBMIT_WORKING_DAYS),
+                               min_value=issued_on, key="exports_resubmit_by", format="YYYY-MM-DD",
+                               help=f"默认为落款日期后第 {RESUBMIT_WORKING_DAYS} 个工作日（只跳过周末）")
+due = notices.deadline(issued_on, resubmit_by)
+
+st.subheader("汇总表")
+st.write("排名表、复核表、问题清单、未报送四个工作表，A4 横向，可直接打印。")
+st.download_button("下载汇总表（Excel）", data=workbook.year_workbook(year_data),
+                   file_name=outputs_build.workbook_name(year), mime=XLSX, key="exports_workbook",
+                   on_click="ignore", icon=":material/download:")
+
+st.subheader("退回修改通知")
+year_notices = notices.year_notices(year_data.status, year_data.findings, year, due)
+if not year_notices:
+    st.success("本年度没有需要退回修改的单位。")
+else:
+    st.write(f"共 {len(year_notices)} 份，重新报送截止 {due.resubmit_by.isoformat()}。")
+    st.download_button(f"下载全部通知（{len(year_notices)} 份，zip）",
+                       data=notices.notices_zip(year_notices, issued_on),
+                       file_name=outputs_build.notices_zip_name(year), mime="application/zip",
+                       key="exports_notices_zip", on_click="ignore", icon=":material/folder_zip:")
+    for notice in year_notices:
+        row = st.container(horizontal=True, vertical_alignment="center")
+        row.write(f"{notice.unit_name}：须改正 {notice.must_fix} 项，供参考 {notice.for_reference} 项")
+        row.download_button("下载", data=notice.content, file_name=notice.file_name, mime=DOCX,
+                            key=f"exports_notice_{notice.file_name}", on_click="ignore",
+                            icon=":material/download:")
+
+st.subheader("全县部门整体支出绩效自评情况")
+report_key = ("exports_report", year_data.build_id, year, issued_on.isoformat())
+if st.button("生成汇总报告（Word 和 PDF）", key="exports_make_report", icon=":material/description:"):
+    with st.spinner("正在绘制图表并生成报告……"):
+        content = summary.summary_content(year_data, issued_on)
+        try:
+            images = render_png(content.figures)
+            st.session_state[report_key] = (summary.summary_docx(content, images),
+                                            html_to_pdf(summary.summary_html(content, images)))
+        except (ChartsUnavailable, PdfUnavailable) as error:
+            st.error(f"报告未能生成：{error}")
+if report_key in st.session_state:
+    report_docx, report_pdf = st.session_state[report_key]
+    stem = outputs_build.summary_stem(year)
+    buttons = st.container(horizontal=True, gap="small")
+    buttons.download_button("下载报告（Word）", data=report_docx, file_name=f"{stem}.docx", mime=DOCX,
+                            key="exports_report_docx", on_click="ignore", icon=":material/download:")
+    buttons.download_button("下载报告（PDF）", data=report_pdf, file_name=f"{stem}.pdf", mime="application/pdf",
+                            key="exports_report_pdf", on_click="ignore", icon=":material/download:")
+else:
+    st.caption("报告中的图表由本机的 Chromium 绘制，生成约需十秒。")
