@@ -181,8 +181,10 @@ def self_against_review(scores: pd.DataFrame) -> go.Figure:
                                                      for i in present["inflation"]]},
                        hovertemplate="%{text}<br>复核 %{x:.2f} 分<br>自评 %{y:.2f} 分<br>"
                                      "高出 %{customdata:.2f} 分<extra></extra>")
-    figure.update_xaxes(title_text="复核得分（分）", range=[low, 100.5])
-    figure.update_yaxes(title_text="自评得分（分）", range=[low, 100.5])
+    # A wrong total can exceed 100: keep such a point inside the frame.
+    high = max(100.0, float(present[["self_score", "review_score"]].max().max()) if len(present) else 100.0) + 0.5
+    figure.update_xaxes(title_text="复核得分（分）", range=[low, high])
+    figure.update_yaxes(title_text="自评得分（分）", range=[low, high])
     return _layout(figure, "自评得分与复核得分（对角线以上：自评高于复核）", height=460)
 
 

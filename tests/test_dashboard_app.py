@@ -165,3 +165,10 @@ def test_unreadable_warehouse_gives_a_message_not_a_traceback(tmp_path, monkeypa
     assert any("无法读取" in e.value for e in app.error)
     assert "make pipeline" in " ".join(m.value for m in app.markdown)
 
+
+
+def test_usage_statistics_are_off():
+    import tomllib
+
+    config = tomllib.loads((APP.parent.parent / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["browser"]["gatherUsageStats"] is False

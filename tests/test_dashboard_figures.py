@@ -139,6 +139,8 @@ def test_self_against_review_colours_inflated_units():
     points = figure.data[1]
     assert list(points.text) == [REFERENCE_UNIT, "遂溪县甲局", "遂溪县乙镇人民政府"]
     assert list(points.marker.color) == [figures.OVER_COLOUR, figures.OVER_COLOUR, figures.UNDER_COLOUR]
+    over_100 = _scores().assign(self_score=[100.61, 95.0, 88.0])
+    assert figures.self_against_review(over_100).layout.yaxis.range[1] > 100.61
 
 
 def test_deduction_heatmap_counts_points_off_per_indicator():
