@@ -12,6 +12,7 @@ DB ?= warehouse/performance.duckdb
 OUT ?= out
 YEAR ?= 2024
 PORT ?= 8501
+N ?= 10000
 
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
@@ -25,14 +26,14 @@ export PERF_OUT := $(OUT)
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
-	@echo "  variables: RAW=$(RAW) DB=$(DB) OUT=$(OUT) YEAR=$(YEAR) PORT=$(PORT)"
+	@echo "  variables: RAW=$(RAW) DB=$(DB) OUT=$(OUT) YEAR=$(YEAR) PORT=$(PORT) N=$(N)"
 
 $(UV):
 	@echo "uv not found: installing it with pip"
 	$(PYTHON) -m pip install --user --quiet 'uv>=0.5'
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	touch $@
 
 .PHONY: install
@@ -63,8 +64,8 @@ report: $(STAMP) ## write the workbook, 退回修改 notices (+ zip) and summary
 	$(RUN) python -m pipeline.outputs --year $(YEAR) --db "$(DB)" --out "$(OUT)"
 
 .PHONY: bench
-bench: $(STAMP) ## time and size the pipeline on a generated province-sized batch
-	$(RUN) python -m tests.bench
+bench: $(STAMP) ## benchmark the pipeline on N= generated workbooks (default 10000); writes docs/benchmarks.md
+	$(RUN) python -m tests.bench --units $(N)
 
 .PHONY: clean
 clean: ## remove the warehouse, outputs and caches (keeps raw/ and .venv)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 import hashlib
 import io
 from dataclasses import dataclass
@@ -72,8 +73,8 @@ def read_roster(path: Path) -> list[dict[str, str]]:
         if not unit["unit_name"]:
             raise RosterError(f"{path} 第{line_no}行: 单位名称为空")
         units.append(unit)
-    names = [u["unit_name"] for u in units]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    counts = Counter(u["unit_name"] for u in units)
+    duplicates = sorted(n for n, c in counts.items() if c > 1)
     if duplicates:
         raise RosterError(f"{path}: 单位名称重复 {'、'.join(duplicates)}")
     return units

@@ -7,6 +7,7 @@ caller knows the cell and turns the reason into a finding.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -33,6 +34,7 @@ def squash(text: str | None) -> str:
     return _SPACES.sub("", nfkc(text))
 
 
+@functools.lru_cache(maxsize=1 << 16)  # forms repeat the same labels in every file
 def label_key(text: str | None) -> str:
     """A label as compared: no spaces, no 其中： prefix, no trailing unit such as （元）."""
     key = squash(text)
