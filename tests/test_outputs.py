@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -268,3 +269,34 @@ def test_summary_pdf_has_the_chinese_text(produced):
     assert "审核发现的主要问题" in compact and "退回修改的单位" in compact and FAULTY_UNIT in compact
     images = sum(len(page.images) for page in reader.pages)
     assert images >= 5
+
+
+def _pdf_font_names(reader: PdfReader) -> set[str]:
+    names = set()
+    for page in reader.pages:
+        fonts = (page.get("/Resources") or {}).get("/Font") or {}
+        for font in fonts.values():
+            names.add(str(font.get_object().get("/BaseFont", "")))
+    return names
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_word_files_render_with_chinese_fonts(produced, tmp_path):
+    """LibreOffice lays the .docx files out as a reader's Word would; the PDF it prints names its fonts."""
+    summary_docx = _summary(produced, ".docx")
+    notice = next((produced / outputs_build.NOTICES_FOLDER).glob(f"*{FAULTY_UNIT}*.docx"))
+    result = subprocess.run(
+        ["soffice", f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless", "--convert-to", "pdf",
+         "--outdir", str(tmp_path), str(summary_docx), str(notice)],
+        capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    for source in (summary_docx, notice):
+        reader = PdfReader(tmp_path / f"{source.stem}.pdf")
+        assert any("CJK" in name for name in _pdf_font_names(reader)), _pdf_font_names(reader)
+        text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", "".join(p.extract_text() for p in reader.pages)))
+        text = text.translate(SIMPLIFIED_RADICALS)
+        if source == notice:
+            assert FAULTY_UNIT in text and "数据表!C16" in text and "退回修改通知" in text
+        else:
+            assert f"{YEAR}年度全县部门整体支出绩效自评情况" in text
+            assert sum(len(page.images) for page in reader.pages) >= 5

@@ -123,6 +123,9 @@ def table(document: Document, headers: list[str], rows: list[list[str]], widths_
             set_run_font(cell.paragraphs[0].add_run(str(value)), BODY_FONT, size, bold=index in bold_rows)
     if widths_cm:
         grid.autofit = False
+        # Word reads the cell widths, LibreOffice the grid's: set both.
+        for column, width in zip(grid.columns, widths_cm):
+            column.width = Cm(width)
         for row in grid.rows:
             for cell, width in zip(row.cells, widths_cm):
                 cell.width = Cm(width)
