@@ -194,7 +194,8 @@ def missing_report_findings(loaded: dict[tuple[str, int], Submission], covered: 
 
 # ---------------------------------------------------------------- tables
 
-def _frame(rows: list[dict], schema: dict[str, pl.DataType], sort: list[str]) -> pl.DataFrame:
+def _frame(rows: list[dict] | list[tuple], schema: dict[str, pl.DataType], sort: list[str]) -> pl.DataFrame:
+    """A table from rows (dicts, or tuples in the schema's column order), sorted for a stable build."""
     frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     return frame.sort(sort, nulls_last=True)
 
@@ -232,16 +233,16 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             contact=p.info.get("contact"), phone=p.info.get("phone"), offices=p.info.get("offices"),
             establishment=p.info.get("establishment"), staff=p.info.get("staff"),
             retired=p.info.get("retired"), amount_unit="万元" if p.amounts_in_wanyuan else "元"))
+        # The two largest tables are built from tuples in column order: a province has
+        # hundreds of thousands of their rows.
         for data_line in DATA_LINES:
-            line_rows.append(dict(
-                unit_name=sub.unit_name, year=sub.year, line=data_line.line, item=data_line.label,
-                amount=None if a.get(data_line.line) is None else float(a[data_line.line]),
-                source_cell=p.amount_cells.get(data_line.line), source_value=p.amount_raw.get(data_line.line)))
+            n = data_line.line
+            line_rows.append((sub.unit_name, sub.year, n, data_line.label,
+                              None if a.get(n) is None else float(a[n]),
+                              p.amount_cells.get(n), p.amount_raw.get(n)))
         for r in sub.reviews:
-            indicator_rows.append(dict(
-                unit_name=sub.unit_name, year=sub.year, code=r.code, level1=r.level1, level2=r.level2,
-                level3=r.level3, max_score=r.max_score, self_score=r.self_score,
-                review_score=r.review_score, rule=r.rule, note=r.note, source_cell=r.source_cell))
+            indicator_rows.append((sub.unit_name, sub.year, r.code, r.level1, r.level2, r.level3,
+                                   r.max_score, r.self_score, r.review_score, r.rule, r.note, r.source_cell))
         review = scoring.review_total(sub.reviews)
         self_score = scoring.self_total(p)
         errors, warnings = counts(sub, ERROR), counts(sub, WARNING)

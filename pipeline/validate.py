@@ -39,12 +39,10 @@ def typed_frames(batch: Sequence[ParsedWorkbook]) -> tuple[pl.DataFrame, pl.Data
             info_rows.append({"submission": n, **{k: parsed.info.get(k) for k in list(INFO_SCHEMA)[1:]}})
         for line in sorted(parsed.amount_cells):
             amount = parsed.amounts.get(line)
-            data_rows.append({"submission": n, "line": line, "item": parsed.line_labels.get(line),
-                              "amount": None if amount is None else float(amount),
-                              "cell": parsed.amount_cells[line]})
+            data_rows.append((n, line, parsed.line_labels.get(line), None if amount is None else float(amount),
+                              parsed.amount_cells[line]))
         for ind in parsed.indicators:
-            score_rows.append({"submission": n, "code": ind.code, "max_score": ind.max_score,
-                               "self_score": ind.self_score, "note": ind.note, "cell": ind.cell})
+            score_rows.append((n, ind.code, ind.max_score, ind.self_score, ind.note, ind.cell))
     return (pl.DataFrame(info_rows, schema=INFO_SCHEMA, orient="row"),
             pl.DataFrame(data_rows, schema=DATA_SCHEMA, orient="row"),
             pl.DataFrame(score_rows, schema=SCORE_SCHEMA, orient="row"))
