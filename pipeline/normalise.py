@@ -22,6 +22,7 @@ _ZERO_MARKS = {"-", "—", "–", "/", "－", "——", "--"}
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def nfkc(text: str | None) -> str:
     """NFKC (full-width digits and punctuation become half-width), spaces removed at the ends."""
     if text is None:
@@ -29,6 +30,7 @@ def nfkc(text: str | None) -> str:
     return unicodedata.normalize("NFKC", str(text)).strip()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def squash(text: str | None) -> str:
     """NFKC with every space removed, including U+3000 and non-breaking spaces."""
     return _SPACES.sub("", nfkc(text))

@@ -9,6 +9,7 @@ Excel stored a number, so no value is guessed or rounded here. The grid starts a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,9 +32,16 @@ def column_letter(col: int) -> str:
     return letters
 
 
+@functools.lru_cache(maxsize=1 << 14)  # every form has its amounts in the same few cells
 def cell_address(row: int, col: int) -> str:
     """Zero-based (row, col) → Excel address such as C14."""
     return f"{column_letter(col)}{row + 1}"
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def sheet_ref(sheet: str, row: int, col: int) -> str:
+    """数据表, 13, 2 → 数据表!C14 (one shared string per cell across a batch)."""
+    return f"{sheet}!{cell_address(row, col)}"
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ class Sheet:
         return None
 
     def ref(self, row: int, col: int, sheet_label: str | None = None) -> str:
-        return f"{sheet_label or self.name}!{cell_address(row, col)}"
+        return sheet_ref(sheet_label or self.name, row, col)
 
 
 def cell_text(value: object) -> str | None:
