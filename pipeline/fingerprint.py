@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pipeline.discover import FoundFile
-from pipeline.settings import FRAMEWORKS_DIR, PROJECT_ROOT, ROSTER_FILE
+from pipeline.settings import PROJECT_ROOT, ROSTER_FILE, frameworks_dir
 
 CODE_DIRS = ("pipeline", "schemas")
 
@@ -29,6 +29,6 @@ def build_fingerprint(raw: Path, files: Iterable[FoundFile]) -> str:
         digest.update(f"{found.relative}\0{found.sha256}\0{found.mtime_ns}\n".encode())
     roster = raw / ROSTER_FILE
     digest.update(roster.read_bytes() if roster.exists() else b"")
-    for path in code_files() + sorted(FRAMEWORKS_DIR.glob("*.toml")):
-        digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    for path in code_files() + sorted(frameworks_dir().glob("*.toml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:32]

@@ -23,7 +23,6 @@ from typing import Any
 import xlsxwriter
 
 from pipeline.framework import IndicatorSpec, load_framework
-from pipeline.settings import FRAMEWORKS_DIR
 from pipeline.workbook import column_letter
 from schemas.form import (
     DATA_HEADER,
@@ -66,7 +65,7 @@ Indicator = IndicatorSpec
 
 def load_indicators(year: int, frameworks_dir: Path | None = None) -> tuple[IndicatorSpec, ...]:
     """The indicators of the year's framework, in their order on the 评分表."""
-    return load_framework(year, frameworks_dir or FRAMEWORKS_DIR).indicators
+    return load_framework(year, frameworks_dir).indicators
 
 
 # --------------------------------------------------------------------------- layout

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import metrics
-from pipeline.settings import FRAMEWORKS_DIR
+from pipeline.settings import frameworks_dir
 
 
 class FrameworkError(Exception):
@@ -164,8 +164,8 @@ def parse_framework(data: Mapping[str, object], source: str) -> Framework:
     return Framework(year, deadline, tuple(indicators), grades, str(data.get("notice", "")))
 
 
-def load_framework(year: int, directory: Path = FRAMEWORKS_DIR) -> Framework:
-    path = directory / f"{year}.toml"
+def load_framework(year: int, directory: Path | None = None) -> Framework:
+    path = (directory or frameworks_dir()) / f"{year}.toml"
     if not path.exists():
         raise FrameworkError(f"评分框架 {path}: 文件不存在，评价年度 {year} 没有评分框架")
     try:
@@ -178,5 +178,5 @@ def load_framework(year: int, directory: Path = FRAMEWORKS_DIR) -> Framework:
     return framework
 
 
-def available_years(directory: Path = FRAMEWORKS_DIR) -> list[int]:
-    return sorted(int(p.stem) for p in directory.glob("*.toml") if p.stem.isdigit())
+def available_years(directory: Path | None = None) -> list[int]:
+    return sorted(int(p.stem) for p in (directory or frameworks_dir()).glob("*.toml") if p.stem.isdigit())

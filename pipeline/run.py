@@ -22,7 +22,7 @@ from pipeline.framework import Framework, FrameworkError, available_years, load_
 from pipeline.fingerprint import build_fingerprint
 from pipeline.ingest import load_cache, parse_all, save_cache
 from pipeline.parse import ParsedWorkbook
-from pipeline.settings import FRAMEWORKS_DIR, ROSTER_FILE
+from pipeline.settings import ROSTER_FILE, frameworks_dir
 from pipeline.summary import published_build_id
 from pipeline.warehouse import publish
 from pipeline.workbook import WorkbookReadError
@@ -362,7 +362,9 @@ class Progress:
         sys.stderr.flush()
 
 
-def load_frameworks(years: list[int], directory: Path = FRAMEWORKS_DIR) -> dict[int, Framework]:
+def load_frameworks(years: list[int], directory: Path | None = None) -> dict[int, Framework]:
+    """Every year's framework; RunError naming the file when one of the years in RAW is unusable."""
+    directory = directory or frameworks_dir()
     frameworks = {}
     for year in sorted(set(years) | set(available_years(directory))):
         try:

@@ -45,3 +45,8 @@ def db_path() -> Path:
 
 def out_dir() -> Path:
     return Path(os.environ.get("PERF_OUT", DEFAULT_OUT))
+
+
+def frameworks_dir() -> Path:
+    """The scoring frameworks, one <year>.toml each; a county may keep its own (PERF_FRAMEWORKS)."""
+    return Path(os.environ.get("PERF_FRAMEWORKS", FRAMEWORKS_DIR))

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import polars as pl
 import pytest
 
@@ -11,7 +16,8 @@ from pipeline.framework import (
 )
 from pipeline.scoring import add_rankings, year_over_year
 from tests.builders import REFERENCE_UNIT, County, reference_form
-from tests.conftest import processed
+from pipeline.settings import FRAMEWORKS_DIR
+from tests.conftest import ROOT, processed
 
 A3 = IndicatorSpec("A3", "履职效能", "预算执行", "部门预算资金支出率", 10, "proportional",
                    {"numerator": "r13", "denominator": "r12"})
@@ -183,3 +189,19 @@ def test_inflated_self_score_is_a_warning_naming_the_indicators(county: County):
     row = result.tables["unit_scores"].row(0, named=True)
     assert row["review_score"] == 100 - 2 - 1  # A3 8.00 of 10, B2 3 of 4
     assert row["inflation"] == 3.0
+
+
+def test_pipeline_refuses_a_framework_that_does_not_add_up(county: County, tmp_path):
+
+    frameworks = tmp_path / "frameworks"
+    shutil.copytree(FRAMEWORKS_DIR, frameworks)
+    path = frameworks / "2024.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("max = 15", "max = 14"), encoding="utf-8")
+    county.workbook("ref.xlsx", reference_form())
+    done = subprocess.run([sys.executable, "-m", "pipeline", "run", "--raw", str(county.raw),
+                           "--db", str(tmp_path / "x.duckdb"), "--no-progress"],
+                          cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PERF_FRAMEWORKS": str(frameworks)})
+    assert done.returncode == 2
+    assert "2024.toml" in done.stderr and "合计为 99，应为 100" in done.stderr
+    assert not (tmp_path / "x.duckdb").exists()
