@@ -50,3 +50,17 @@ def out_dir() -> Path:
 def frameworks_dir() -> Path:
     """The scoring frameworks, one <year>.toml each; a county may keep its own (PERF_FRAMEWORKS)."""
     return Path(os.environ.get("PERF_FRAMEWORKS", FRAMEWORKS_DIR))
+
+# What a submitted workbook may be before it is read. The bureau's form is about 10 KB on
+# disk, 30 KB unpacked, 14 zip entries, 31 rows by 7 columns; the limits leave room for a
+# unit's own notes, pictures and extra sheets, and stop zip bombs and pasted ledgers
+# before calamine allocates anything.
+MAX_WORKBOOK_BYTES = 20 * 2**20        # on disk
+MAX_UNPACKED_BYTES = 64 * 2**20        # every zip entry together, as declared and as inflated
+MAX_ZIP_ENTRIES = 1_000
+MAX_SHEET_ROWS = 5_000
+MAX_SHEET_COLUMNS = 256
+# A cell's text is kept up to this many characters (a 评分说明 runs to a few hundred);
+# a value quoted in a finding or message is cut to SHOWN_VALUE_CHARS.
+MAX_CELL_CHARS = 2_000
+SHOWN_VALUE_CHARS = 200

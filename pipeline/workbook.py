@@ -4,22 +4,52 @@ calamine (python-calamine) reads .xlsx, .xlsm and .xls alike. Cells come back as
 strings exactly as written where they are text, and as the shortest exact decimal where
 Excel stored a number, so no value is guessed or rounded here. The grid starts at A1
 (leading empty rows and columns are kept) so every address is the one Excel shows.
+
+Before calamine sees a file it is checked against the limits of pipeline/settings.py
+(size, zip entries, unpacked size, sheet extent) and for Office encryption, so a zip
+bomb or a pasted ledger is refused in milliseconds with a message the unit can act on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
+import posixpath
+import re
+import struct
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 from python_calamine import CalamineWorkbook
+
+from pipeline.settings import (
+    MAX_CELL_CHARS,
+    MAX_SHEET_COLUMNS,
+    MAX_SHEET_ROWS,
+    MAX_UNPACKED_BYTES,
+    MAX_WORKBOOK_BYTES,
+    MAX_ZIP_ENTRIES,
+    SHOWN_VALUE_CHARS,
+)
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 
 
 class WorkbookReadError(Exception):
-    """The file is not a workbook calamine can open."""
+    """The file is not a workbook that may be read: broken, encrypted, or beyond the limits.
+
+    ``rule`` names the kind of problem (file.unreadable, file.encrypted, file.too_large);
+    ``advice`` is what the unit should do, in Chinese, when the message itself does not say.
+    """
+
+    def __init__(self, message: str, rule: str = "file.unreadable",
+                 advice: str = "请重新导出为.xlsx后报送。"):
+        super().__init__(message)
+        self.rule = rule
+        self.advice = advice
 
 
 def column_letter(col: int) -> str:
@@ -76,7 +106,14 @@ def cell_text(value: object) -> str | None:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return str(value)
-    return str(value)
+    return clip(str(value), MAX_CELL_CHARS)
+
+
+def clip(text: str, limit: int = SHOWN_VALUE_CHARS) -> str:
+    """Text cut to limit characters, saying how long it was: pasted pages stay readable."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…（共{len(text):,}字，已截断）"
 
 
 def _fill_merged(grid: list[list[str | None]], merged) -> None:
@@ -91,22 +128,294 @@ def _fill_merged(grid: list[list[str | None]], merged) -> None:
                     grid[r][c] = value
 
 
+# ---------------------------------------------------------------- before calamine opens a file
+#
+# Submissions arrive by email and USB stick; a file is checked for what it claims to be
+# before calamine allocates anything for it: its size, an Office encryption container,
+# a zip's declared and actual unpacked size, the extent of every sheet, and formulas
+# whose value is missing or comes from another file.
+
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CFB_END = 0xFFFFFFFA  # sector numbers from here up are markers, not sectors
+# Excel, WPS and LibreOffice put a password-protected .xlsx into a compound file with these
+# two streams instead of a zip.
+_ENCRYPTED_STREAMS = frozenset({"EncryptionInfo", "EncryptedPackage"})
+ENCRYPTED_MESSAGE = "文件已加密，请去除密码后重新报送"
+_TOO_LARGE_ADVICE = "自评表只需财政局下发模板的三个工作表，请删除多余的工作表、行或图片后重新报送。"
+
+# The mark a cell gets instead of a value when it holds a formula the file gives no
+# trustworthy result for; parse then names the cell and shows the formula.
+FORMULA_WITHOUT_VALUE = "公式没有计算结果"
+FORMULA_EXTERNAL = "公式引用外部文件"
+_SHOWN_FORMULA_CHARS = 120
+
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_CELL_COLUMN = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]{1,3})\d")
+_ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+_ROW_NUMBER = re.compile(rb"\sr=\"(\d{1,9})\"")
+_REF = re.compile(rb"\sr=\"([A-Z]{1,3})(\d{1,9})\"")
+_TYPE = re.compile(rb"\st=\"([^\"]*)\"")
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
+_VALUE = re.compile(rb"<(?:\w+:)?v\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?v>)", re.S)
+_EXTERNAL_REF = re.compile(r"\[(\d+)\]|\[[^\]]*\.xl[a-z]*\]", re.I)
+_EXTERNAL_LINK_RELS = re.compile(r"^xl/externalLinks/_rels/externalLink(\d+)\.xml\.rels$")
+
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:,.1f} MB"
+
+
+def _too_large(message: str) -> WorkbookReadError:
+    return WorkbookReadError(message, rule="file.too_large", advice=_TOO_LARGE_ADVICE)
+
+
+def cfb_stream_names(data: bytes) -> set[str]:
+    """The names in a compound file's directory (.xls, encrypted .xlsx); empty if not one."""
+    if len(data) < 512 or not data.startswith(_CFB_MAGIC):
+        return set()
+    shift = struct.unpack_from("<H", data, 30)[0]
+    if shift not in (9, 12):
+        return set()
+    size = 1 << shift
+
+    def sector(number: int) -> bytes:
+        start = (number + 1) * size
+        return data[start:start + size] if start + size <= len(data) else b""
+
+    first_directory, = struct.unpack_from("<I", data, 48)
+    next_difat, difat_count = struct.unpack_from("<II", data, 68)
+    fat_sectors = [n for n in struct.unpack_from("<109I", data, 76) if n < _CFB_END]
+    seen: set[int] = set()
+    while next_difat < _CFB_END and next_difat not in seen and len(seen) <= difat_count:
+        seen.add(next_difat)
+        block = sector(next_difat)
+        if not block:
+            break
+        numbers = struct.unpack(f"<{size // 4}I", block)
+        fat_sectors += [n for n in numbers[:-1] if n < _CFB_END]
+        next_difat = numbers[-1]
+    fat: list[int] = []
+    for number in fat_sectors:
+        block = sector(number)
+        if block:
+            fat.extend(struct.unpack(f"<{size // 4}I", block))
+
+    names: set[str] = set()
+    number, visited = first_directory, set()
+    while number < _CFB_END and number not in visited:
+        visited.add(number)
+        block = sector(number)
+        for offset in range(0, len(block) - 127, 128):
+            length, = struct.unpack_from("<H", block, offset + 64)
+            if 2 <= length <= 64:
+                names.add(block[offset:offset + length - 2].decode("utf-16-le", "replace"))
+        number = fat[number] if number < len(fat) else _CFB_END
+    return names
+
+
+def _xml(archive: zipfile.ZipFile, name: str) -> ElementTree.Element | None:
+    try:
+        return ElementTree.fromstring(archive.read(name))
+    except (KeyError, ElementTree.ParseError):
+        return None
+
+
+def _targets(archive: zipfile.ZipFile, rels_name: str, base: str) -> dict[str, str]:
+    """Relationship id → target part (or external address) of one .rels part."""
+    root = _xml(archive, rels_name)
+    targets: dict[str, str] = {}
+    for rel in root.iter(f"{_NS_PKG_REL}Relationship") if root is not None else ():
+        target = rel.get("Target") or ""
+        if rel.get("TargetMode") != "External":
+            target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+                posixpath.join(base, target))
+        targets[rel.get("Id") or ""] = target
+    return targets
+
+
+def _inflate(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -> bytes:
+    """An entry's bytes, read in blocks so that no more than budget bytes are ever inflated
+    (a header may understate what its data inflates to)."""
+    blocks, total = [], 0
+    with archive.open(entry) as handle:
+        while block := handle.read(1 << 20):
+            total += len(block)
+            if total > budget:
+                raise _too_large(f"解压后超过{_megabytes(MAX_UNPACKED_BYTES)}（压缩包内“{clip(entry.filename, 80)}”），"
+                                 "疑似压缩炸弹，已拒绝打开")
+            blocks.append(block)
+    return b"".join(blocks)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _check_extent(sheet: str, xml: bytes) -> None:
+    """Refuse a sheet that reaches beyond the row or column limit, from its XML alone."""
+    rows = _ROW.findall(xml)
+    last_row = max((int(m.group(1)) for attrs in rows if (m := _ROW_NUMBER.search(attrs))), default=0)
+    height = max(last_row, len(rows))
+    if height > MAX_SHEET_ROWS:
+        raise _too_large(f"工作表“{clip(sheet, 40)}”有{height:,}行，超过上限{MAX_SHEET_ROWS:,}行")
+    columns = set(_CELL_COLUMN.findall(xml))
+    width = max((_column_number(c) for c in columns), default=0)
+    if width > MAX_SHEET_COLUMNS:
+        raise _too_large(f"工作表“{clip(sheet, 40)}”用到第{width:,}列，超过上限{MAX_SHEET_COLUMNS}列")
+
+
+def _formula_marks(xml: bytes, recalculate_on_open: bool,
+                   external_files: dict[str, str]) -> dict[tuple[int, int], str]:
+    """(row, col) → mark for every formula cell without a value to trust.
+
+    A value is missing when the writer left it out (openpyxl, hand-made files), or is the
+    0 that xlsxwriter writes for a formula it did not compute, which is what a workbook
+    flagged fullCalcOnLoad with a cached 0 looks like. A formula that reads another
+    workbook ([1]Sheet1!C16) gets no value either: that file was not submitted.
+    """
+    marks: dict[tuple[int, int], str] = {}
+    if b"<f" not in xml and b":f" not in xml:
+        return marks
+    for cell in _CELL.finditer(xml):
+        inner = cell.group(2) or b""
+        formula = _FORMULA.search(inner)
+        ref = _REF.search(cell.group(1))
+        if formula is None or ref is None:
+            continue
+        text = html.unescape((formula.group(1) or b"").decode("utf-8", "replace")).strip()
+        shown = "=" + clip(text, _SHOWN_FORMULA_CHARS) if text else "（共享公式）"
+        value_match = _VALUE.search(inner)
+        value = (value_match.group(1) or b"").strip() if value_match else None
+        kind = (m.group(1) if (m := _TYPE.search(cell.group(1))) else b"n") or b"n"
+        where = (int(ref.group(2)) - 1, _column_number(ref.group(1)) - 1)
+        external = _EXTERNAL_REF.search(text)
+        if external:
+            target = external_files.get(external.group(1) or "")
+            source = f"，外部文件：{clip(target, 80)}" if target else ""
+            marks[where] = f"〔{FORMULA_EXTERNAL}：{shown}{source}〕"
+        elif kind in (b"n", b"b") and (not value or (recalculate_on_open and value == b"0")):
+            # t="str" with an empty value is a formula whose result is the empty string
+            marks[where] = f"〔{FORMULA_WITHOUT_VALUE}：{shown}〕"
+    return marks
+
+
+def inspect_zip(path: Path) -> dict[str, dict[tuple[int, int], str]]:
+    """Check a zip-based workbook before calamine reads it; the formula marks of each sheet.
+
+    Raises WorkbookReadError for too many entries, a declared or actual unpacked size
+    beyond the limit, or a sheet beyond the row or column limit. A file that is not a zip
+    or not an .xlsx returns no marks: calamine then says what it is.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return {}
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > MAX_ZIP_ENTRIES:
+            raise _too_large(f"压缩包内有{len(entries):,}个部件，超过上限{MAX_ZIP_ENTRIES:,}个，不是正常的Excel工作簿")
+        declared = sum(e.file_size for e in entries)
+        if declared > MAX_UNPACKED_BYTES:
+            raise _too_large(f"文件只有{_megabytes(path.stat().st_size)}，解压后却有{_megabytes(declared)}，"
+                             f"超过上限{_megabytes(MAX_UNPACKED_BYTES)}，疑似压缩炸弹，已拒绝打开")
+        by_name = {e.filename: e for e in entries}
+        if "xl/workbook.xml" not in by_name:
+            return {}
+        budget = MAX_UNPACKED_BYTES
+        parts: dict[str, bytes] = {}
+        for entry in entries:
+            if entry.filename.endswith((".xml", ".rels")):
+                parts[entry.filename] = _inflate(archive, entry, budget)
+                budget -= len(parts[entry.filename])
+        workbook = _xml(archive, "xl/workbook.xml")
+        if workbook is None:
+            return {}
+        relations = _targets(archive, "xl/_rels/workbook.xml.rels", "xl")
+        calc = workbook.find(f"{_NS_MAIN}calcPr")
+        recalculate_on_open = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
+        external_files = {}
+        for name in by_name:
+            if number := _EXTERNAL_LINK_RELS.match(name):
+                links = _targets(archive, name, "xl/externalLinks")
+                if links:
+                    external_files[number.group(1)] = next(iter(links.values()))
+        marks: dict[str, dict[tuple[int, int], str]] = {}
+        for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
+            name = sheet.get("name") or ""
+            xml = parts.get(relations.get(sheet.get(f"{_NS_REL}id") or "", ""))
+            if xml is None:
+                continue
+            _check_extent(name, xml)
+            marks[name] = _formula_marks(xml, recalculate_on_open, external_files)
+        return marks
+
+
+def check_file(path: Path) -> dict[str, dict[tuple[int, int], str]]:
+    """Every check that comes before calamine; the formula marks of each sheet by name."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise WorkbookReadError(f"无法读取（{exc.strerror or type(exc).__name__}）") from exc
+    if size > MAX_WORKBOOK_BYTES:
+        raise _too_large(f"文件有{_megabytes(size)}，超过上限{_megabytes(MAX_WORKBOOK_BYTES)}"
+                         "（财政局下发的自评表约10 KB）")
+    if head == _CFB_MAGIC:
+        if cfb_stream_names(path.read_bytes()) & _ENCRYPTED_STREAMS:
+            raise WorkbookReadError(ENCRYPTED_MESSAGE, rule="file.encrypted", advice="")
+        return {}
+    if head.startswith(b"PK"):
+        try:
+            return inspect_zip(path)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
+            raise WorkbookReadError(f"压缩包已损坏，无法作为Excel工作簿打开（{clip(str(exc), 80)}）") from exc
+    return {}
+
+
+def _mark_formulas(grid: list[list[str | None]], marks: dict[tuple[int, int], str]) -> None:
+    width = max((len(row) for row in grid), default=0)
+    for (row, col), mark in marks.items():
+        while len(grid) <= row:
+            grid.append([None] * width)
+        if len(grid[row]) <= col:
+            grid[row].extend([None] * (col + 1 - len(grid[row])))
+        grid[row][col] = mark
+
+
 def read_workbook(path: Path) -> dict[str, Sheet]:
-    """Every visible sheet of the workbook, by its name as written."""
+    """Every sheet of the workbook, by its name as written, once the file passed its checks."""
+    path = Path(path)
+    marks = check_file(path)
     try:
         book = CalamineWorkbook.from_path(str(path))
         sheets: dict[str, Sheet] = {}
         for name in book.sheet_names:
             raw = book.get_sheet_by_name(name)
+            end = raw.end or (0, 0)
+            if end[0] + 1 > MAX_SHEET_ROWS or end[1] + 1 > MAX_SHEET_COLUMNS:
+                raise _too_large(f"工作表“{clip(name, 40)}”有{end[0] + 1:,}行、{end[1] + 1:,}列，"
+                                 f"超过上限{MAX_SHEET_ROWS:,}行、{MAX_SHEET_COLUMNS}列")
             grid = [[cell_text(v) for v in row] for row in raw.to_python(skip_empty_area=False)]
             try:
                 merged = raw.merged_cell_ranges
             except Exception:  # .xls and some writers carry no merge table
                 merged = None
             _fill_merged(grid, merged)
+            _mark_formulas(grid, marks.get(name, {}))
             sheets[name] = Sheet(name, tuple(tuple(r) for r in grid))
         return sheets
     except WorkbookReadError:
         raise
     except Exception as exc:  # calamine raises its own error types per format
-        raise WorkbookReadError(f"无法作为Excel工作簿打开（{type(exc).__name__}: {exc}）") from exc
+        text = str(exc)
+        if re.search(r"password|encrypt", text, re.I):
+            raise WorkbookReadError(ENCRYPTED_MESSAGE, rule="file.encrypted", advice="") from exc
+        raise WorkbookReadError(f"无法作为Excel工作簿打开（{type(exc).__name__}: {clip(text, 120)}）") from exc
