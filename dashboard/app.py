@@ -16,7 +16,7 @@ if str(PROJECT_ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import data, filters, ui  # noqa: E402
+from dashboard import auth, data, filters, ui  # noqa: E402
 
 # Not named pages/: Streamlit would serve a pages/ folder on its own, without this entrypoint,
 # to a deep link that arrives before any session has registered the navigation.
@@ -31,6 +31,8 @@ PAGES = (
     ("quality.py", "数据质量", ":material/fact_check:", "quality"),
     ("exports.py", "导出材料", ":material/download:", "exports"),
 )
+# County-wide materials: a unit account's reads hold only its own rows, so these pages are not offered to it.
+BUREAU_ONLY_PAGES = ("exports",)
 
 st.set_page_config(page_title="部门整体支出绩效自评 比较看板", page_icon=":material/insights:", layout="wide")
 
@@ -53,6 +55,9 @@ def warehouse_unavailable(error: data.WarehouseUnavailable) -> None:
 
 
 def main() -> None:
+    viewer = auth.require_viewer()  # None: the login form or the reason for refusal is on screen
+    if viewer is None:
+        return
     try:
         build = data.build_info()
         years = data.years()
@@ -72,10 +77,13 @@ def main() -> None:
     with st.sidebar:
         st.caption(f"数据日期：{ui.build_label(build)}")
         st.caption("金额单位：万元；比率为百分数。")
+        auth.sidebar_identity(viewer)
 
+    offered = [entry for entry in PAGES if viewer.sees_everything or entry[3] not in BUREAU_ONLY_PAGES]
     pages = [st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=url_path, default=index == 0)
-             for index, (file, title, icon, url_path) in enumerate(PAGES)]
+             for index, (file, title, icon, url_path) in enumerate(offered)]
     page = st.navigation(pages)
+    st.session_state[ui.PAGE_KEY] = page.title
     try:
         page.run()
     except data.WarehouseUnavailable as error:

@@ -1,15 +1,23 @@
-"""The dashboard's one door to the warehouse.
+"""The dashboard's one door to the warehouse, and the place where who-sees-what is enforced.
 
 Every read opens a read-only connection, runs one parameterised query and closes it,
 so the pipeline can replace the file (os.replace) at any time. Results are cached per
 build: the cache key carries the file's (inode, mtime, size), which changes with every
 published build, so a new build shows up on the next rerun without a restart.
 Amounts come back in 元 and rates as fractions, exactly as the warehouse holds them.
+
+Every public function reads as a viewer (dashboard.auth.Viewer): the one passed in, else
+the signed-in viewer of the session. A bureau viewer reads the published file itself. A
+unit viewer's query runs in a private in-memory database holding only that unit's rows,
+copied with the unit name as a parameter; the published file is detached and file access
+switched off before the query runs, so no query text, however written, reaches another
+unit's rows.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -19,6 +27,8 @@ import streamlit as st
 
 from pipeline import settings
 
+from . import auth
+
 Signature = tuple[int, int, int]
 
 # DuckDB shares one database instance between connections to the same path in a
@@ -26,6 +36,28 @@ Signature = tuple[int, int, int]
 # on disk now, never an instance still holding a replaced build.
 _CONNECT_LOCK = threading.Lock()
 _RETRIES_ON_REPLACE = 3
+
+# What a unit viewer gets of each table: rows of its own unit, chosen by the parameter.
+# A finding without a unit name belongs to the unit its file was read as. build_info
+# describes the build, not a unit. A table missing here is copied empty: a table added to
+# the warehouse stays hidden from unit viewers until someone decides what they may see of it.
+_OWN_UNIT_ROWS = 'SELECT * FROM published.main."{table}" WHERE unit_name = ?'
+UNIT_SCOPE = {
+    "build_info": ("SELECT * FROM published.main.build_info", False),
+    "units": (_OWN_UNIT_ROWS, True),
+    "ingest_files": (_OWN_UNIT_ROWS, True),
+    "findings": ("SELECT f.* FROM published.main.findings f "
+                 "LEFT JOIN published.main.ingest_files i ON i.file = f.file "
+                 "WHERE COALESCE(f.unit_name, i.unit_name) = ?", True),
+    "unit_info": (_OWN_UNIT_ROWS, True),
+    "data_lines": (_OWN_UNIT_ROWS, True),
+    "indicator_scores": (_OWN_UNIT_ROWS, True),
+    "unit_scores": (_OWN_UNIT_ROWS, True),
+    "unit_changes": (_OWN_UNIT_ROWS, True),
+    "submission_status": (_OWN_UNIT_ROWS, True),
+    "report_figures": (_OWN_UNIT_ROWS, True),
+}
+_NO_ROWS = 'SELECT * FROM published.main."{table}" WHERE false'
 
 
 class WarehouseUnavailable(Exception):
@@ -53,10 +85,58 @@ def file_signature(path: Path) -> Signature | None:
     return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
-def read_query(path: Path, sql: str, params: tuple = ()) -> pd.DataFrame:
-    """Run one query on a short-lived read-only connection (no cache)."""
+def scope_of(viewer: auth.Viewer | None) -> str | None:
+    """The unit a read is limited to (None: every unit). No viewer: the session's, else NotSignedIn."""
+    viewer = auth.current_viewer() if viewer is None else viewer
+    if viewer.sees_everything:
+        return None
+    if not viewer.unit:
+        raise auth.NotSignedIn(f"用户 {viewer.name} 没有对应的单位")
+    return viewer.unit
+
+
+def _quoted(identifier: str) -> str:
+    return identifier.replace('"', '""')
+
+
+def _unit_connection(path: Path, unit: str, sql: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory database with only the unit's rows of the tables the query names, sealed."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("ATTACH ? AS published (READ_ONLY)", [str(path)])
+        tables = [t for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'published' AND schema_name = 'main'"
+        ).fetchall()]
+        # A table the query text does not name cannot be read by it: copying only the named
+        # ones keeps each read to a few small copies.
+        named = {t for t in tables if re.search(rf"\b{re.escape(t)}\b", sql, flags=re.IGNORECASE)}
+        for table in tables:
+            if table not in named:
+                continue
+            rows, takes_unit = UNIT_SCOPE.get(table, (_NO_ROWS, False))
+            con.execute(f'CREATE TABLE main."{_quoted(table)}" AS ' + rows.format(table=_quoted(table)),
+                        [unit] if takes_unit else [])
+        con.execute("DETACH published")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def read_query(path: Path, sql: str, params: tuple | list = (), *,
+               viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """Run one query on a short-lived read-only connection (no cache), as the viewer may see it."""
+    return _read(path, sql, tuple(params), scope_of(viewer))
+
+
+def _read(path: Path, sql: str, params: tuple, scope: str | None) -> pd.DataFrame:
     with _CONNECT_LOCK:
-        con = duckdb.connect(str(path), read_only=True)
+        if scope is None:
+            con = duckdb.connect(str(path), read_only=True)
+        else:
+            con = _unit_connection(path, scope, sql)
         try:
             return con.execute(sql, list(params)).df()
         finally:
@@ -64,22 +144,23 @@ def read_query(path: Path, sql: str, params: tuple = ()) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached_query(path: str, signature: Signature, sql: str, params: tuple) -> pd.DataFrame:
-    frame = read_query(Path(path), sql, params)
+def _cached_query(path: str, signature: Signature, sql: str, params: tuple, scope: str | None) -> pd.DataFrame:
+    frame = _read(Path(path), sql, params, scope)
     if file_signature(Path(path)) != signature:
         raise _BuildReplaced(path)
     return frame
 
 
-def query(sql: str, params: tuple | list = ()) -> pd.DataFrame:
-    """The result of a parameterised query on the current build (cached per build)."""
+def query(sql: str, params: tuple | list = (), *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """The result of a parameterised query on the current build, as the viewer may see it (cached per build)."""
+    scope = scope_of(viewer)
     path = warehouse_path()
     for _ in range(_RETRIES_ON_REPLACE):
         signature = file_signature(path)
         if signature is None:
             raise WarehouseUnavailable(path, "文件不存在")
         try:
-            return _cached_query(str(path), signature, sql, tuple(params))
+            return _cached_query(str(path), signature, sql, tuple(params), scope)
         except _BuildReplaced:
             continue
         except duckdb.Error as error:
@@ -90,43 +171,43 @@ def query(sql: str, params: tuple | list = ()) -> pd.DataFrame:
 # --- the warehouse's tables, as the pages need them -------------------------------
 
 
-def build_info() -> dict:
-    frame = query("SELECT build_id, built_at, raw_dir, years, files FROM build_info LIMIT 1")
+def build_info(*, viewer: auth.Viewer | None = None) -> dict:
+    frame = query("SELECT build_id, built_at, raw_dir, years, files FROM build_info LIMIT 1", viewer=viewer)
     if frame.empty:
         raise WarehouseUnavailable(warehouse_path(), "build_info 为空，数据仓库未完成构建")
     return frame.iloc[0].to_dict()
 
 
-def years() -> list[int]:
+def years(*, viewer: auth.Viewer | None = None) -> list[int]:
     frame = query("SELECT DISTINCT year FROM submission_status UNION SELECT DISTINCT year FROM unit_scores "
-                  "ORDER BY year")
+                  "ORDER BY year", viewer=viewer)
     return [int(y) for y in frame["year"].dropna()]
 
 
-def unit_types() -> list[str]:
+def unit_types(*, viewer: auth.Viewer | None = None) -> list[str]:
     frame = query("SELECT DISTINCT unit_type FROM units UNION SELECT DISTINCT unit_type FROM unit_scores "
-                  "WHERE unit_type IS NOT NULL ORDER BY 1")
+                  "WHERE unit_type IS NOT NULL ORDER BY 1", viewer=viewer)
     return [t for t in frame["unit_type"].dropna()]
 
 
-def departments() -> list[str]:
+def departments(*, viewer: auth.Viewer | None = None) -> list[str]:
     frame = query("SELECT DISTINCT department FROM units UNION SELECT DISTINCT department FROM unit_scores "
-                  "WHERE department IS NOT NULL ORDER BY 1")
+                  "WHERE department IS NOT NULL ORDER BY 1", viewer=viewer)
     return [d for d in frame["department"].dropna()]
 
 
-def unit_scores(year: int | None = None) -> pd.DataFrame:
+def unit_scores(year: int | None = None, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     """unit_scores of one year (or of every year), best 复核得分 first."""
     if year is None:
-        return query("SELECT * FROM unit_scores ORDER BY year, rank, unit_name")
-    return query("SELECT * FROM unit_scores WHERE year = ? ORDER BY rank, unit_name", [year])
+        return query("SELECT * FROM unit_scores ORDER BY year, rank, unit_name", viewer=viewer)
+    return query("SELECT * FROM unit_scores WHERE year = ? ORDER BY rank, unit_name", [year], viewer=viewer)
 
 
-def unit_history(unit_name: str) -> pd.DataFrame:
-    return query("SELECT * FROM unit_scores WHERE unit_name = ? ORDER BY year", [unit_name])
+def unit_history(unit_name: str, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    return query("SELECT * FROM unit_scores WHERE unit_name = ? ORDER BY year", [unit_name], viewer=viewer)
 
 
-def submission_status(year: int) -> pd.DataFrame:
+def submission_status(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     """submission_status with 单位类型 and 主管部门 from the roster (else from the submission)."""
     return query(
         """
@@ -140,10 +221,11 @@ def submission_status(year: int) -> pd.DataFrame:
         ORDER BY s.unit_code NULLS LAST, s.unit_name
         """,
         [year],
+        viewer=viewer,
     )
 
 
-def unit_changes(year: int) -> pd.DataFrame:
+def unit_changes(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     return query(
         """
         SELECT c.*, sc.unit_type, sc.department
@@ -153,28 +235,29 @@ def unit_changes(year: int) -> pd.DataFrame:
         ORDER BY abs(c.review_score_change) DESC NULLS LAST, c.unit_name
         """,
         [year],
+        viewer=viewer,
     )
 
 
-def indicator_scores(year: int) -> pd.DataFrame:
-    return query("SELECT * FROM indicator_scores WHERE year = ? ORDER BY unit_name, code", [year])
+def indicator_scores(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    return query("SELECT * FROM indicator_scores WHERE year = ? ORDER BY unit_name, code", [year], viewer=viewer)
 
 
-def unit_indicator_scores(unit_name: str, year: int) -> pd.DataFrame:
+def unit_indicator_scores(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     return query("SELECT * FROM indicator_scores WHERE unit_name = ? AND year = ? ORDER BY code",
-                 [unit_name, year])
+                 [unit_name, year], viewer=viewer)
 
 
-def unit_info(unit_name: str, year: int) -> pd.DataFrame:
-    return query("SELECT * FROM unit_info WHERE unit_name = ? AND year = ?", [unit_name, year])
+def unit_info(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    return query("SELECT * FROM unit_info WHERE unit_name = ? AND year = ?", [unit_name, year], viewer=viewer)
 
 
-def data_lines(unit_name: str, year: int) -> pd.DataFrame:
+def data_lines(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     return query("SELECT * FROM data_lines WHERE unit_name = ? AND year = ? ORDER BY line",
-                 [unit_name, year])
+                 [unit_name, year], viewer=viewer)
 
 
-def findings(year: int) -> pd.DataFrame:
+def findings(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     """Findings of the year (by 评价年度, else by the folder the file was found in)."""
     return query(
         """
@@ -186,24 +269,26 @@ def findings(year: int) -> pd.DataFrame:
                  f.unit_name NULLS LAST, f.file, f.location
         """,
         [year],
+        viewer=viewer,
     )
 
 
-def unit_findings(unit_name: str, year: int) -> pd.DataFrame:
+def unit_findings(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     return query(
         """
         SELECT * FROM findings WHERE unit_name = ? AND year = ?
         ORDER BY CASE severity WHEN 'fatal' THEN 0 WHEN 'error' THEN 1 ELSE 2 END, file, location
         """,
         [unit_name, year],
+        viewer=viewer,
     )
 
 
-def ingest_files(year: int) -> pd.DataFrame:
+def ingest_files(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     return query("SELECT * FROM ingest_files WHERE COALESCE(year, folder_year) = ? OR folder_year = ? "
-                 "ORDER BY state, file", [year, year])
+                 "ORDER BY state, file", [year, year], viewer=viewer)
 
 
-def report_figures(unit_name: str, year: int) -> pd.DataFrame:
+def report_figures(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     return query("SELECT * FROM report_figures WHERE unit_name = ? AND year = ? ORDER BY item",
-                 [unit_name, year])
+                 [unit_name, year], viewer=viewer)

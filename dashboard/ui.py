@@ -1,7 +1,13 @@
-"""Streamlit pieces shared by the pages: a table with its downloads, figure display, notices."""
+"""Streamlit pieces shared by the pages: a table with its downloads, figure display, notices.
+
+Every download is recorded in the audit log (dashboard.auth.audit_log_path) when it is
+taken: who, when, from which page, which table, under which filters, how many rows. The
+file is built only then, and not handed over if the record cannot be written.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import pandas as pd
@@ -11,8 +17,11 @@ from pandas.io.formats.style import Styler
 
 from pipeline import settings
 
-from . import data, export, filters
+from . import auth, data, export, filters
 from .tables import PCT, WAN
+
+# The entrypoint stores the title of the page being shown here, for the audit log.
+PAGE_KEY = "page_title"
 
 _PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN",
                   "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -58,14 +67,53 @@ def table(frame: pd.DataFrame | Styler, *, title: str, key: str,
     st.dataframe(styler if styler is not None else shown, hide_index=True, height=height,
                  column_config=_column_config(shown), key=f"{key}_table", placeholder="")
     stem = f"{title}_{filters.current().year}"
+    notes = export_notes(title)
     buttons = st.container(horizontal=True, gap="small")
-    buttons.download_button("下载 Excel", data=export.xlsx_bytes(shown, title=title, notes=export_notes(title)),
-                         file_name=f"{stem}.xlsx", key=f"{key}_xlsx", on_click="ignore", icon=":material/download:",
-                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    buttons.download_button("下载 CSV", data=export.csv_bytes(shown), file_name=f"{stem}.csv",
-                          key=f"{key}_csv", on_click="ignore", mime="text/csv",
-                            icon=":material/download:")
+    audited_download_button(
+        "下载 Excel", lambda: export.xlsx_bytes(shown, title=title, notes=notes), file_name=f"{stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
+        table=title, rows=len(shown), container=buttons)
+    audited_download_button("下载 CSV", lambda: export.csv_bytes(shown), file_name=f"{stem}.csv", mime="text/csv",
+                            key=f"{key}_csv", table=title, rows=len(shown), container=buttons)
     return shown
+
+
+def audited_download(content: Callable[[], bytes], *, viewer: auth.Viewer, page: str | None, table: str,
+                     file_name: str, rows: int | None, filters_shown: list[tuple[str, str]],
+                     build_id: str | None, address: str | None = None,
+                     log_path=None) -> Callable[[], bytes]:
+    """The file's content as a callable that first records who takes it; for a deferred download.
+
+    Streamlit calls it on another thread when the button is clicked, so everything it needs
+    is captured here, on the page's run.
+    """
+    log_path = auth.audit_log_path() if log_path is None else log_path
+
+    def deliver() -> bytes:
+        payload = content()
+        auth.append_audit(auth.audit_record(
+            "download", viewer, page=page, table=table, file=file_name,
+            format=file_name.rsplit(".", 1)[-1].lower(), rows=rows, filters=dict(filters_shown),
+            build_id=build_id, address=address), log_path)
+        return payload
+
+    return deliver
+
+
+def audited_download_button(label: str, content: Callable[[], bytes], *, file_name: str, mime: str, key: str,
+                            table: str, rows: int | None = None, container=None,
+                            icon: str = ":material/download:", **options) -> None:
+    """st.download_button whose file is built on click and recorded in the audit log."""
+    try:
+        shown_filters = filters.current().describe()
+    except KeyError:
+        shown_filters = []
+    deliver = audited_download(
+        content, viewer=auth.current_viewer(), page=st.session_state.get(PAGE_KEY), table=table,
+        file_name=file_name, rows=rows, filters_shown=shown_filters,
+        build_id=str(data.build_info().get("build_id", "")), address=auth.client_address())
+    (container or st).download_button(label, data=deliver, file_name=file_name, mime=mime, key=key,
+                                      on_click="ignore", icon=icon, **options)
 
 
 def figure(fig: go.Figure, *, key: str) -> None:
