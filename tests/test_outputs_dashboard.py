@@ -52,7 +52,10 @@ def test_exports_page_offers_the_years_files(sample_warehouse, monkeypatch, serv
     app.switch_page(PAGE).run()
     assert not app.exception, [e.value for e in app.exception]
     assert any(f"导出材料 · {YEAR} 年度" in t.value for t in app.title)
+    assert not app.get("download_button")  # nothing is built until asked for
 
+    app.button(key="exports_prepare").click().run()
+    assert not app.exception, [e.value for e in app.exception]
     buttons = {b.proto.label: b for b in app.get("download_button")}
     book = openpyxl.load_workbook(io.BytesIO(_download(served_files, buttons["下载汇总表（Excel）"])))
     assert book.sheetnames == list(SHEETS)

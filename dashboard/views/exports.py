@@ -1,8 +1,8 @@
 """导出材料: the files the bureau sends out for the year, the same as `make report` writes.
 
 They always cover the whole county: the sidebar's 单位类型, 主管部门 and 复核等级 do not
-narrow them. The workbook and the notices are built on every visit (they are quick);
-the summary report needs the browser to draw its charts, so it is built on request.
+narrow them. Every file is built on request, not on each visit: for a province the
+workbook alone takes seconds, and the summary report needs the browser to draw its charts.
 """
 
 from datetime import date
@@ -27,18 +27,22 @@ st.caption("以下材料均按全县全部单位生成，不受侧栏中单位�
            "与命令 `make report YEAR=" f"{year}` 生成的文件相同。")
 
 build = data.build_info()
-everything = data.unit_scores()
-year_data = YearData(
-    year=year,
-    scores=data.unit_scores(year),
-    all_scores=everything[everything["year"] <= year].reset_index(drop=True),
-    indicators=data.indicator_scores(year),
-    findings=data.findings(year),
-    status=data.submission_status(year),
-    changes=data.unit_changes(year),
-    build_id=str(build.get("build_id", "")),
-    built_at=build.get("built_at"),
-)
+
+
+def year_data() -> YearData:
+    everything = data.unit_scores()
+    return YearData(
+        year=year,
+        scores=data.unit_scores(year),
+        all_scores=everything[everything["year"] <= year].reset_index(drop=True),
+        indicators=data.indicator_scores(year),
+        findings=data.findings(year),
+        status=data.submission_status(year),
+        changes=data.unit_changes(year),
+        build_id=str(build.get("build_id", "")),
+        built_at=build.get("built_at"),
+    )
+
 
 left, right = st.columns(2)
 issued_on = left.date_input("落款日期", value=date.today(), key="exports_issued_on", format="YYYY-MM-DD")
@@ -47,34 +51,44 @@ resubmit_by = right.date_input("重新报送截止日期", value=add_working_day
                                help=f"默认为落款日期后第 {RESUBMIT_WORKING_DAYS} 个工作日（只跳过周末）")
 due = notices.deadline(issued_on, resubmit_by)
 
-st.subheader("汇总表")
-st.write("排名表、复核表、问题清单、未报送四个工作表，A4 横向，可直接打印。")
-st.download_button("下载汇总表（Excel）", data=workbook.year_workbook(year_data),
-                   file_name=outputs_build.workbook_name(year), mime=XLSX, key="exports_workbook",
-                   on_click="ignore", icon=":material/download:")
-
-st.subheader("退回修改通知")
-year_notices = notices.year_notices(year_data.status, year_data.findings, year, due)
-if not year_notices:
-    st.success("本年度没有需要退回修改的单位。")
+st.subheader("汇总表与退回修改通知")
+st.write("汇总表含排名表、复核表、问题清单、未报送四个工作表，A4 横向，可直接打印；"
+         "退回修改通知每个须重新报送的单位一份。")
+files_key = ("exports_files", str(build.get("build_id", "")), year, due.resubmit_by.isoformat(),
+             issued_on.isoformat())
+if st.button("生成汇总表和退回修改通知", key="exports_prepare", icon=":material/table_view:"):
+    with st.spinner("正在生成……"):
+        source = year_data()
+        st.session_state[files_key] = (
+            workbook.year_workbook(source),
+            notices.year_notices(source.status, source.findings, year, due))
+if files_key not in st.session_state:
+    st.caption("点击上面的按钮生成后即可下载。")
 else:
-    st.write(f"共 {len(year_notices)} 份，重新报送截止 {due.resubmit_by.isoformat()}。")
-    st.download_button(f"下载全部通知（{len(year_notices)} 份，zip）",
-                       data=notices.notices_zip(year_notices, issued_on),
-                       file_name=outputs_build.notices_zip_name(year), mime="application/zip",
-                       key="exports_notices_zip", on_click="ignore", icon=":material/folder_zip:")
-    for notice in year_notices:
-        row = st.container(horizontal=True, vertical_alignment="center")
-        row.write(f"{notice.unit_name}：须改正 {notice.must_fix} 项，供参考 {notice.for_reference} 项")
-        row.download_button("下载", data=notice.content, file_name=notice.file_name, mime=DOCX,
-                            key=f"exports_notice_{notice.file_name}", on_click="ignore",
-                            icon=":material/download:")
+    year_workbook, year_notices = st.session_state[files_key]
+    st.download_button("下载汇总表（Excel）", data=year_workbook,
+                       file_name=outputs_build.workbook_name(year), mime=XLSX, key="exports_workbook",
+                       on_click="ignore", icon=":material/download:")
+    if not year_notices:
+        st.success("本年度没有需要退回修改的单位。")
+    else:
+        st.write(f"退回修改通知共 {len(year_notices)} 份，重新报送截止 {due.resubmit_by.isoformat()}。")
+        st.download_button(f"下载全部通知（{len(year_notices)} 份，zip）",
+                           data=notices.notices_zip(year_notices, issued_on),
+                           file_name=outputs_build.notices_zip_name(year), mime="application/zip",
+                           key="exports_notices_zip", on_click="ignore", icon=":material/folder_zip:")
+        for notice in year_notices:
+            row = st.container(horizontal=True, vertical_alignment="center")
+            row.write(f"{notice.unit_name}：须改正 {notice.must_fix} 项，供参考 {notice.for_reference} 项")
+            row.download_button("下载", data=notice.content, file_name=notice.file_name, mime=DOCX,
+                                key=f"exports_notice_{notice.file_name}", on_click="ignore",
+                                icon=":material/download:")
 
 st.subheader("全县部门整体支出绩效自评情况")
-report_key = ("exports_report", year_data.build_id, year, issued_on.isoformat())
+report_key = ("exports_report", str(build.get("build_id", "")), year, issued_on.isoformat())
 if st.button("生成汇总报告（Word 和 PDF）", key="exports_make_report", icon=":material/description:"):
     with st.spinner("正在绘制图表并生成报告……"):
-        content = summary.summary_content(year_data, issued_on)
+        content = summary.summary_content(year_data(), issued_on)
         try:
             images = render_png(content.figures)
             st.session_state[report_key] = (summary.summary_docx(content, images),
