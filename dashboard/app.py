@@ -54,9 +54,16 @@ def warehouse_unavailable(error: data.WarehouseUnavailable) -> None:
             st.text(error.reason)
 
 
+def _pages(entries) -> list:
+    return [st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=url_path, default=index == 0)
+            for index, (file, title, icon, url_path) in enumerate(entries)]
+
+
 def main() -> None:
     viewer = auth.require_viewer()  # None: the login form or the reason for refusal is on screen
     if viewer is None:
+        # Registered but not run: a colleague's deep link still opens its page after signing in.
+        st.navigation(_pages(PAGES), position="hidden")
         return
     try:
         build = data.build_info()
@@ -80,9 +87,7 @@ def main() -> None:
         auth.sidebar_identity(viewer)
 
     offered = [entry for entry in PAGES if viewer.sees_everything or entry[3] not in BUREAU_ONLY_PAGES]
-    pages = [st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=url_path, default=index == 0)
-             for index, (file, title, icon, url_path) in enumerate(offered)]
-    page = st.navigation(pages)
+    page = st.navigation(_pages(offered))
     st.session_state[ui.PAGE_KEY] = page.title
     try:
         page.run()
