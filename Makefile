@@ -68,6 +68,7 @@ bench: $(STAMP) ## benchmark the pipeline on N= generated workbooks (default 100
 	$(RUN) python -m tests.bench --units $(N)
 
 .PHONY: clean
-clean: ## remove the warehouse, outputs and caches (keeps raw/ and .venv)
-	rm -rf warehouse "$(OUT)" .pytest_cache tests/artifacts
+clean: ## remove the warehouse builds, outputs and caches (keeps raw/, .venv and the download audit log)
+	if [ -d warehouse ]; then find warehouse -mindepth 1 -not -name downloads.jsonl -delete; fi
+	rm -rf "$(OUT)" .pytest_cache tests/artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     run_cmd.add_argument("--db", type=Path, default=settings.db_path())
     run_cmd.add_argument("--no-progress", action="store_true")
     run_cmd.add_argument("--force", action="store_true", help="即使输入未变化也重新构建")
+    rollback_cmd = commands.add_parser("rollback", help="回到上一次构建（发布 <DB>.previous）")
+    rollback_cmd.add_argument("--db", type=Path, default=settings.db_path())
     template_cmd = commands.add_parser("template", help="生成下发给单位的空白自评表（make template）")
     template_cmd.add_argument("--year", type=int, required=True)
     template_cmd.add_argument("--out", type=Path, required=True)
@@ -33,6 +35,17 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if result is None:
             print("输入、评分框架和程序均未变化，已发布的数据仓库保持不变。")
+        print(summary(args.db))
+        return 0
+    if args.command == "rollback":
+        from pipeline.summary import summary
+        from pipeline.warehouse import roll_back
+        try:
+            roll_back(args.db)
+        except OSError as exc:
+            print(f"rollback: {exc}", file=sys.stderr)
+            return 2
+        print("已回到上一次构建。")
         print(summary(args.db))
         return 0
     if args.command == "template":

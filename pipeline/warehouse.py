@@ -1,7 +1,8 @@
 """Load: the only writer of the warehouse (IO edge).
 
 A build goes to a new file beside the published one, is checked, and only then
-replaces it with os.replace, which is atomic on one filesystem. The published file is
+replaces it with os.replace, which is atomic on one filesystem. The build it replaces is
+kept as <db>.previous, so `python -m pipeline rollback` can publish it again. The published file is
 never opened for writing: a killed or failed build leaves the previous warehouse as
 it was, and a dashboard reading it is never blocked.
 """
@@ -9,6 +10,7 @@ it was, and a dashboard reading it is never blocked.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -90,10 +92,45 @@ def publish(tables: Mapping[str, pl.DataFrame], db: Path) -> None:
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        keep_previous(db)
         os.replace(tmp, db)
         _fsync_dir(db.parent)
     finally:
         _remove(tmp)
+
+
+def previous_path(db: Path) -> Path:
+    return db.with_name(db.name + ".previous")
+
+
+def _swap_in(source: Path, target: Path) -> None:
+    """target becomes an exact copy of source, atomically (a hard link where the disk allows)."""
+    staging = target.with_name(f".{target.name}.swap-{os.getpid()}")
+    staging.unlink(missing_ok=True)
+    try:
+        os.link(source, staging)
+    except OSError:
+        shutil.copy2(source, staging)
+    os.replace(staging, target)
+
+
+def keep_previous(db: Path) -> None:
+    """Keep the published build as <db>.previous before it is replaced. A link is an exact
+    snapshot: the published file is never written in place."""
+    if db.exists():
+        _swap_in(db, previous_path(db))
+
+
+def roll_back(db: Path) -> None:
+    """Publish <db>.previous again; the build it replaces becomes the new .previous."""
+    previous = previous_path(db)
+    if not previous.exists():
+        raise FileNotFoundError(f"没有上一次构建可以回退：{previous} 不存在")
+    staging = db.with_name(f".{db.name}.rollback-{os.getpid()}")
+    _swap_in(previous, staging)
+    keep_previous(db)
+    os.replace(staging, db)
+    _fsync_dir(db.parent)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import docx
 import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as app_test_module
+
+from dashboard import ui
 
 from pipeline.outputs.workbook import SHEETS
 
@@ -21,31 +23,29 @@ TIMEOUT = 90
 
 
 @pytest.fixture
-def served_files(monkeypatch) -> list:
-    """The media storage AppTest serves downloads from, kept so the test can read the bytes back."""
-    storages = []
+def offered(monkeypatch) -> dict:
+    """label → what the page's download button delivers when clicked (audited, as served)."""
+    taken: dict = {}
+    labels: list[str] = []
+    real_button, real_download = ui.audited_download_button, ui.audited_download
 
-    class KeptStorage(app_test_module.MemoryMediaFileStorage):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            storages.append(self)
+    def spy_button(label, content, **options):
+        labels.append(label)
+        return real_button(label, content, **options)
 
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", KeptStorage)
-    return storages
+    def spy_download(content, **options):
+        taken[labels[-1]] = deliver = real_download(content, **options)
+        return deliver
 
-
-def _download(storages: list, button) -> bytes:
-    name = button.proto.url.rsplit("/", 1)[-1]
-    for storage in reversed(storages):
-        try:
-            return storage.get_file(name).content
-        except Exception:
-            continue
-    raise AssertionError(f"{name} was not served")
+    monkeypatch.setattr(ui, "audited_download_button", spy_button)
+    monkeypatch.setattr(ui, "audited_download", spy_download)
+    return taken
 
 
-def test_exports_page_offers_the_years_files(sample_warehouse, monkeypatch, served_files, query):
+def test_exports_page_offers_the_years_files(sample_warehouse, monkeypatch, offered, query, tmp_path):
     monkeypatch.setenv("PERF_DB", str(sample_warehouse))
+    audit = tmp_path / "downloads.jsonl"
+    monkeypatch.setenv("PERF_AUDIT_LOG", str(audit))
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     app.query_params["year"] = str(YEAR)
     app.run()
@@ -56,14 +56,13 @@ def test_exports_page_offers_the_years_files(sample_warehouse, monkeypatch, serv
 
     app.button(key="exports_prepare").click().run()
     assert not app.exception, [e.value for e in app.exception]
-    buttons = {b.proto.label: b for b in app.get("download_button")}
-    book = openpyxl.load_workbook(io.BytesIO(_download(served_files, buttons["下载汇总表（Excel）"])))
+    book = openpyxl.load_workbook(io.BytesIO(offered["下载汇总表（Excel）"]()))
     assert book.sheetnames == list(SHEETS)
 
     resubmit = {name for (name,) in query(sample_warehouse, "SELECT unit_name FROM submission_status "
                                           "WHERE year = ? AND must_resubmit", YEAR)}
-    zipped = next(b for label, b in buttons.items() if label.startswith("下载全部通知"))
-    with zipfile.ZipFile(io.BytesIO(_download(served_files, zipped))) as archive:
+    zipped = next(content for label, content in offered.items() if label.startswith("下载全部通知"))
+    with zipfile.ZipFile(io.BytesIO(zipped())) as archive:
         names = archive.namelist()
         assert {u for u in resubmit if any(u in n for n in names)} == resubmit
         first = docx.Document(io.BytesIO(archive.read(sorted(names)[0])))
@@ -72,8 +71,9 @@ def test_exports_page_offers_the_years_files(sample_warehouse, monkeypatch, serv
 
     app.button(key="exports_make_report").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
-    buttons = {b.proto.label: b for b in app.get("download_button")}
-    report = docx.Document(io.BytesIO(_download(served_files, buttons["下载报告（Word）"])))
+    report = docx.Document(io.BytesIO(offered["下载报告（Word）"]()))
     assert any("全县部门整体支出绩效自评情况" in p.text for p in report.paragraphs)
     assert len(report.inline_shapes) >= 5
-    assert _download(served_files, buttons["下载报告（PDF）"]).startswith(b"%PDF")
+    assert offered["下载报告（PDF）"]().startswith(b"%PDF")
+    tables = [json.loads(line)["table"] for line in audit.read_text(encoding="utf-8").splitlines()]
+    assert tables == ["汇总表", "退回修改通知", "汇总报告", "汇总报告"]  # every file taken is recorded

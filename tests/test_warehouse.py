@@ -125,3 +125,27 @@ def test_cli_summary_and_exit_codes(county: County, tmp_path: Path):
     blocker.write_text("x")
     unwritable = run_pipeline(county.raw, blocker / "db.duckdb", check=False)
     assert unwritable.returncode == 2 and "无法写入数据仓库路径" in unwritable.stderr
+
+
+def test_previous_build_is_kept_and_can_be_published_again(county: County, tmp_path: Path):
+    county.workbook("ref.xlsx", reference_form())
+    db = tmp_path / "performance.duckdb"
+    run(county.raw, db, progress=False)
+    first = snapshot(db)
+    assert not warehouse.previous_path(db).exists()
+    county.workbook("cz.xlsx", unit_form("遂溪县财政局"))
+    run(county.raw, db, progress=False)
+    second = snapshot(db)
+    assert snapshot(warehouse.previous_path(db)) == first != second
+
+    done = subprocess.run([sys.executable, "-m", "pipeline", "rollback", "--db", str(db)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and "已回到上一次构建" in done.stdout
+    assert snapshot(db) == first
+    assert snapshot(warehouse.previous_path(db)) == second  # and back again, if that was a mistake
+
+
+def test_rollback_without_a_previous_build_says_so(tmp_path: Path):
+    done = subprocess.run([sys.executable, "-m", "pipeline", "rollback", "--db", str(tmp_path / "none.duckdb")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and "没有上一次构建可以回退" in done.stderr

@@ -9,7 +9,7 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard import data, filters
+from dashboard import data, filters, ui
 from pipeline.outputs import build as outputs_build
 from pipeline.outputs import notices, summary, workbook
 from pipeline.outputs.charts import ChartsUnavailable, render_png
@@ -66,23 +66,24 @@ if files_key not in st.session_state:
     st.caption("点击上面的按钮生成后即可下载。")
 else:
     year_workbook, year_notices = st.session_state[files_key]
-    st.download_button("下载汇总表（Excel）", data=year_workbook,
-                       file_name=outputs_build.workbook_name(year), mime=XLSX, key="exports_workbook",
-                       on_click="ignore", icon=":material/download:")
+    ui.audited_download_button("下载汇总表（Excel）", lambda: year_workbook,
+                               file_name=outputs_build.workbook_name(year), mime=XLSX, key="exports_workbook",
+                               table="汇总表")
     if not year_notices:
         st.success("本年度没有需要退回修改的单位。")
     else:
         st.write(f"退回修改通知共 {len(year_notices)} 份，重新报送截止 {due.resubmit_by.isoformat()}。")
-        st.download_button(f"下载全部通知（{len(year_notices)} 份，zip）",
-                           data=notices.notices_zip(year_notices, issued_on),
-                           file_name=outputs_build.notices_zip_name(year), mime="application/zip",
-                           key="exports_notices_zip", on_click="ignore", icon=":material/folder_zip:")
+        ui.audited_download_button(f"下载全部通知（{len(year_notices)} 份，zip）",
+                                   lambda: notices.notices_zip(year_notices, issued_on),
+                                   file_name=outputs_build.notices_zip_name(year), mime="application/zip",
+                                   key="exports_notices_zip", table="退回修改通知", rows=len(year_notices),
+                                   icon=":material/folder_zip:")
         for notice in year_notices:
             row = st.container(horizontal=True, vertical_alignment="center")
             row.write(f"{notice.unit_name}：须改正 {notice.must_fix} 项，供参考 {notice.for_reference} 项")
-            row.download_button("下载", data=notice.content, file_name=notice.file_name, mime=DOCX,
-                                key=f"exports_notice_{notice.file_name}", on_click="ignore",
-                                icon=":material/download:")
+            ui.audited_download_button("下载", lambda content=notice.content: content,
+                                       file_name=notice.file_name, mime=DOCX, container=row,
+                                       key=f"exports_notice_{notice.file_name}", table="退回修改通知", rows=1)
 
 st.subheader("全县部门整体支出绩效自评情况")
 report_key = ("exports_report", str(build.get("build_id", "")), year, issued_on.isoformat())
@@ -99,9 +100,10 @@ if report_key in st.session_state:
     report_docx, report_pdf = st.session_state[report_key]
     stem = outputs_build.summary_stem(year)
     buttons = st.container(horizontal=True, gap="small")
-    buttons.download_button("下载报告（Word）", data=report_docx, file_name=f"{stem}.docx", mime=DOCX,
-                            key="exports_report_docx", on_click="ignore", icon=":material/download:")
-    buttons.download_button("下载报告（PDF）", data=report_pdf, file_name=f"{stem}.pdf", mime="application/pdf",
-                            key="exports_report_pdf", on_click="ignore", icon=":material/download:")
+    ui.audited_download_button("下载报告（Word）", lambda: report_docx, file_name=f"{stem}.docx", mime=DOCX,
+                               key="exports_report_docx", table="汇总报告", container=buttons)
+    ui.audited_download_button("下载报告（PDF）", lambda: report_pdf, file_name=f"{stem}.pdf",
+                               mime="application/pdf", key="exports_report_pdf", table="汇总报告",
+                               container=buttons)
 else:
     st.caption("报告中的图表由本机的 Chromium 绘制，生成约需十秒。")
