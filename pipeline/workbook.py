@@ -217,16 +217,16 @@ def cfb_stream_names(data: bytes) -> set[str]:
     return names
 
 
-def _xml(archive: zipfile.ZipFile, name: str) -> ElementTree.Element | None:
+def _xml(data: bytes | None) -> ElementTree.Element | None:
     try:
-        return ElementTree.fromstring(archive.read(name))
-    except (KeyError, ElementTree.ParseError):
+        return ElementTree.fromstring(data) if data else None
+    except ElementTree.ParseError:
         return None
 
 
-def _targets(archive: zipfile.ZipFile, rels_name: str, base: str) -> dict[str, str]:
+def _targets(rels: bytes | None, base: str) -> dict[str, str]:
     """Relationship id → target part (or external address) of one .rels part."""
-    root = _xml(archive, rels_name)
+    root = _xml(rels)
     targets: dict[str, str] = {}
     for rel in root.iter(f"{_NS_PKG_REL}Relationship") if root is not None else ():
         target = rel.get("Target") or ""
@@ -328,22 +328,29 @@ def inspect_zip(path: Path) -> dict[str, dict[tuple[int, int], str]]:
         by_name = {e.filename: e for e in entries}
         if "xl/workbook.xml" not in by_name:
             return {}
-        budget = MAX_UNPACKED_BYTES
+        # Only the parts calamine reads are inflated here, each once, from one budget.
+        budget = [MAX_UNPACKED_BYTES]
         parts: dict[str, bytes] = {}
-        for entry in entries:
-            if entry.filename.endswith((".xml", ".rels")):
-                parts[entry.filename] = _inflate(archive, entry, budget)
-                budget -= len(parts[entry.filename])
-        workbook = _xml(archive, "xl/workbook.xml")
+
+        def read(name: str) -> bytes | None:
+            if name not in parts and name in by_name:
+                parts[name] = _inflate(archive, by_name[name], budget[0])
+                budget[0] -= len(parts[name])
+            return parts.get(name)
+
+        workbook = _xml(read("xl/workbook.xml"))
         if workbook is None:
             return {}
-        relations = _targets(archive, "xl/_rels/workbook.xml.rels", "xl")
+        relations = _targets(read("xl/_rels/workbook.xml.rels"), "xl")
+        for target in relations.values():
+            if target.endswith(".xml") and not target.startswith("xl/theme/"):
+                read(target)  # sheets, shared strings, styles
         calc = workbook.find(f"{_NS_MAIN}calcPr")
         recalculate_on_open = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
         external_files = {}
         for name in by_name:
             if number := _EXTERNAL_LINK_RELS.match(name):
-                links = _targets(archive, name, "xl/externalLinks")
+                links = _targets(read(name), "xl/externalLinks")
                 if links:
                     external_files[number.group(1)] = next(iter(links.values()))
         marks: dict[str, dict[tuple[int, int], str]] = {}
