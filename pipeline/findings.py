@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+from pipeline.settings import SHOWN_VALUE_CHARS
+
 FATAL = "fatal"      # the file is quarantined
 ERROR = "error"      # loaded, but the unit must correct and resubmit (退回修改)
 WARNING = "warning"  # loaded and worth a look
@@ -23,6 +25,13 @@ class Finding:
     unit_name: str | None = None
     year: int | None = None
 
+    def __post_init__(self) -> None:
+        # A value quoted back to a unit is cut short: a pasted page would drown the message.
+        for name in ("found", "expected"):
+            value = getattr(self, name)
+            if value is not None and len(value) > SHOWN_VALUE_CHARS:
+                object.__setattr__(self, name, clip(value))
+
     def at(self, *, file: str | None = None, unit_name: str | None = None,
            year: int | None = None) -> "Finding":
         """The same finding, tied to a file / unit / year (kept where already set)."""
@@ -34,6 +43,13 @@ class Finding:
 
 
 _FIELDS = tuple(f.name for f in fields(Finding))
+
+
+def clip(text: str, limit: int = SHOWN_VALUE_CHARS) -> str:
+    """Text cut to limit characters, saying how long it was: pasted pages stay readable."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…（共{len(text):,}字，已截断）"
 
 
 def fmt_amount(value: float | None) -> str | None:

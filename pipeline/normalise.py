@@ -16,8 +16,8 @@ from pipeline.settings import WANYUAN
 from schemas.form import GRADE_ALIASES, GRADES
 
 _SPACES = re.compile(r"[\s\u3000\u00a0\u2002\u2003\u2009\u200b\ufeff]+")
-_WHERE_OF = re.compile(r"^其中[:：]?")
-_TRAILING_UNIT = re.compile(r"[(（](万?元|笔|个|人|%|％)[)）]$")
+_WHERE_OF = re.compile(r"^(?:其中[:：]?)+")
+_TRAILING_UNIT = re.compile(r"(?:[(（](万?元|笔|个|人|%|％)[)）])+$")
 _ZERO_MARKS = {"-", "—", "–", "/", "－", "——", "--"}
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 

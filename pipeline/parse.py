@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.findings import ERROR, FATAL, WARNING, Finding
+from pipeline.findings import ERROR, FATAL, WARNING, Finding, clip
 from pipeline.normalise import (
     amount_in_yuan, nfkc, parse_count, parse_date, parse_grade, parse_int, parse_score, parse_year,
 )
@@ -78,7 +78,7 @@ def _convert(cell: Cell | None, parser, severity: str, rule: str, what: str,
     except ValueError as exc:
         findings.append(Finding(
             severity, rule, cell.ref,
-            f"{cell.ref}的{what}“{cell.raw}”{exc}，请填写正确的数值。",
+            f"{cell.ref}的{what}“{clip(cell.raw or '')}”{exc}，请填写正确的数值。",
             found=cell.raw))
         return None
 

@@ -73,8 +73,8 @@ def check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
     sub = Submission(found, year=found.folder_year)
     if isinstance(parsed, WorkbookReadError):
         sub.state, sub.reason = QUARANTINED, "文件无法打开"
-        sub.add([Finding(FATAL, "file.unreadable", "文件",
-                         f"文件“{found.relative}”{parsed}。请重新导出为.xlsx后报送。", found=found.path.suffix)])
+        sub.add([Finding(FATAL, parsed.rule, "文件", f"文件“{found.relative}”{parsed}。{parsed.advice}",
+                         found=found.path.suffix)])
         return sub
     sub.parsed = parsed
     sub.unit_name = parsed.unit_name

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.findings import FATAL, WARNING, Finding
+from pipeline.findings import FATAL, WARNING, Finding, clip
 from pipeline.normalise import label_key, sheet_key, squash
 from pipeline.workbook import Sheet
 from schemas.form import (
@@ -159,7 +159,7 @@ def stage_data(sheet: Sheet) -> tuple[dict[int, StagedLine], bool, list[Finding]
         if staged.label.raw and label_key(staged.label.raw) != label_key(expected_label):
             findings.append(Finding(
                 WARNING, "data.label_mismatch", staged.label.ref,
-                f"行次{line}的项目名称“{staged.label.raw}”与模板“{expected_label}”不一致，请确认金额填在了正确的行次。",
+                f"行次{line}的项目名称“{clip(staged.label.raw)}”与模板“{expected_label}”不一致，请确认金额填在了正确的行次。",
                 found=staged.label.raw, expected=expected_label))
         lines[line] = staged
     return lines, in_wanyuan, findings

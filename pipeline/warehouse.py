@@ -10,6 +10,7 @@ it was, and a dashboard reading it is never blocked.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +29,10 @@ TABLES = (
 
 class WarehouseCheckError(Exception):
     """The new build failed a check; the previous warehouse stays published."""
+
+
+class PublishError(WarehouseCheckError):
+    """The new build could not be written (full disk, quota, I/O); nothing was published."""
 
 
 def building_path(db: Path) -> Path:
@@ -73,8 +78,13 @@ def check_build(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def publish(tables: Mapping[str, pl.DataFrame], db: Path) -> None:
-    """Build the warehouse in a new file, check it, then swap it in atomically."""
+    """Build the warehouse in a new file, check it, then swap it in atomically.
+
+    WarehouseCheckError when the build fails a check; PublishError (one line) when it
+    cannot be written, e.g. on a full disk. Either way the published warehouse is unchanged.
+    """
     db.parent.mkdir(parents=True, exist_ok=True)
+    clear_stale(db)
     tmp = building_path(db)
     _remove(tmp)
     try:
@@ -95,8 +105,39 @@ def publish(tables: Mapping[str, pl.DataFrame], db: Path) -> None:
         keep_previous(db)
         os.replace(tmp, db)
         _fsync_dir(db.parent)
+    except WarehouseCheckError:
+        raise
+    except (duckdb.Error, OSError) as exc:
+        reason = " ".join(str(exc).split())
+        raise PublishError(f"无法写入新的数据仓库（{reason}），已发布的数据仓库未改变") from exc
     finally:
         _remove(tmp)
+
+
+# What a run leaves beside the warehouse while it works, named with its process id.
+_TEMPORARY = r"^\.{name}(?:\.previous)?\.(?:building|swap|rollback)-(\d+)(?:\.wal)?$|^\.{stem}\.parse-cache\.pickle\.tmp-(\d+)$"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def clear_stale(db: Path) -> list[Path]:
+    """Remove the temporary files of runs that were killed (their process is gone)."""
+    pattern = re.compile(_TEMPORARY.format(name=re.escape(db.name), stem=re.escape(db.stem)))
+    removed = []
+    for path in db.parent.iterdir():
+        match = pattern.match(path.name)
+        if match and not _running(int(match.group(1) or match.group(2))):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def previous_path(db: Path) -> Path:

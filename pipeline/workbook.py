@@ -25,6 +25,8 @@ from xml.etree import ElementTree
 
 from python_calamine import CalamineWorkbook
 
+from pipeline.findings import clip
+
 from pipeline.settings import (
     MAX_CELL_CHARS,
     MAX_SHEET_COLUMNS,
@@ -50,6 +52,9 @@ class WorkbookReadError(Exception):
         super().__init__(message)
         self.rule = rule
         self.advice = advice
+
+    def __reduce__(self):  # keep rule and advice through worker processes and the parse cache
+        return (type(self), (str(self), self.rule, self.advice))
 
 
 def column_letter(col: int) -> str:
@@ -107,13 +112,6 @@ def cell_text(value: object) -> str | None:
     if isinstance(value, dt.timedelta):
         return str(value)
     return clip(str(value), MAX_CELL_CHARS)
-
-
-def clip(text: str, limit: int = SHOWN_VALUE_CHARS) -> str:
-    """Text cut to limit characters, saying how long it was: pasted pages stay readable."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}…（共{len(text):,}字，已截断）"
 
 
 def _fill_merged(grid: list[list[str | None]], merged) -> None:

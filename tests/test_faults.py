@@ -206,10 +206,6 @@ def test_killed_builds_leave_exactly_one_complete_build(killed_builds):
     assert killed_builds["after_rerun"] == "before"
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline/warehouse.py publish removes only its own pid's temporary "
-                                       "files: a killed run's .<db>.building-<pid> (and .wal) or "
-                                       ".<db>.swap-<pid> stays; publish is to remove those whose pid is no "
-                                       "longer running")
 def test_a_later_run_clears_what_killed_runs_left(killed_builds):
     assert killed_builds["stale"] == []
 
@@ -331,9 +327,6 @@ def test_build_that_cannot_be_written_leaves_the_previous_warehouse(unwritable_b
     assert unwritable_build["problem"] in unwritable_build["result"].stderr
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline/warehouse.py publish lets duckdb's IO error through, so the "
-                                       "run ends in a traceback; publish is to raise an error that __main__ "
-                                       "prints as one line (e.g. a WarehouseCheckError subclass naming it)")
 def test_build_that_cannot_be_written_says_so_in_one_line(unwritable_build):
     result = unwritable_build["result"]
     lines = result.stderr.strip().splitlines()

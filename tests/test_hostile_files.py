@@ -26,6 +26,7 @@ import pytest
 import xlsxwriter
 
 from pipeline import settings
+from pipeline.findings import clip
 from pipeline.form_writer import plan_form, render_xlsx, write_workbook
 from pipeline.run import LOADED, QUARANTINED, process
 from pipeline.workbook import (
@@ -406,8 +407,6 @@ def test_megabyte_cells_are_clipped_and_the_file_quarantined(county):
     assert result.tables["findings"]["message"].str.len_chars().max() < settings.MAX_CELL_CHARS + 200
 
 
-@pytest.mark.xfail(strict=True, reason="findings quote a cell's whole text; pipeline/findings.py is to cut "
-                                       "found/expected and quoted values to settings.SHOWN_VALUE_CHARS")
 def test_findings_quote_at_most_the_shown_length(county):
     megabyte_cells(county.raw / "2024" / "长文本.xlsx", data={13: _PLACEHOLDER})
     findings = process(county.raw).tables["findings"]
@@ -437,7 +436,7 @@ def test_odd_sheet_names_are_read_as_written(county):
     assert any(f"缺少“{SHEET_DATA}”工作表" in m for m in messages)
     missing = next(f for s in result.submissions if s.found.relative == "2024/全是怪名.xlsx"
                    for f in s.findings if f.rule == "sheet.missing")
-    assert missing.found == "、".join(ODD_SHEET_NAMES[3:])
+    assert missing.found == clip("、".join(ODD_SHEET_NAMES[3:]))  # quoted back at most SHOWN_VALUE_CHARS
 
 
 ODD_FILE_NAMES = [
@@ -488,9 +487,6 @@ def test_refused_files_end_quarantined_and_the_rest_loads(county):
     assert elapsed < 20
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline/run.py check_workbook is to take the finding's rule and "
-                                       "advice from WorkbookReadError (exc.rule, exc.advice) instead of "
-                                       "file.unreadable and 请重新导出为.xlsx后报送 for every read error")
 def test_read_error_findings_carry_their_own_rule_and_advice(county):
     encrypted(county.raw / "2024" / "加密.xlsx")
     sub = process(county.raw).submissions[0]

@@ -110,8 +110,6 @@ def test_label_key_is_idempotent_on_form_labels(text):
 @given(label_text)
 @example("其中其中")
 @example("基本支出（元）（元）")
-@pytest.mark.xfail(strict=True, reason="pipeline/normalise.py label_key strips one 其中 prefix and one unit "
-                                       "suffix; make both repeat: ^(?:其中[:：]?)+ and (?:[(（]…[)）])+$")
 def test_label_key_is_idempotent(text):
     if _composes_across_a_space(text):
         return

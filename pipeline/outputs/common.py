@@ -15,6 +15,8 @@ RESUBMIT_WORKING_DAYS = 10
 
 RULE_LABELS = {
     "file.unreadable": "文件无法打开",
+    "file.encrypted": "文件已加密",
+    "file.too_large": "文件超出大小上限",
     "file.lock_file": "临时锁定文件",
     "file.superseded": "被新版本替代",
     "file.unknown_kind": "无法识别的文件",
