@@ -88,6 +88,10 @@ def test_sangong_table_marks_overruns():
     assert table.loc[0, "是否超预算"] == "是"
     assert set(table.loc[1:, "是否超预算"]) == {"否"}
     assert table.loc[0, "公务用车购置及运行维护费（万元）"] == pytest.approx(8.0)
+    styles = tables.overrun_styles(table)
+    assert styles.shape == table.shape
+    assert set(styles.loc[0]) == {tables.OVERRUN_STYLE}  # the whole overrun row is red
+    assert set(styles.loc[1:].to_numpy().ravel()) == {""}
 
 
 def test_execution_chart_marks_units_below_the_reference_line():

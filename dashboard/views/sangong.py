@@ -27,12 +27,7 @@ st.subheader("各单位三公经费（超预算的行标红）")
 table = tables.sangong_table(scores)
 
 
-def _highlight_overrun(row: pd.Series) -> list[str]:
-    colour = "background-color: #ffebee; color: #b71c1c" if row["是否超预算"] == "是" else ""
-    return [colour] * len(row)
-
-
-ui.table(table.style.apply(_highlight_overrun, axis=1).format(precision=2, na_rep=""),
+ui.table(table.style.apply(tables.overrun_styles, axis=None).format(precision=2, na_rep=""),
          title="三公经费", key="sangong")
 
 left, right = st.columns(2)
