@@ -430,6 +430,7 @@ def report_figures_table(figures: pd.DataFrame) -> pd.DataFrame:
 
 
 OVERRUN_STYLE = "background-color: #ffebee; color: #b71c1c"
+STYLED_ROWS_LIMIT = 2_000  # tables longer than this are shown without per-row colours
 
 
 def overrun_styles(frame: pd.DataFrame) -> pd.DataFrame:

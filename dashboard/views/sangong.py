@@ -23,12 +23,14 @@ columns[3].metric("超预算单位", f"{overruns} 个")
 
 ui.figure(figures.sangong_control(scores), key="sangong_chart")
 
-st.subheader("各单位三公经费（超预算的行标红）")
 table = tables.sangong_table(scores)
-
-
-ui.table(table.style.apply(tables.overrun_styles, axis=None).format(precision=2, na_rep=""),
-         title="三公经费", key="sangong")
+styled = len(table) <= tables.STYLED_ROWS_LIMIT
+st.subheader("各单位三公经费（超预算的排在前面" + ("，整行标红）" if styled else "）"))
+# Colouring costs Streamlit a second per ten thousand rows; past a county's size the
+# 是否超预算 column (overruns sorted first) carries the mark alone.
+shown = (table.style.apply(tables.overrun_styles, axis=None).format(precision=2, na_rep="")
+         if styled else table)
+ui.table(shown, title="三公经费", key="sangong")
 
 left, right = st.columns(2)
 with left:
