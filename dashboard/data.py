@@ -26,6 +26,7 @@ import pandas as pd
 import streamlit as st
 
 from pipeline import settings
+from pipeline.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR
 
 from . import auth
 
@@ -209,20 +210,7 @@ def unit_history(unit_name: str, *, viewer: auth.Viewer | None = None) -> pd.Dat
 
 def submission_status(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     """submission_status with 单位类型 and 主管部门 from the roster (else from the submission)."""
-    return query(
-        """
-        SELECT s.unit_code, s.unit_name, s.year, s.submitted, s.loaded, s.must_resubmit, s.in_roster,
-               COALESCE(u.unit_type, sc.unit_type) AS unit_type,
-               COALESCE(u.department, sc.department) AS department
-        FROM submission_status s
-        LEFT JOIN units u ON u.unit_name = s.unit_name
-        LEFT JOIN unit_scores sc ON sc.unit_name = s.unit_name AND sc.year = s.year
-        WHERE s.year = ?
-        ORDER BY s.unit_code NULLS LAST, s.unit_name
-        """,
-        [year],
-        viewer=viewer,
-    )
+    return query(STATUS_OF_YEAR, [year], viewer=viewer)
 
 
 def unit_changes(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
@@ -259,18 +247,7 @@ def data_lines(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) 
 
 def findings(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     """Findings of the year (by 评价年度, else by the folder the file was found in)."""
-    return query(
-        """
-        SELECT f.*
-        FROM findings f
-        LEFT JOIN ingest_files i ON i.file = f.file
-        WHERE COALESCE(f.year, i.year, i.folder_year) = ?
-        ORDER BY CASE f.severity WHEN 'fatal' THEN 0 WHEN 'error' THEN 1 ELSE 2 END,
-                 f.unit_name NULLS LAST, f.file, f.location
-        """,
-        [year],
-        viewer=viewer,
-    )
+    return query(FINDINGS_OF_YEAR, [year], viewer=viewer)
 
 
 def unit_findings(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
