@@ -24,11 +24,12 @@ from pipeline.ingest import load_cache, parse_all, save_cache
 from pipeline.parse import ParsedWorkbook
 from pipeline.settings import ROSTER_FILE, frameworks_dir
 from pipeline.summary import published_build_id
-from pipeline.warehouse import publish
+from pipeline.warehouse import publish, table_schemas
 from pipeline.workbook import WorkbookReadError
 from schemas.form import DATA_LINES, SHEET_DATA, SHEET_SCORES
 
 LOADED, QUARANTINED, SUPERSEDED, SKIPPED = "loaded", "quarantined", "superseded", "skipped"
+RANK_COLUMNS = ("rank", "rank_in_type", "rank_in_department")  # added by scoring.add_rankings
 
 
 class RunError(Exception):
@@ -194,8 +195,11 @@ def missing_report_findings(loaded: dict[tuple[str, int], Submission], covered: 
 
 # ---------------------------------------------------------------- tables
 
-def _frame(rows: list[dict] | list[tuple], schema: dict[str, pl.DataType], sort: list[str]) -> pl.DataFrame:
-    """A table from rows (dicts, or tuples in the schema's column order), sorted for a stable build."""
+def _frame(table: str, rows: list[dict] | list[tuple], sort: list[str],
+           leave_out: tuple[str, ...] = ()) -> pl.DataFrame:
+    """One warehouse table from rows (dicts, or tuples in warehouse.sql's column order), typed
+    as warehouse.sql says and sorted for a stable build."""
+    schema = {k: v for k, v in table_schemas()[table].items() if k not in leave_out}
     frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     return frame.sort(sort, nulls_last=True)
 
@@ -207,12 +211,8 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
     loaded = [s for s in subs if s.state == LOADED and s.found.kind == "workbook"]
     all_findings = [f for s in subs for f in s.findings] + extra_findings
 
-    findings = _frame(
-        [f.as_row() for f in all_findings],
-        {"severity": pl.String, "rule": pl.String, "location": pl.String, "message": pl.String,
-         "found": pl.String, "expected": pl.String, "file": pl.String, "unit_name": pl.String,
-         "year": pl.Int32},
-        ["file", "severity", "location", "rule", "message"])
+    findings = _frame("findings", [f.as_row() for f in all_findings],
+                      ["file", "severity", "location", "rule", "message"])
 
     # A submission's own findings, plus those its 自评报告 earned for the same unit and year.
     by_file = Counter((f.file, f.severity) for f in all_findings)
@@ -266,25 +266,13 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             review_grade=metrics.grade(review), inflation=scoring.inflation(self_score, review),
             errors=errors, warnings=warnings, must_resubmit=errors > 0))
 
-    float_cols = ["budget_issued", "spent", "execution_rate", "basic_spent", "project_spent", "basic_share",
-                  "carryover", "carryover_rate", "public_budget", "public_spent", "public_control_rate",
-                  "sangong_budget", "sangong_spent", "sangong_control_rate", "sangong_abroad",
-                  "sangong_vehicles", "sangong_reception", "self_score", "review_score", "inflation"]
-    score_schema = {"unit_code": pl.String, "unit_name": pl.String, "department": pl.String,
-                    "unit_type": pl.String, "year": pl.Int32, "file": pl.String,
-                    **{c: pl.Float64 for c in float_cols},
-                    "self_grade": pl.String, "review_grade": pl.String,
-                    "errors": pl.Int32, "warnings": pl.Int32, "must_resubmit": pl.Boolean}
-    unit_scores = _frame(score_rows, score_schema, ["year", "unit_name"])
+    unit_scores = _frame("unit_scores", score_rows, ["year", "unit_name"], RANK_COLUMNS)
     unit_scores = scoring.add_rankings(unit_scores)
 
-    ingest = _frame([dict(
+    ingest = _frame("ingest_files", [dict(
         file=s.found.relative, sha256=s.found.sha256, kind=s.found.kind, state=s.state,
         unit_name=s.unit_name, year=s.year, folder_year=s.found.folder_year,
-        filed_on=(s.parsed.info.get("filed_on") if s.parsed else None), reason=s.reason) for s in subs],
-        {"file": pl.String, "sha256": pl.String, "kind": pl.String, "state": pl.String,
-         "unit_name": pl.String, "year": pl.Int32, "folder_year": pl.Int32, "filed_on": pl.Date,
-         "reason": pl.String}, ["file"])
+        filed_on=(s.parsed.info.get("filed_on") if s.parsed else None), reason=s.reason) for s in subs], ["file"])
 
     status_rows = []
     submitted = {(s.unit_name, s.year) for s in subs if s.found.kind == "workbook" and s.unit_name}
@@ -306,38 +294,20 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
                 in_roster=name in roster_by_name))
 
     tables = {
-        "units": _frame(roster, {"unit_code": pl.String, "unit_name": pl.String, "department": pl.String,
-                                 "unit_type": pl.String, "region": pl.String}, ["unit_code", "unit_name"]),
+        "units": _frame("units", roster, ["unit_code", "unit_name"]),
         "ingest_files": ingest,
         "findings": findings,
-        "unit_info": _frame(info_rows, {
-            "unit_name": pl.String, "year": pl.Int32, "file": pl.String, "unit_code": pl.String,
-            "department": pl.String, "unit_type": pl.String, "filed_on": pl.Date, "contact": pl.String,
-            "phone": pl.String, "offices": pl.Int32, "establishment": pl.Int32, "staff": pl.Int32,
-            "retired": pl.Int32, "amount_unit": pl.String}, ["year", "unit_name"]),
-        "data_lines": _frame(line_rows, {
-            "unit_name": pl.String, "year": pl.Int32, "line": pl.Int32, "item": pl.String,
-            "amount": pl.Float64, "source_cell": pl.String, "source_value": pl.String},
-            ["year", "unit_name", "line"]),
-        "indicator_scores": _frame(indicator_rows, {
-            "unit_name": pl.String, "year": pl.Int32, "code": pl.String, "level1": pl.String,
-            "level2": pl.String, "level3": pl.String, "max_score": pl.Float64, "self_score": pl.Float64,
-            "review_score": pl.Float64, "rule": pl.String, "note": pl.String, "source_cell": pl.String},
-            ["year", "unit_name", "code"]),
+        "unit_info": _frame("unit_info", info_rows, ["year", "unit_name"]),
+        "data_lines": _frame("data_lines", line_rows, ["year", "unit_name", "line"]),
+        "indicator_scores": _frame("indicator_scores", indicator_rows, ["year", "unit_name", "code"]),
         "unit_scores": unit_scores,
         "unit_changes": scoring.year_over_year(unit_scores),
-        "submission_status": _frame(status_rows, {
-            "unit_code": pl.String, "unit_name": pl.String, "year": pl.Int32, "submitted": pl.Boolean,
-            "loaded": pl.Boolean, "must_resubmit": pl.Boolean, "in_roster": pl.Boolean},
-            ["year", "unit_code", "unit_name"]),
-        "report_figures": _frame(report_figures, {
-            "unit_name": pl.String, "year": pl.Int32, "file": pl.String, "item": pl.String,
-            "value": pl.Float64, "text_value": pl.String, "sentence": pl.String},
-            ["file", "item", "sentence"]),
+        "submission_status": _frame("submission_status", status_rows, ["year", "unit_code", "unit_name"]),
+        "report_figures": _frame("report_figures", report_figures, ["file", "item", "sentence"]),
     }
-    tables["build_info"] = pl.DataFrame([dict(
+    tables["build_info"] = _frame("build_info", [dict(
         build_id=build_id, built_at=dt.datetime.now().replace(microsecond=0), raw_dir=str(raw),
-        years=",".join(str(y) for y in years), files=len(subs))])
+        years=",".join(str(y) for y in years), files=len(subs))], ["build_id"])
     return tables
 
 

@@ -9,6 +9,7 @@ it was, and a dashboard reading it is never blocked.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -25,6 +26,20 @@ TABLES = (
     "build_info", "units", "ingest_files", "findings", "unit_info", "data_lines",
     "indicator_scores", "unit_scores", "unit_changes", "submission_status", "report_figures",
 )
+
+
+_POLARS_TYPES = {"VARCHAR": pl.String, "INTEGER": pl.Int32, "DOUBLE": pl.Float64, "BOOLEAN": pl.Boolean,
+                 "DATE": pl.Date, "TIMESTAMP": pl.Datetime("us")}
+
+
+@functools.cache
+def table_schemas() -> dict[str, dict[str, pl.DataType]]:
+    """Each table's columns and types as warehouse.sql defines them: the frames the pipeline
+    builds are typed from the contract itself, never from a second copy of it."""
+    with duckdb.connect() as con:
+        con.execute(DDL_PATH.read_text(encoding="utf-8"))
+        return {table: {name: _POLARS_TYPES[kind] for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()}
+                for table in TABLES}
 
 
 class WarehouseCheckError(Exception):
