@@ -18,14 +18,12 @@ from pipeline.parse import ParsedWorkbook
 from schemas.form import SHEET_INFO
 from schemas.sheets import CHECK_FINDINGS, DataSheet, InfoSheet, ScoreSheet
 
-INFO_SCHEMA = {"submission": pl.Int64, "unit_name": pl.String, "year": pl.Int64, "unit_code": pl.String,
-               "department": pl.String, "unit_type": pl.String, "filed_on": pl.Date, "contact": pl.String,
-               "phone": pl.String, "offices": pl.Int64, "establishment": pl.Int64, "staff": pl.Int64,
-               "retired": pl.Int64}
-DATA_SCHEMA = {"submission": pl.Int64, "line": pl.Int64, "item": pl.String, "amount": pl.Float64,
-               "cell": pl.String}
-SCORE_SCHEMA = {"submission": pl.Int64, "code": pl.String, "max_score": pl.Float64,
-                "self_score": pl.Float64, "note": pl.String, "cell": pl.String}
+def frame_schema(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:
+    """The polars columns of a model, in its order: the pandera model is their one definition."""
+    return {name: column.dtype.type for name, column in model.to_schema().columns.items()}
+
+
+INFO_SCHEMA, DATA_SCHEMA, SCORE_SCHEMA = (frame_schema(m) for m in (InfoSheet, DataSheet, ScoreSheet))
 
 
 def typed_frames(batch: Sequence[ParsedWorkbook]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
