@@ -15,7 +15,8 @@ PORT ?= 8501
 N ?= 10000
 
 PYTHON ?= python3
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH, else a private copy in .tools/ (installed with pip on first use)
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV := .venv
 STAMP := $(VENV)/.synced
 RUN := $(UV) run --frozen --no-sync
@@ -29,8 +30,9 @@ help: ## list the targets
 	@echo "  variables: RAW=$(RAW) DB=$(DB) OUT=$(OUT) YEAR=$(YEAR) PORT=$(PORT) N=$(N)"
 
 $(UV):
-	@echo "uv not found: installing it with pip"
-	$(PYTHON) -m pip install --user --quiet 'uv>=0.5'
+	@echo "uv not found: installing it into .tools/ with pip"
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet 'uv>=0.5'
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --compile-bytecode
