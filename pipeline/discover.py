@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.normalise import nfkc, squash
-from pipeline.settings import ROSTER_FILE
 from pipeline.workbook import WORKBOOK_SUFFIXES
 from schemas.form import ROSTER_COLUMNS
 

@@ -34,7 +34,6 @@ from pipeline.settings import (
     MAX_UNPACKED_BYTES,
     MAX_WORKBOOK_BYTES,
     MAX_ZIP_ENTRIES,
-    SHOWN_VALUE_CHARS,
 )
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls"}

@@ -23,6 +23,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import auth, data, ui
+from tests import dashboard_server
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "dashboard" / "app.py"
@@ -487,34 +488,6 @@ def test_a_missing_users_file_shows_nothing(warehouse, tmp_path, monkeypatch):
 # --- in a real browser --------------------------------------------------------------------
 
 
-def _serve(env: dict):
-    from tests.test_browser import _free_port, _wait_healthy
-
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, process)
-    except BaseException:
-        process.kill()
-        process.wait(timeout=10)
-        raise
-    return base, process
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
 @pytest.mark.browser
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium is not installed")
 def test_in_the_browser_a_unit_signs_in_and_its_download_is_recorded(sample_warehouse, users_file, units, tmp_path):
@@ -524,7 +497,7 @@ def test_in_the_browser_a_unit_signs_in_and_its_download_is_recorded(sample_ware
 
     own, _ = units
     log = tmp_path / "browser-audit.jsonl"
-    base, server = _serve({"PERF_DB": str(sample_warehouse), "PERF_AUTH": "users",
+    base, server = dashboard_server.start({"PERF_DB": str(sample_warehouse), "PERF_AUTH": "users",
                            "PERF_USERS_FILE": str(users_file), "PERF_AUDIT_LOG": str(log)})
     try:
         with sync_playwright() as playwright:
@@ -554,7 +527,7 @@ def test_in_the_browser_a_unit_signs_in_and_its_download_is_recorded(sample_ware
             finally:
                 chromium.close()
     finally:
-        _stop(server)
+        dashboard_server.stop(server)
     header, *rows = list(csv_module.reader(io.StringIO(content)))
     assert [row[header.index("单位名称")] for row in rows] == [own]
     records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
@@ -574,7 +547,7 @@ def test_in_the_browser_the_proxys_header_decides_who_is_looking(sample_warehous
     from tests.test_browser import _RENDERED
 
     own, _ = units
-    base, server = _serve({"PERF_DB": str(sample_warehouse), "PERF_AUTH": "header",
+    base, server = dashboard_server.start({"PERF_DB": str(sample_warehouse), "PERF_AUTH": "header",
                            "PERF_USERS_FILE": str(users_file), "PERF_AUDIT_LOG": str(tmp_path / "audit.jsonl")})
     try:
         with sync_playwright() as playwright:
@@ -591,6 +564,6 @@ def test_in_the_browser_the_proxys_header_decides_who_is_looking(sample_warehous
             finally:
                 chromium.close()
     finally:
-        _stop(server)
+        dashboard_server.stop(server)
     assert f"排名 · {YEAR} 年度" in shown["wang"] and own in shown["wang"] and "当前用户：wang" in shown["wang"]
     assert "无法确认您的身份" in shown["stranger"] and own not in shown["stranger"]

@@ -4,7 +4,6 @@ finding names the cell and the value found."""
 from __future__ import annotations
 
 import datetime as dt
-import zipfile
 
 import pytest
 
@@ -55,7 +54,7 @@ def test_missing_sheet_is_quarantined(county: County):
 
 
 def test_text_in_a_required_amount_names_sheet_cell_and_value(county: County):
-    layout = county.workbook("text.xlsx", reference_form(data={13: "见附表", 17: "abc"}))
+    county.workbook("text.xlsx", reference_form(data={13: "见附表", 17: "abc"}))
     result = processed(county.raw)
     assert state_of(result, "2024/text.xlsx") == QUARANTINED
     found = {f.location: f for f in findings_of(result, "2024/text.xlsx", "data.not_a_number")}

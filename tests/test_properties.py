@@ -12,7 +12,6 @@ import re
 import unicodedata
 from decimal import Decimal
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
