@@ -21,6 +21,7 @@ from pipeline.findings import ERROR, FATAL, WARNING, Finding
 from pipeline.framework import Framework, FrameworkError, available_years, load_framework
 from pipeline.fingerprint import build_fingerprint
 from pipeline.ingest import load_cache, parse_all, save_cache
+from pipeline.normalise import squash
 from pipeline.parse import ParsedWorkbook
 from pipeline.settings import ROSTER_FILE, frameworks_dir
 from pipeline.summary import published_build_id
@@ -105,6 +106,24 @@ def check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
         sub.state = QUARANTINED
         sub.reason = "；".join(dict.fromkeys(f.message for f in sub.findings if f.severity == FATAL))
     return sub
+
+
+def unit_in_file_name(file_name: str, unit_names: list[str]) -> str | None:
+    """The roster unit whose full name the file name contains (the longest, if several)."""
+    name = squash(file_name)
+    found = [u for u in unit_names if u and u in name]
+    return max(found, key=len) if found else None
+
+
+def attribute_by_file_name(subs: list[Submission], unit_names: list[str]) -> None:
+    """A quarantined workbook that names no unit inside (unreadable, or 单位名称 missing) is
+    put down to the roster unit its file name names, so that unit is told to resubmit."""
+    for sub in subs:
+        if sub.found.kind == "workbook" and sub.state == QUARANTINED and not sub.unit_name:
+            unit = unit_in_file_name(sub.found.path.name, unit_names)
+            if unit:
+                sub.unit_name = unit
+                sub.findings = [f.at(unit_name=unit) for f in sub.findings]
 
 
 def resolve_duplicates(subs: list[Submission]) -> None:
@@ -404,6 +423,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
                              f"“{found.relative}”既不是Excel工作簿也不是自评报告（.txt/.docx/.pdf），已跳过。",
                              found=found.path.suffix)])
             subs.append(sub)
+    attribute_by_file_name(subs, list(roster_by_name))
     resolve_duplicates(subs)
 
     loaded = {(s.unit_name, s.year): s for s in subs if s.state == LOADED and s.found.kind == "workbook"}

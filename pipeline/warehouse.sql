@@ -27,7 +27,8 @@ CREATE TABLE ingest_files (
     sha256        VARCHAR NOT NULL,
     kind          VARCHAR NOT NULL,   -- workbook / report / other
     state         VARCHAR NOT NULL,   -- loaded / quarantined / superseded / skipped
-    unit_name     VARCHAR,            -- as read from the file, NULL when unreadable
+    unit_name     VARCHAR,            -- as read from the file; for a quarantined workbook that names
+                                      -- no unit, the roster unit its file name contains, else NULL
     year          INTEGER,            -- the year the file counts for: its <year> folder
     folder_year   INTEGER,            -- the <year> folder the file was found in
     filed_on      DATE,               -- 填报日期

@@ -332,3 +332,16 @@ def test_year_mismatch_counts_for_its_folder_and_supersedes_nothing(county: Coun
     assert sorted(years) == [2023, 2024]
     [finding] = findings_of(result, "2024/填错年度.xlsx", "info.year_mismatch")
     assert finding.year == 2024 and finding.found == "2023"
+
+
+def test_unreadable_file_is_put_down_to_the_unit_its_name_names(county: County):
+    county.file("遂溪县财政局_2024年部门整体支出绩效自评表.xlsx", b"cut short in the mail")
+    county.workbook("无名.xlsx", reference_form(info={"单位名称": None}))
+    result = processed(county.raw)
+    files = {r["file"]: r for r in result.tables["ingest_files"].iter_rows(named=True)}
+    assert files["2024/遂溪县财政局_2024年部门整体支出绩效自评表.xlsx"]["unit_name"] == "遂溪县财政局"
+    assert files["2024/无名.xlsx"]["unit_name"] is None  # nothing to go by: recorded, not guessed
+    [finding] = findings_of(result, "2024/遂溪县财政局_2024年部门整体支出绩效自评表.xlsx")
+    assert finding.unit_name == "遂溪县财政局"
+    status = result.tables["submission_status"].filter(unit_name="遂溪县财政局", year=2024).row(0, named=True)
+    assert status["submitted"] and status["must_resubmit"] and not status["loaded"]
