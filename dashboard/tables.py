@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import metrics, settings
-from pipeline.findings import SEVERITY_LABELS
+from pipeline.findings import SEVERITY_LABELS, rule_label
 from schemas.form import DATA_LINE_BY_NUMBER, GRADES
 
 WAN = "（万元）"
@@ -325,6 +325,7 @@ def findings_table(findings: pd.DataFrame) -> pd.DataFrame:
         "单位名称": findings["unit_name"],
         "评价年度": findings["year"].astype("Int64"),
         "位置": findings["location"],
+        "问题类型": findings["rule"].map(rule_label),
         "规则": findings["rule"],
         "说明": findings["message"],
         "填报值": findings["found"],

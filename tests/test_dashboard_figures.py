@@ -221,3 +221,15 @@ def test_filing_dates_lose_their_time_of_day():
     table = tables.problem_files_table(files)
     assert len(table) == 1 and table.loc[0, "状态"] == "已隔离"
     assert str(table.loc[0, "填报日期"]) == "2025-07-19"
+
+
+def test_findings_table_names_each_rule_in_words():
+    findings = pd.DataFrame({
+        "severity": ["error", "warning"], "unit_name": ["遂溪县甲局", "遂溪县乙局"], "year": [2024, 2024],
+        "location": ["数据表!C16", "自评报告 第57段"], "rule": ["identity.r13", "report.mismatch.execution_rate"],
+        "message": ["…", "…"], "found": ["1", "100%"], "expected": ["2", "99.72%"], "file": ["a.xlsx", "a.txt"],
+    })
+    table = tables.findings_table(findings)
+    assert list(table["问题类型"]) == ["勾稽关系不符（行次13）", "自评报告与表格不一致"]
+    assert list(table["规则"]) == ["identity.r13", "report.mismatch.execution_rate"]  # ids kept for filtering
+    assert list(table["严重程度"]) == ["错误", "提示"]

@@ -11,9 +11,10 @@ import docx
 import openpyxl
 import pytest
 
+from pipeline.findings import rule_label
 from pipeline.outputs import __main__ as outputs_cli
 from pipeline.outputs import notices, summary, workbook
-from pipeline.outputs.common import add_working_days, display_width, rule_label, safe_file_stem
+from pipeline.outputs.common import add_working_days, display_width, safe_file_stem
 from pipeline.outputs.load import read_year
 
 YEAR = 2024

@@ -10,6 +10,7 @@ import pandas as pd
 
 from pipeline.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR
 
+
 @dataclass(frozen=True)
 class YearData:
     """Everything the outputs of one year are made of. Amounts in 元, rates as fractions."""

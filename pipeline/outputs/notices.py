@@ -14,11 +14,16 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from pipeline.findings import ERROR, FATAL, WARNING
+from pipeline.findings import ERROR, FATAL, WARNING, rule_label
 
 from . import docxkit
-from .common import (RESUBMIT_WORKING_DAYS, add_working_days, chinese_date, rule_label, safe_file_stem,
-                     text_or_dash)
+from .common import (
+    RESUBMIT_WORKING_DAYS,
+    add_working_days,
+    chinese_date,
+    safe_file_stem,
+    text_or_dash,
+)
 
 BUREAU = "县财政局绩效股"
 

@@ -20,11 +20,11 @@ import plotly.graph_objects as go
 from dashboard import figures as figure_builders
 from dashboard import tables as dashboard_tables
 from pipeline import settings
-from pipeline.findings import SEVERITIES
+from pipeline.findings import SEVERITIES, rule_label
 from schemas.form import GRADES
 
 from . import docxkit
-from .common import chinese_date, percent, points, rule_label, severity_label, text_or_dash, wanyuan
+from .common import chinese_date, percent, points, severity_label, text_or_dash, wanyuan
 from .load import YearData
 
 REPORT_TITLE = "全县部门整体支出绩效自评情况"

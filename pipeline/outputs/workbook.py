@@ -16,9 +16,9 @@ import pandas as pd
 import xlsxwriter
 
 from pipeline import metrics
-from pipeline.findings import SEVERITIES
+from pipeline.findings import SEVERITIES, rule_label
 
-from .common import display_width, is_missing, rule_label, severity_label
+from .common import display_width, is_missing, severity_label
 from .load import YearData
 
 SHEET_RANKING = "排名表"
