@@ -134,3 +134,12 @@ def points(value: float | None) -> str:
 
 def empty(message: str = "当前筛选条件下没有数据。") -> None:
     st.info(message)
+
+
+def filtered_scores(chosen: filters.Filters) -> pd.DataFrame:
+    """The year's unit_scores under the shared filters; when none match, the page says so and stops."""
+    scores = filters.apply(data.unit_scores(chosen.year), chosen)
+    if scores.empty:
+        empty()
+        st.stop()
+    return scores

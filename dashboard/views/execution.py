@@ -9,10 +9,7 @@ st.title(f"预算执行 · {chosen.year} 年度")
 st.caption("预算资金支出率 = 支出决算数（第13行）÷ 财政下达预算数（第12行）。A3“部门预算资金支出率”满分 10 分，"
            "复核得分 = min(支出率, 100%) × 10。")
 
-scores = filters.apply(data.unit_scores(chosen.year), chosen)
-if scores.empty:
-    ui.empty()
-    st.stop()
+scores = ui.filtered_scores(chosen)
 left, right = st.columns(2)
 count = left.number_input("支出率最低的单位数", min_value=1, max_value=max(1, len(scores)),
                           value=min(5, len(scores)), step=1, key="lowest_count")

@@ -7,10 +7,7 @@ from dashboard import data, figures, filters, tables, ui
 chosen = filters.current()
 st.title(f"等级与得分 · {chosen.year} 年度")
 
-scores = filters.apply(data.unit_scores(chosen.year), chosen)
-if scores.empty:
-    ui.empty()
-    st.stop()
+scores = ui.filtered_scores(chosen)
 inflated = int((scores["inflation"] > 0).sum())
 mismatched = int((scores["self_grade"] != scores["review_grade"]).sum())
 columns = st.columns(3)

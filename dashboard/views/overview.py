@@ -19,10 +19,7 @@ columns[4].metric("未报送", f"{counts.not_submitted} 个")
 if chosen.grades:
     st.caption("报送情况只按单位类型和主管部门筛选（未入库的单位没有等级）。")
 
-scores = filters.apply(data.unit_scores(chosen.year), chosen)
-if scores.empty:
-    ui.empty()
-    st.stop()
+scores = ui.filtered_scores(chosen)
 totals = tables.county_totals(scores)
 st.subheader(f"全县汇总（{totals.units} 个已入库单位）")
 columns = st.columns(4)

@@ -2,16 +2,13 @@
 
 import streamlit as st
 
-from dashboard import data, figures, filters, tables, ui
+from dashboard import figures, filters, tables, ui
 
 chosen = filters.current()
 st.title(f"排名 · {chosen.year} 年度")
 st.caption("按复核得分排名（并列同名次）；类型内排名、部门内排名为全县口径，不受筛选影响。点击表头可排序。")
 
-scores = filters.apply(data.unit_scores(chosen.year), chosen)
-if scores.empty:
-    ui.empty()
-    st.stop()
+scores = ui.filtered_scores(chosen)
 text = st.text_input("按单位名称查找", key="ranking_search", placeholder="输入单位名称中的文字")
 ranking = tables.search(tables.ranking_table(scores), text)
 ui.table(ranking, title="单位排名", key="ranking")

@@ -9,10 +9,7 @@ chosen = filters.current()
 st.title(f"三公经费 · {chosen.year} 年度")
 st.caption("三公经费控制率 = 三公经费实际支出数（第20行）÷ 三公经费预算数（第19行）；超过 100% 即超预算（B9 不得分）。")
 
-scores = filters.apply(data.unit_scores(chosen.year), chosen)
-if scores.empty:
-    ui.empty()
-    st.stop()
+scores = ui.filtered_scores(chosen)
 totals = tables.county_totals(scores)
 columns = st.columns(4)
 columns[0].metric("三公经费预算数", ui.wanyuan(totals.sangong_budget))
