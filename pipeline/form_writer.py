@@ -168,13 +168,14 @@ def _runs(values: Sequence[str]) -> list[tuple[int, int, str]]:
     return runs
 
 
+def _sheet_top(role: str, last_col: int, extra: list[str]) -> tuple[list[Cell], list[Merge], int]:
+    """The merged title row and any extra lines below it: (cells, merges, first free row)."""
+    cells = [Cell(row, 0, text, "plain") for row, text in enumerate(extra, start=1)]
+    return cells, [Merge(0, 0, 0, last_col, TITLES[role], "title")], 1 + len(extra)
+
+
 def _info_sheet(name, info, labels, extra) -> tuple[SheetPlan, dict[str, CellRef]]:
-    cells: list[Cell] = []
-    merges = [Merge(0, 0, 0, 1, TITLES[SHEET_INFO], "title")]
-    row = 1
-    for text in extra:
-        cells.append(Cell(row, 0, text, "plain"))
-        row += 1
+    cells, merges, row = _sheet_top(SHEET_INFO, 1, extra)
     row += 1  # the blank row between title and fields
     refs: dict[str, CellRef] = {}
     for f in INFO_FIELDS:
@@ -188,12 +189,7 @@ def _info_sheet(name, info, labels, extra) -> tuple[SheetPlan, dict[str, CellRef
 
 
 def _data_sheet(name, data, labels, wanyuan, extra):
-    cells: list[Cell] = []
-    merges = [Merge(0, 0, 0, 2, TITLES[SHEET_DATA], "title")]
-    row = 1
-    for text in extra:
-        cells.append(Cell(row, 0, text, "plain"))
-        row += 1
+    cells, merges, row = _sheet_top(SHEET_DATA, 2, extra)
     cells.append(Cell(row, 0, WANYUAN_MARK if wanyuan else YUAN_MARK, "plain"))
     unit_ref = CellRef(SHEET_DATA, name, row + 1, 0)
     row += 1
@@ -213,12 +209,7 @@ def _data_sheet(name, data, labels, wanyuan, extra):
 
 
 def _score_sheet(name, indicators, scores, max_overrides, total, grade, extra):
-    cells: list[Cell] = []
-    merges = [Merge(0, 0, 0, len(SCORE_HEADER) - 1, TITLES[SHEET_SCORES], "title")]
-    row = 1
-    for text in extra:
-        cells.append(Cell(row, 0, text, "plain"))
-        row += 1
+    cells, merges, row = _sheet_top(SHEET_SCORES, len(SCORE_HEADER) - 1, extra)
     header_row = row + 1
     for col, text in enumerate(SCORE_HEADER):
         cells.append(Cell(row, col, text, "header"))
