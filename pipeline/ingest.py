@@ -9,6 +9,7 @@ invalidates the whole cache. Workers import only the light reading modules.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -37,6 +38,7 @@ def parse_file(path: str) -> ParseResult:
     return parse_workbook(stage_workbook(sheets))
 
 
+@functools.cache  # the code does not change while a run reads and writes its cache
 def code_fingerprint() -> str:
     """Changes whenever any module that shapes a parse result changes."""
     from pipeline import normalise, parse, staging, workbook
