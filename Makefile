@@ -10,6 +10,7 @@ MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
 RAW ?= raw
 DB ?= warehouse/performance.duckdb
 OUT ?= out
+LEDGER ?= ledger/bureau.sqlite
 YEAR ?= 2024
 PORT ?= 8501
 N ?= 10000
@@ -23,6 +24,7 @@ RUN := $(UV) run --frozen --no-sync
 export PERF_RAW := $(RAW)
 export PERF_DB := $(DB)
 export PERF_OUT := $(OUT)
+export PERF_LEDGER := $(LEDGER)
 
 .PHONY: help
 help: ## list the targets
@@ -55,7 +57,7 @@ test: $(STAMP) ## run the test suite
 
 .PHONY: sample
 sample: $(STAMP) ## regenerate the sample county in raw/ (seeded: same bytes every run)
-	$(RUN) python -m pipeline.sample --out raw
+	$(RUN) python -m sample_county --out raw
 
 .PHONY: template
 template: $(STAMP) ## write the blank workbook for YEAR= that the bureau sends to units

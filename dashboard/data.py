@@ -26,7 +26,7 @@ import pandas as pd
 import streamlit as st
 
 from pipeline import settings
-from pipeline.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR
+from presentation.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR
 
 from . import auth
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 import pandas as pd
 import xlsxwriter
 
-from .tables import PCT, WAN
+from presentation.tables import PCT, WAN
 
 CSV_ENCODING = "utf-8-sig"  # Excel on Chinese Windows needs the BOM to read UTF-8
 NOTES_SHEET = "筛选条件"

@@ -18,7 +18,7 @@ from pandas.io.formats.style import Styler
 from pipeline import settings
 
 from . import auth, data, export, filters
-from .tables import PCT, WAN
+from presentation.tables import PCT, WAN
 
 # The entrypoint stores the title of the page being shown here, for the audit log.
 PAGE_KEY = "page_title"

@@ -26,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "run":
         from pipeline.run import RunError, run
-        from pipeline.summary import summary
-        from pipeline.warehouse import WarehouseCheckError
+        from pipeline.publishing.summary import summary
+        from pipeline.publishing.warehouse import WarehouseCheckError
         try:
             result = run(args.raw, args.db, progress=not args.no_progress, force=args.force)
         except (RunError, WarehouseCheckError) as exc:
@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(args.db))
         return 0
     if args.command == "rollback":
-        from pipeline.summary import summary
-        from pipeline.warehouse import roll_back
+        from pipeline.publishing.summary import summary
+        from pipeline.publishing.warehouse import roll_back
         try:
             roll_back(args.db)
         except OSError as exc:
@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         print(summary(args.db))
         return 0
     if args.command == "template":
-        from pipeline.framework import FrameworkError
-        from pipeline.template import write_template
+        from pipeline.scoring.framework import FrameworkError
+        from pipeline.forms.template import write_template
         try:
             path = write_template(args.year, args.out)
         except FrameworkError as exc:

@@ -15,22 +15,25 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline import metrics, rules, scoring
-from pipeline.discover import FoundFile, discover, read_roster
-from pipeline.findings import ERROR, FATAL, WARNING, Finding
-from pipeline.framework import Framework, FrameworkError, available_years, load_framework
-from pipeline.fingerprint import build_fingerprint
-from pipeline.ingest import load_cache, parse_all, save_cache
-from pipeline.normalise import squash
-from pipeline.parse import ParsedWorkbook
+from pipeline.scoring import review as scoring
+from pipeline.scoring import metrics
+from pipeline.checking import rules
+from pipeline.reading.discover import FoundFile, discover, read_roster
+from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding
+from pipeline.scoring.framework import Framework, FrameworkError, available_years, load_framework
+from pipeline.publishing.fingerprint import build_fingerprint
+from pipeline.reading.ingest import load_cache, parse_all, save_cache
+from pipeline.reading.normalise import squash
+from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import ROSTER_FILE, frameworks_dir
-from pipeline.summary import published_build_id
-from pipeline.warehouse import publish, table_schemas
-from pipeline.workbook import WorkbookReadError
+from pipeline.publishing.summary import published_build_id
+from pipeline.publishing.warehouse import publish, table_schemas
+from pipeline.reading.grid import WorkbookReadError
 from schemas.form import DATA_LINES, SHEET_DATA, SHEET_SCORES
 
 LOADED, QUARANTINED, SUPERSEDED, SKIPPED = "loaded", "quarantined", "superseded", "skipped"
-RANK_COLUMNS = ("rank", "rank_in_type", "rank_in_department")  # added by scoring.add_rankings
+# added after the rows are built: ranks (scoring.add_rankings), the two-year flag (scoring.flag_low_execution)
+RANK_COLUMNS = ("rank", "rank_in_type", "rank_in_department", "low_execution_two_years")
 
 
 class RunError(Exception):
@@ -174,7 +177,7 @@ def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], S
                   roster_names: list[str], frameworks: dict[int, Framework],
                   ) -> tuple[list[Submission], list[dict], set[tuple[str, int]]]:
     """Read every 自评报告, match it to its unit, extract its figures and compare them."""
-    from pipeline import reports
+    from pipeline.narratives import reports
 
     names = sorted(set(roster_names) | {u for u, _ in loaded})
     subs, figures, covered = [], [], set()
@@ -206,7 +209,7 @@ def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], S
 
 
 def missing_report_findings(loaded: dict[tuple[str, int], Submission], covered: set) -> list[Finding]:
-    from pipeline import reports
+    from pipeline.narratives import reports
 
     return [reports.missing_report_finding().at(file=sub.found.relative, unit_name=unit, year=year)
             for (unit, year), sub in sorted(loaded.items()) if (unit, year) not in covered]
@@ -273,6 +276,11 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             year=sub.year, file=sub.found.relative,
             budget_issued=a.get(12), spent=a.get(13),
             execution_rate=metrics.execution_rate(a.get(13), a.get(12)),
+            opening_budget=a.get(9), basic_budget=a.get(10), project_budget=a.get(11),
+            opening_execution_rate=metrics.opening_execution_rate(a.get(13), a.get(9)),
+            basic_execution_rate=metrics.basic_execution_rate(a.get(14), a.get(10)),
+            project_execution_rate=metrics.project_execution_rate(a.get(15), a.get(11)),
+            budget_adjustment_rate=metrics.budget_adjustment_rate(a.get(12), a.get(9)),
             basic_spent=a.get(14), project_spent=a.get(15),
             basic_share=metrics.basic_share(a.get(14), a.get(13)),
             carryover=a.get(16), carryover_rate=metrics.carryover_rate(a.get(16), a.get(4), a.get(8)),
@@ -286,7 +294,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             errors=errors, warnings=warnings, must_resubmit=errors > 0))
 
     unit_scores = _frame("unit_scores", score_rows, ["year", "unit_name"], RANK_COLUMNS)
-    unit_scores = scoring.add_rankings(unit_scores)
+    unit_scores = scoring.flag_low_execution(scoring.add_rankings(unit_scores))
 
     ingest = _frame("ingest_files", [dict(
         file=s.found.relative, sha256=s.found.sha256, kind=s.found.kind, state=s.state,
@@ -378,7 +386,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
     With a cache file, workbooks whose bytes were read before are not read again.
     """
     # pandera's import alone takes seconds: only a run that builds pays for it.
-    from pipeline.validate import validate_batch
+    from pipeline.checking.validate import validate_batch
 
     files = find_inputs(raw) if files is None else files
     try:

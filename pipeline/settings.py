@@ -17,6 +17,8 @@ FRAMEWORKS_DIR = SCHEMAS_DIR / "frameworks"
 DEFAULT_RAW = PROJECT_ROOT / "raw"
 DEFAULT_DB = PROJECT_ROOT / "warehouse" / "performance.duckdb"
 DEFAULT_OUT = PROJECT_ROOT / "out"
+# The bureau's own decisions: an input of the build, never inside the warehouse folder.
+DEFAULT_LEDGER = PROJECT_ROOT / "ledger" / "bureau.sqlite"
 
 ROSTER_FILE = "units.csv"
 
@@ -28,6 +30,9 @@ WANYUAN = 10_000
 
 # A self-score above the 复核 score by more than this many points is worth a warning.
 INFLATION_WARNING_POINTS = 0.5
+
+# 预算资金支出率 below this (a fraction) two years running marks a unit for attention.
+LOW_EXECUTION_RATE = 0.90
 
 # Report figures: percentages agree when they round to the same 0.01 %, amounts to 1 元
 # (or to the last stated digit of a 万元 figure).
@@ -41,6 +46,10 @@ def raw_dir() -> Path:
 
 def db_path() -> Path:
     return Path(os.environ.get("PERF_DB", DEFAULT_DB))
+
+
+def ledger_path() -> Path:
+    return Path(os.environ.get("PERF_LEDGER", DEFAULT_LEDGER))
 
 
 def out_dir() -> Path:

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.settings import PROJECT_ROOT
-from pipeline.warehouse import TABLES
+from pipeline.publishing.warehouse import TABLES
 
 TARGETS = {
     "full_seconds_per_10k": 20.0,
@@ -163,7 +163,7 @@ def widen_to_years(source: Path, target: Path, years: int = DASHBOARD_YEARS) -> 
     target.unlink(missing_ok=True)
     with duckdb.connect(str(target)) as con:
         con.execute(f"ATTACH '{source}' AS s (READ_ONLY)")
-        con.execute((PROJECT_ROOT / "pipeline" / "warehouse.sql").read_text(encoding="utf-8"))
+        con.execute((PROJECT_ROOT / "pipeline" / "publishing" / "warehouse.sql").read_text(encoding="utf-8"))
         top = con.execute("SELECT max(year) FROM s.unit_scores").fetchone()[0]
         for table in TABLES:
             columns = [r[0] for r in con.execute(f"DESCRIBE s.{table}").fetchall()]
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regenerate", action="store_true")
     args = parser.parse_args(argv)
 
-    from pipeline.sample import write_batch
+    from sample_county.county import write_batch
 
     work = args.work / str(args.units)
     raw, db, full_db = work / "raw", work / "performance.duckdb", work / "full.duckdb"

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.form_writer import write_workbook, write_xls_workbook
+from pipeline.forms.writer import write_workbook, write_xls_workbook
 
 REFERENCE_UNIT = "遂溪县人民政府办公室"
 

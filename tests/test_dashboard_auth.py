@@ -288,7 +288,7 @@ def test_a_unit_viewer_sees_all_of_its_own_rows(warehouse, units):
 
 
 def test_every_warehouse_table_has_a_deliberate_unit_rule():
-    contract = re.findall(r"CREATE TABLE (\w+)", (ROOT / "pipeline" / "warehouse.sql").read_text(encoding="utf-8"))
+    contract = re.findall(r"CREATE TABLE (\w+)", (ROOT / "pipeline" / "publishing" / "warehouse.sql").read_text(encoding="utf-8"))
     assert set(contract) == set(data.UNIT_SCOPE)
 
 

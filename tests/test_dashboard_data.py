@@ -1,7 +1,7 @@
 """The dashboard's data access: read-only, short-lived, cached per build, never in the way.
 
 The warehouses here are written by executing the published contract
-(pipeline/warehouse.sql) into a DuckDB file and inserting rows, so the reader is
+(pipeline/publishing/warehouse.sql) into a DuckDB file and inserting rows, so the reader is
 exercised against the real schema without depending on the pipeline's writer.
 """
 
@@ -20,7 +20,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data
-from pipeline import metrics, settings
+from pipeline import settings
+from pipeline.scoring import metrics
 
 REFERENCE_UNIT = "遂溪县人民政府办公室"
 YEARS = (2022, 2023, 2024)
@@ -110,6 +111,13 @@ def _review(indicator: dict, self_score: float, lines: dict[int, float]) -> floa
     return min(self_score, indicator["max"])
 
 
+def _insert_named(con: duckdb.DuckDBPyConnection, table: str, row: dict) -> None:
+    """One row by column name: the builder keeps working when the warehouse gains columns."""
+    columns = ", ".join(row)
+    marks = ", ".join("?" * len(row))
+    con.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values()))
+
+
 def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, rows: list[list]) -> None:
     """Bulk insert (row-by-row inserts make the builder slow)."""
     columns = [c for (c,) in con.execute(
@@ -126,7 +134,7 @@ def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "syn
     roster = _roster()
     con = duckdb.connect(str(path))
     try:
-        con.execute((settings.PROJECT_ROOT / "pipeline" / "warehouse.sql").read_text(encoding="utf-8"))
+        con.execute((settings.PROJECT_ROOT / "pipeline" / "publishing" / "warehouse.sql").read_text(encoding="utf-8"))
         con.execute("INSERT INTO build_info VALUES (?, ?, ?, ?, ?)",
                     [build_id, datetime(2025, 8, 1, 9, 30), "raw", ",".join(map(str, years)), 0])
         con.executemany("INSERT INTO units VALUES (?, ?, ?, ?, ?)",
@@ -207,20 +215,30 @@ def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "syn
                     sangong_control_rate=metrics.sangong_control_rate(lines[20], lines[19]),
                     review_score=r["review"], review_grade=metrics.grade(r["review"]))
                 scores_by_year[year][r["name"]] = record
-                con.execute(
-                    "INSERT INTO unit_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [unit["unit_code"], r["name"], unit["department"], unit["unit_type"], year, r["file"],
-                     lines[12], lines[13], record["execution_rate"], lines[14], lines[15],
-                     metrics.basic_share(lines[14], lines[13]), lines[16],
-                     metrics.carryover_rate(lines[16], lines[4], lines[8]), lines[17], lines[18],
-                     metrics.public_control_rate(lines[18], lines[17]), lines[19], lines[20],
-                     record["sangong_control_rate"], lines[21], lines[22], lines[23],
-                     r["self_score"], metrics.grade(r["self_score"]), r["review"], record["review_grade"],
-                     metrics.round_score(r["self_score"] - r["review"]), ranks[r["name"]],
-                     1 + sum(o["review"] > r["review"] for o in peers_type),
-                     1 + sum(o["review"] > r["review"] for o in peers_dept),
-                     r["errors"], r["warnings"], r["errors"] > 0])
+                _insert_named(con, "unit_scores", dict(
+                    unit_code=unit["unit_code"], unit_name=r["name"], department=unit["department"],
+                    unit_type=unit["unit_type"], year=year, file=r["file"],
+                    budget_issued=lines[12], spent=lines[13], execution_rate=record["execution_rate"],
+                    opening_budget=lines[9], basic_budget=lines[10], project_budget=lines[11],
+                    opening_execution_rate=metrics.opening_execution_rate(lines[13], lines[9]),
+                    basic_execution_rate=metrics.basic_execution_rate(lines[14], lines[10]),
+                    project_execution_rate=metrics.project_execution_rate(lines[15], lines[11]),
+                    budget_adjustment_rate=metrics.budget_adjustment_rate(lines[12], lines[9]),
+                    basic_spent=lines[14], project_spent=lines[15],
+                    basic_share=metrics.basic_share(lines[14], lines[13]), carryover=lines[16],
+                    carryover_rate=metrics.carryover_rate(lines[16], lines[4], lines[8]),
+                    public_budget=lines[17], public_spent=lines[18],
+                    public_control_rate=metrics.public_control_rate(lines[18], lines[17]),
+                    sangong_budget=lines[19], sangong_spent=lines[20],
+                    sangong_control_rate=record["sangong_control_rate"], sangong_abroad=lines[21],
+                    sangong_vehicles=lines[22], sangong_reception=lines[23],
+                    self_score=r["self_score"], self_grade=metrics.grade(r["self_score"]),
+                    review_score=r["review"], review_grade=record["review_grade"],
+                    inflation=metrics.round_score(r["self_score"] - r["review"]), rank=ranks[r["name"]],
+                    rank_in_type=1 + sum(o["review"] > r["review"] for o in peers_type),
+                    rank_in_department=1 + sum(o["review"] > r["review"] for o in peers_dept),
+                    low_execution_two_years=False,
+                    errors=r["errors"], warnings=r["warnings"], must_resubmit=r["errors"] > 0))
                 previous = scores_by_year.get(year - 1, {}).get(r["name"])
                 if previous:
                     def change(key, record=record, previous=previous):

@@ -9,7 +9,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from dashboard import export, tables
+from dashboard import export
+from presentation import tables
 
 NOTES = [("评价年度", "2024"), ("单位类型", "全部"), ("数据日期", "2025-08-01 09:30（批次 abc）")]
 

@@ -6,7 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard import figures, tables
+from presentation import figures
+from presentation import tables
 
 REFERENCE_UNIT = "遂溪县人民政府办公室"
 

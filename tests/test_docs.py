@@ -5,8 +5,8 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from pipeline import metrics
-from pipeline.framework import RULES, available_years, load_framework
+from pipeline.scoring import metrics
+from pipeline.scoring.framework import RULES, available_years, load_framework
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 

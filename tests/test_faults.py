@@ -26,8 +26,8 @@ import duckdb
 import pytest
 
 from dashboard import auth, data
-from pipeline.sample import build_sample
-from pipeline.warehouse import TABLES
+from sample_county.county import build_sample
+from pipeline.publishing.warehouse import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = 20

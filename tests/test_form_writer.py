@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from pipeline.form_writer import (
+from pipeline.forms.writer import (
     column_letter,
     form_layout,
     load_indicators,

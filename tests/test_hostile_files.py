@@ -26,10 +26,10 @@ import pytest
 import xlsxwriter
 
 from pipeline import settings
-from pipeline.findings import clip
-from pipeline.form_writer import plan_form, render_xlsx, write_workbook
+from pipeline.checking.findings import clip
+from pipeline.forms.writer import plan_form, render_xlsx, write_workbook
 from pipeline.run import LOADED, QUARANTINED, process
-from pipeline.workbook import (
+from pipeline.reading.grid import (
     ENCRYPTED_MESSAGE,
     FORMULA_EXTERNAL,
     FORMULA_WITHOUT_VALUE,
@@ -97,7 +97,7 @@ def amount_cell(layout, line: int) -> tuple[int, int]:
 
 
 def amount_ref(layout, line: int) -> str:
-    from pipeline.workbook import cell_address
+    from pipeline.reading.grid import cell_address
     row, col = amount_cell(layout, line)
     return f"{SHEET_DATA}!{cell_address(row, col)}"
 
@@ -209,8 +209,8 @@ _MEASURE = """
 import json, resource, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from pipeline.ingest import parse_file
-from pipeline.workbook import WorkbookReadError
+from pipeline.reading.ingest import parse_file
+from pipeline.reading.grid import WorkbookReadError
 imported = time.perf_counter()
 result = parse_file(sys.argv[1])
 done = time.perf_counter()
@@ -283,7 +283,7 @@ def test_zip_with_thousands_of_parts_is_refused(tmp_path):
 
 def test_understated_sizes_are_caught_while_inflating(tmp_path):
     """A header that declares less than its data inflates to: the reader stops at the limit."""
-    from pipeline.workbook import _inflate  # the guard calamine never gets past
+    from pipeline.reading.grid import _inflate  # the guard calamine never gets past
     bomb = zip_bomb(tmp_path / "bomb.xlsx", inflated=128 * 2**20)
     with zipfile.ZipFile(bomb) as archive:
         entry = next(i for i in archive.infolist() if i.file_size > 2**20)

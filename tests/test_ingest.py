@@ -279,7 +279,7 @@ def test_hand_made_layout_is_found_by_labels(county: County):
     """Columns moved, headers lower down, 一级/二级 left blank instead of merged."""
     import xlsxwriter
 
-    from pipeline.framework import load_framework
+    from pipeline.scoring.framework import load_framework
     from tests.builders import REFERENCE_SCORES
 
     path = county.raw / "2024" / "手工.xlsx"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import ingest
+from pipeline.reading import ingest
 from pipeline.run import cache_file_for, process, run
 from tests.builders import County, reference_form, unit_form
 from tests.test_warehouse import snapshot

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from pipeline.normalise import (
+from pipeline.reading.normalise import (
     amount_in_yuan, label_key, parse_amount, parse_count, parse_date, parse_grade, parse_year, sheet_key,
 )
-from pipeline.workbook import cell_address, cell_text
+from pipeline.reading.grid import cell_address, cell_text
 
 
 @pytest.mark.parametrize("raw, expected", [

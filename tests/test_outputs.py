@@ -19,9 +19,9 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from pipeline import metrics
+from pipeline.scoring import metrics
 from pipeline.outputs import build as outputs_build
-from pipeline.outputs.workbook import SHEETS
+from pipeline.outputs.ranking_book import SHEETS
 
 ROOT = Path(__file__).resolve().parent.parent
 YEAR = 2024

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import ui
 
-from pipeline.outputs.workbook import SHEETS
+from pipeline.outputs.ranking_book import SHEETS
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 PAGE = "views/exports.py"

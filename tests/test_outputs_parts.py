@@ -11,9 +11,9 @@ import docx
 import openpyxl
 import pytest
 
-from pipeline.findings import rule_label
+from pipeline.checking.findings import rule_label
 from pipeline.outputs import __main__ as outputs_cli
-from pipeline.outputs import notices, summary, workbook
+from pipeline.outputs import notices, ranking_book, summary
 from pipeline.outputs.common import add_working_days, display_width, safe_file_stem
 from pipeline.outputs.load import read_year
 
@@ -44,7 +44,7 @@ def test_text_that_looks_like_a_formula_is_written_as_text(year_data):
     first = findings.index[0]
     findings.loc[first, ["message", "found", "expected", "location"]] = FORMULA_LIKE[1:]
     data = replace(data, findings=findings)
-    book = openpyxl.load_workbook(io.BytesIO(workbook.year_workbook(data)))
+    book = openpyxl.load_workbook(io.BytesIO(ranking_book.year_workbook(data)))
 
     ranking = book["排名表"]
     name_cells = [row[2] for row in ranking.iter_rows(min_row=3) if row[2].value == FORMULA_LIKE[0]]
@@ -119,7 +119,7 @@ def test_rules_have_chinese_labels(year_data):
 
 
 def test_ranking_totals_come_from_the_sums(year_data):
-    sheet = workbook.ranking_sheet(year_data.scores, YEAR)
+    sheet = ranking_book.ranking_sheet(year_data.scores, YEAR)
     total = sheet.rows[-1]
     headers = [c.header for c in sheet.columns]
     budget = year_data.scores["budget_issued"].sum()

@@ -15,9 +15,9 @@ from decimal import Decimal
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.normalise import amount_in_yuan, label_key, parse_amount, parse_date
-from pipeline.report_text import normalise_text
-from pipeline.reports import extract_figures
+from pipeline.reading.normalise import amount_in_yuan, label_key, parse_amount, parse_date
+from pipeline.narratives.text import normalise_text
+from pipeline.narratives.reports import extract_figures
 from schemas.form import DATA_LINES, INFO_FIELDS
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

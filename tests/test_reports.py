@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.findings import WARNING
-from pipeline.reports import (
+from pipeline.checking.findings import WARNING
+from pipeline.narratives.reports import (
     ReportFigure,
     check_report,
     extract_figures,

@@ -12,7 +12,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from pipeline.reports import (
+from pipeline.narratives.reports import (
     REPORT_SUFFIXES,
     ReportReadError,
     check_report,

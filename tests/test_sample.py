@@ -16,7 +16,7 @@ import docx
 import pytest
 from python_calamine import CalamineError, CalamineWorkbook
 
-from pipeline import sample
+from sample_county import county as sample
 from pipeline.settings import FRAMEWORKS_DIR, PROJECT_ROOT
 from schemas.form import GRADE_ALIASES
 

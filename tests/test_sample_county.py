@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.sample import FAULTY_CASES, MESSY_CASES, REFERENCE_FILE_2024, REPORT_CASES
+from sample_county.county import FAULTY_CASES, MESSY_CASES, REFERENCE_FILE_2024, REPORT_CASES
 from tests.builders import REFERENCE_DATA, REFERENCE_UNIT
 from tests.conftest import ROOT
 

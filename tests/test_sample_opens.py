@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from pipeline.sample import REFERENCE_FILE_2024
+from sample_county.county import REFERENCE_FILE_2024
 from tests.conftest import ROOT
 
 SOFFICE = shutil.which("soffice")

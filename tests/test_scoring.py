@@ -10,11 +10,11 @@ import sys
 import polars as pl
 import pytest
 
-from pipeline import metrics
-from pipeline.framework import (
+from pipeline.scoring import metrics
+from pipeline.scoring.framework import (
     FrameworkError, IndicatorSpec, load_framework, parse_framework, review_score,
 )
-from pipeline.scoring import add_rankings, year_over_year
+from pipeline.scoring.review import add_rankings, year_over_year
 from tests.builders import REFERENCE_UNIT, County, reference_form
 from pipeline.settings import FRAMEWORKS_DIR
 from tests.conftest import ROOT, processed

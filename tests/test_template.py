@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 
 from pipeline.settings import FRAMEWORKS_DIR
-from pipeline.template import write_template
+from pipeline.forms.template import write_template
 from schemas.form import DATA_LINES, INFO_FIELDS, SCORE_HEADER
 
 YEARS = sorted(int(p.stem) for p in FRAMEWORKS_DIR.glob("*.toml") if p.stem.isdigit())

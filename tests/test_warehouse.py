@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline import warehouse
+from pipeline.publishing import warehouse
 from pipeline.run import process, run
 from tests.builders import REFERENCE_UNIT, County, reference_form, unit_form
 from tests.conftest import ROOT, run_pipeline

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from dashboard import data, figures, filters, tables, ui
+from dashboard import data, filters, ui
+from presentation import figures
+from presentation import tables
 
 chosen = filters.current()
 st.title(f"预算执行 · {chosen.year} 年度")

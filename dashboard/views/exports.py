@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import data, filters, ui
 from pipeline.outputs import build as outputs_build
-from pipeline.outputs import notices, summary, workbook
+from pipeline.outputs import notices, ranking_book, summary
 from pipeline.outputs.charts import ChartsUnavailable, render_png
 from pipeline.outputs.common import RESUBMIT_WORKING_DAYS, add_working_days
 from pipeline.outputs.load import YearData
@@ -60,7 +60,7 @@ if st.button("生成汇总表和退回修改通知", key="exports_prepare", icon
     with st.spinner("正在生成……"):
         source = year_data()
         st.session_state[files_key] = (
-            workbook.year_workbook(source),
+            ranking_book.year_workbook(source),
             notices.year_notices(source.status, source.findings, year, due))
 if files_key not in st.session_state:
     st.caption("点击上面的按钮生成后即可下载。")

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from dashboard import data, filters, tables, ui
-from pipeline.findings import SEVERITIES, SEVERITY_LABELS
+from dashboard import data, filters, ui
+from presentation import tables
+from pipeline.checking.findings import SEVERITIES, SEVERITY_LABELS
 
 chosen = filters.current()
 st.title(f"数据质量 · {chosen.year} 年度")

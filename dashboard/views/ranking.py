@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from dashboard import figures, filters, tables, ui
+from dashboard import filters, ui
+from presentation import figures
+from presentation import tables
 
 chosen = filters.current()
 st.title(f"排名 · {chosen.year} 年度")

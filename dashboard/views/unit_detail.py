@@ -3,7 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, figures, filters, tables, ui
+from dashboard import data, filters, ui
+from presentation import figures
+from presentation import tables
 
 chosen = filters.current()
 scores = filters.apply(data.unit_scores(chosen.year), chosen)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from . import charts, notices, summary, workbook
+from . import charts, notices, ranking_book, summary
 from .load import YearData, read_year
 from .pdf import html_to_pdf
 
@@ -52,7 +52,7 @@ def build(data: YearData, *, issued_on: date, resubmit_by: date | None = None, p
     return Outputs(
         year=data.year,
         deadline=due,
-        workbook=workbook.year_workbook(data),
+        workbook=ranking_book.year_workbook(data),
         notices=year_notices,
         notices_zip=notices.notices_zip(year_notices, issued_on),
         summary_docx=summary.summary_docx(content, images),

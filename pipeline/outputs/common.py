@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from pipeline import settings
-from pipeline.findings import SEVERITY_LABELS
+from pipeline.checking.findings import SEVERITY_LABELS
 
 RESUBMIT_WORKING_DAYS = 10
 

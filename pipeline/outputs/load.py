@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipeline.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR
+from presentation.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from pipeline.findings import ERROR, FATAL, WARNING, rule_label
+from pipeline.checking.findings import ERROR, FATAL, WARNING, rule_label
 
 from . import docxkit
 from .common import (

@@ -17,10 +17,10 @@ from datetime import date, datetime
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import figures as figure_builders
-from dashboard import tables as dashboard_tables
+from presentation import figures as figure_builders
+from presentation import tables as dashboard_tables
 from pipeline import settings
-from pipeline.findings import SEVERITIES, rule_label
+from pipeline.checking.findings import SEVERITIES, rule_label
 from schemas.form import GRADES
 
 from . import docxkit

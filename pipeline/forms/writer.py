@@ -22,8 +22,8 @@ from typing import Any
 
 import xlsxwriter
 
-from pipeline.framework import IndicatorSpec, load_framework
-from pipeline.workbook import column_letter
+from pipeline.scoring.framework import IndicatorSpec, load_framework
+from pipeline.reading.grid import column_letter
 from schemas.form import (
     DATA_HEADER,
     DATA_LINES,

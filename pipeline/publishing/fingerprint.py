@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from pipeline.discover import FoundFile
+from pipeline.reading.discover import FoundFile
 from pipeline.settings import PROJECT_ROOT, ROSTER_FILE, frameworks_dir
 
 CODE_DIRS = ("pipeline", "schemas")

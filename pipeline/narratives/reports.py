@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pipeline.findings import WARNING, Finding, fmt_amount, fmt_rate
-from pipeline.report_text import (
+from pipeline.checking.findings import WARNING, Finding, fmt_amount, fmt_rate
+from pipeline.narratives.text import (
     GRADE_WORDS,
     ReportFigure,
     extract_figures,

@@ -107,6 +107,13 @@ CREATE TABLE unit_scores (
     budget_issued        DOUBLE,     -- r12 财政下达预算数, 元
     spent                DOUBLE,     -- r13 支出决算数, 元
     execution_rate       DOUBLE,     -- 预算资金支出率 r13 / r12
+    opening_budget       DOUBLE,     -- r9 年初支出预算数, 元
+    basic_budget         DOUBLE,     -- r10 年初基本支出预算, 元
+    project_budget       DOUBLE,     -- r11 年初项目支出预算, 元
+    opening_execution_rate DOUBLE,   -- 年初预算执行率 r13 / r9
+    basic_execution_rate DOUBLE,     -- 基本支出执行率 r14 / r10
+    project_execution_rate DOUBLE,   -- 项目支出执行率 r15 / r11
+    budget_adjustment_rate DOUBLE,   -- 预算调整率 (r12 − r9) / r9
     basic_spent          DOUBLE,     -- r14 基本支出, 元
     project_spent        DOUBLE,     -- r15 项目支出, 元
     basic_share          DOUBLE,     -- 基本支出占比 r14 / r13
@@ -129,6 +136,7 @@ CREATE TABLE unit_scores (
     rank                 INTEGER,    -- by review_score within the year, competition ranking
     rank_in_type         INTEGER,    -- within 单位类型
     rank_in_department   INTEGER,    -- within 主管部门
+    low_execution_two_years BOOLEAN NOT NULL, -- execution_rate < 90 % this year and the previous year
     errors               INTEGER NOT NULL,  -- findings of severity error for this submission
     warnings             INTEGER NOT NULL,  -- findings of severity warning
     must_resubmit        BOOLEAN NOT NULL,  -- errors > 0: 退回修改

@@ -24,6 +24,28 @@ def execution_rate(spent: float | None, budget_issued: float | None) -> float | 
     return safe_ratio(spent, budget_issued)
 
 
+def opening_execution_rate(spent: float | None, opening_budget: float | None) -> float | None:
+    """年初预算执行率 = 支出决算数 (r13) / 年初支出预算数 (r9)."""
+    return safe_ratio(spent, opening_budget)
+
+
+def basic_execution_rate(basic_spent: float | None, basic_budget: float | None) -> float | None:
+    """基本支出执行率 = 基本支出决算 (r14) / 年初基本支出预算 (r10)."""
+    return safe_ratio(basic_spent, basic_budget)
+
+
+def project_execution_rate(project_spent: float | None, project_budget: float | None) -> float | None:
+    """项目支出执行率 = 项目支出决算 (r15) / 年初项目支出预算 (r11)."""
+    return safe_ratio(project_spent, project_budget)
+
+
+def budget_adjustment_rate(budget_issued: float | None, opening_budget: float | None) -> float | None:
+    """预算调整率 = (财政下达预算数 (r12) − 年初支出预算数 (r9)) / 年初支出预算数 (r9)."""
+    if budget_issued is None:
+        return None
+    return safe_ratio(budget_issued - opening_budget if opening_budget is not None else None, opening_budget)
+
+
 def public_control_rate(public_spent: float | None, public_budget: float | None) -> float | None:
     """公用经费控制率 = 公用经费实际支出数 (r18) / 公用经费预算数 (r17)."""
     return safe_ratio(public_spent, public_budget)

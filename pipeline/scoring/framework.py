@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import metrics
+from pipeline.scoring import metrics
 from pipeline.settings import frameworks_dir
 
 

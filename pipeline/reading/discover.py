@@ -9,8 +9,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.normalise import nfkc, squash
-from pipeline.workbook import WORKBOOK_SUFFIXES
+from pipeline.reading.normalise import nfkc, squash
+from pipeline.reading.grid import WORKBOOK_SUFFIXES
 from schemas.form import ROSTER_COLUMNS
 
 REPORT_SUFFIXES = {".txt", ".docx", ".pdf"}

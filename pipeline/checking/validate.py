@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import pandera.polars as pa
 import polars as pl
 
-from pipeline.findings import ERROR, Finding
-from pipeline.parse import ParsedWorkbook
+from pipeline.checking.findings import ERROR, Finding
+from pipeline.reading.parse import ParsedWorkbook
 from schemas.form import SHEET_INFO
 from schemas.sheets import CHECK_FINDINGS, DataSheet, InfoSheet, ScoreSheet
 

@@ -1,6 +1,6 @@
 """The sample county: 遂溪县, three evaluation years, about sixty budget units.
 
-``python -m pipeline.sample --out raw`` (``make sample``) writes the roster, one workbook
+``python -m sample_county --out raw`` (``make sample``) writes the roster, one workbook
 per unit and year, a handful of 自评报告 and a set of deliberately faulty files. Every
 random choice comes from random.Random seeded with a fixed string, and every file's
 embedded timestamps come from the data, so two runs give the same bytes.
@@ -26,10 +26,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pipeline.form_writer import write_workbook, write_xls_workbook
-from pipeline.framework import Framework, IndicatorSpec, load_framework, review_score
-from pipeline.metrics import grade as grade_of
-from pipeline.metrics import round_score
+from pipeline.forms.writer import write_workbook, write_xls_workbook
+from pipeline.scoring.framework import Framework, IndicatorSpec, load_framework, review_score
+from pipeline.scoring.metrics import grade as grade_of
+from pipeline.scoring.metrics import round_score
 from schemas.form import DATA_LINES, REQUIRED_SHEETS, SHEET_DATA, SHEET_SCORES
 
 SEED = "suixi-sample-2025"
@@ -1108,7 +1108,7 @@ def write_batch(out_dir: Path, count: int, year: int = 2024, workers: int = 1) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.sample",
+    parser = argparse.ArgumentParser(prog="python -m sample_county",
                                      description="生成样例县（遂溪县）的报送文件")
     parser.add_argument("--out", default="raw", help="输出目录（默认 raw）")
     args = parser.parse_args(argv)

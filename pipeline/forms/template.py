@@ -13,12 +13,12 @@ from pathlib import Path
 
 import xlsxwriter
 
-from pipeline.form_writer import (
+from pipeline.forms.writer import (
     FormPlan,
     plan_form,
     render_xlsx,
 )
-from pipeline.framework import Framework, load_framework
+from pipeline.scoring.framework import Framework, load_framework
 from schemas.form import DATA_LINES, GRADES, SHEET_DATA, SHEET_INFO, SHEET_SCORES, UNIT_TYPES
 
 INSTRUCTIONS_SHEET = "填表说明"

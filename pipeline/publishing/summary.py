@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.findings import SEVERITIES, SEVERITY_LABELS
+from pipeline.checking.findings import SEVERITIES, SEVERITY_LABELS
 
 STATE_LABELS = {"loaded": "已入库", "quarantined": "已隔离", "superseded": "已被新版本替代", "skipped": "已跳过"}
 LISTED_UNITS = 40  # beyond this the list lives in the dashboard's 数据质量 page

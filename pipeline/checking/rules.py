@@ -10,9 +10,9 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 
-from pipeline.findings import ERROR, WARNING, Finding, fmt_amount
-from pipeline.framework import Framework
-from pipeline.parse import ParsedWorkbook
+from pipeline.checking.findings import ERROR, WARNING, Finding, fmt_amount
+from pipeline.scoring.framework import Framework
+from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import TOLERANCE_WANYUAN_FORM, TOLERANCE_YUAN
 from schemas.form import DATA_LINE_BY_NUMBER, SHEET_DATA, SHEET_SCORES
 

@@ -3,18 +3,18 @@
 Stage two of two. Each cell is converted on its own; a cell that fails becomes null
 plus a finding naming the cell and the value found, so one bad cell never hides
 another. The typed values are then validated against the pandera models of
-schemas/sheets.py, a whole batch at a time (pipeline/validate.py).
+schemas/sheets.py, a whole batch at a time (pipeline/checking/validate.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.findings import ERROR, FATAL, WARNING, Finding, clip
-from pipeline.normalise import (
+from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, clip
+from pipeline.reading.normalise import (
     amount_in_yuan, nfkc, parse_count, parse_date, parse_grade, parse_int, parse_score, parse_year,
 )
-from pipeline.staging import Cell, StagedWorkbook
+from pipeline.reading.staging import Cell, StagedWorkbook
 from schemas.form import DATA_LINES, INFO_FIELDS, SHEET_INFO
 
 
@@ -161,7 +161,7 @@ def parse_scores(staged: StagedWorkbook, findings: list[Finding]) -> list[Indica
 def parse_workbook(staged: StagedWorkbook) -> ParsedWorkbook:
     """Typed content of a staged workbook, with a finding for every cell that would not convert.
 
-    The pandera models are applied afterwards, to a whole batch at once (pipeline/validate.py).
+    The pandera models are applied afterwards, to a whole batch at once (pipeline/checking/validate.py).
     """
     findings = list(staged.findings)
     parsed = ParsedWorkbook(amounts_in_wanyuan=staged.amounts_in_wanyuan, sheets_found=staged.sheets_found)

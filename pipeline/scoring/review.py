@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline import metrics
-from pipeline.findings import WARNING, Finding
-from pipeline.framework import Framework, review_score
-from pipeline.parse import ParsedWorkbook
-from pipeline.settings import INFLATION_WARNING_POINTS
+from pipeline.scoring import metrics
+from pipeline.checking.findings import WARNING, Finding
+from pipeline.scoring.framework import Framework, review_score
+from pipeline.reading.parse import ParsedWorkbook
+from pipeline.settings import INFLATION_WARNING_POINTS, LOW_EXECUTION_RATE
 from schemas.form import SHEET_SCORES
 
 
@@ -100,6 +100,18 @@ def add_rankings(unit_scores: pl.DataFrame) -> pl.DataFrame:
         competition_rank(score).over(["year", "unit_type"]).alias("rank_in_type"),
         competition_rank(score).over(["year", "department"]).alias("rank_in_department"),
     )
+
+
+def flag_low_execution(unit_scores: pl.DataFrame) -> pl.DataFrame:
+    """low_execution_two_years: 预算资金支出率 below LOW_EXECUTION_RATE in this year and in the
+    unit's previous calendar year (both loaded)."""
+    low = pl.col("execution_rate") < LOW_EXECUTION_RATE
+    previous = (unit_scores.filter(low).select("unit_name", (pl.col("year") + 1).cast(pl.Int32).alias("year"))
+                .with_columns(pl.lit(True).alias("_low_before")))
+    return (unit_scores.with_columns(pl.col("year").cast(pl.Int32))
+            .join(previous, on=["unit_name", "year"], how="left")
+            .with_columns((low.fill_null(False) & pl.col("_low_before").fill_null(False)).alias("low_execution_two_years"))
+            .drop("_low_before"))
 
 
 def year_over_year(unit_scores: pl.DataFrame) -> pl.DataFrame:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipeline import metrics, settings
-from pipeline.findings import SEVERITY_LABELS, rule_label
+from pipeline import settings
+from pipeline.scoring import metrics
+from pipeline.checking.findings import SEVERITY_LABELS, rule_label
 from schemas.form import DATA_LINE_BY_NUMBER, GRADES
 
 WAN = "（万元）"

@@ -2,7 +2,7 @@
 
 Staging only locates and labels: it returns every cell of interest as the string the
 unit wrote, with its address. Converting strings to numbers and dates is the next
-stage (pipeline/parse.py), so one bad cell never hides another.
+stage (pipeline/reading/parse.py), so one bad cell never hides another.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.findings import FATAL, WARNING, Finding, clip
-from pipeline.normalise import label_key, sheet_key, squash
-from pipeline.workbook import Sheet
+from pipeline.checking.findings import FATAL, WARNING, Finding, clip
+from pipeline.reading.normalise import label_key, sheet_key, squash
+from pipeline.reading.grid import Sheet
 from schemas.form import (
     DATA_LINE_BY_NUMBER,
     INFO_FIELDS,

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 import xlsxwriter
 
-from pipeline import metrics
-from pipeline.findings import SEVERITIES, rule_label
+from pipeline.scoring import metrics
+from pipeline.checking.findings import SEVERITIES, rule_label
 
 from .common import display_width, is_missing, severity_label
 from .load import YearData

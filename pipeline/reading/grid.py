@@ -25,7 +25,7 @@ from xml.etree import ElementTree
 
 from python_calamine import CalamineWorkbook
 
-from pipeline.findings import clip
+from pipeline.checking.findings import clip
 
 from pipeline.settings import (
     MAX_CELL_CHARS,

@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from pipeline.parse import ParsedWorkbook, parse_workbook
-from pipeline.staging import stage_workbook
-from pipeline.workbook import WorkbookReadError, read_workbook
+from pipeline.reading.parse import ParsedWorkbook, parse_workbook
+from pipeline.reading.staging import stage_workbook
+from pipeline.reading.grid import WorkbookReadError, read_workbook
 
 # Below this many files a pool costs more to start than it saves.
 PARALLEL_THRESHOLD = 48
@@ -41,7 +41,10 @@ def parse_file(path: str) -> ParseResult:
 @functools.cache  # the code does not change while a run reads and writes its cache
 def code_fingerprint() -> str:
     """Changes whenever any module that shapes a parse result changes."""
-    from pipeline import normalise, parse, staging, workbook
+    from pipeline.reading import normalise
+    from pipeline.reading import parse
+    from pipeline.reading import staging
+    from pipeline.reading import grid as workbook
     from schemas import form
 
     digest = hashlib.sha256()

@@ -1,0 +1,1 @@
+"""Publishing: the only writer of the warehouse, the build fingerprint and the end-of-run summary."""
