@@ -17,7 +17,7 @@ import polars as pl
 
 from pipeline.scoring import review as scoring
 from pipeline.scoring import metrics
-from pipeline.checking import rules
+from pipeline.checking import resubmission, rules
 from pipeline.reading.discover import FoundFile, discover, read_roster
 from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding
 from pipeline.scoring.framework import Framework, FrameworkError, available_years, load_framework
@@ -25,7 +25,7 @@ from pipeline.publishing.fingerprint import build_fingerprint
 from pipeline.reading.ingest import load_cache, parse_all, save_cache
 from pipeline.reading.normalise import squash
 from pipeline.reading.parse import ParsedWorkbook
-from pipeline.settings import ROSTER_FILE, frameworks_dir
+from pipeline.settings import ROSTER_FILE, frameworks_dir, ledger_path
 from pipeline.publishing.summary import published_build_id
 from pipeline.publishing.warehouse import publish, table_schemas
 from pipeline.reading.grid import WorkbookReadError
@@ -226,11 +226,44 @@ def _frame(table: str, rows: list[dict] | list[tuple], sort: list[str],
     return frame.sort(sort, nulls_last=True)
 
 
+def sent_notices(ledger: Path | None) -> list[resubmission.SentNotice]:
+    """The 退回修改 notices the ledger records (none without a ledger)."""
+    if ledger is None:
+        return []
+    from pipeline import ledger as bureau_ledger
+
+    return [resubmission.SentNotice(n.year, n.unit_name, n.round, n.issued_on, n.deadline,
+                                    resubmission.parse_items(n.items))
+            for n in bureau_ledger.all_notices(ledger)]
+
+
+def rectification_tables(chains: dict[tuple[str, int], list[resubmission.Version]], roster: list[dict],
+                         notices: list[resubmission.SentNotice]) -> dict[str, pl.DataFrame]:
+    """submission_changes and rectifications (contract section 12)."""
+    codes = {u["unit_name"]: u.get("unit_code") for u in roster}
+    as_of = resubmission.as_of_date(chains.values(), notices)
+    change_rows, item_rows = [], []
+    for (unit, year), chain in sorted(chains.items()):
+        code = codes.get(unit) or next((v.parsed.info.get("unit_code") for v in reversed(chain)
+                                        if v.parsed is not None and v.parsed.info.get("unit_code")), None)
+        change_rows += resubmission.change_rows(chain, code)
+        asked = [n for n in notices if n.unit_name == unit and n.year == year]
+        item_rows += resubmission.item_rows(chain, code, asked, as_of)
+    return {
+        "submission_changes": _frame("submission_changes", change_rows,
+                                     ["year", "unit_name", "to_file", "location"]),
+        "rectifications": _frame("rectifications", item_rows, ["year", "unit_name", "first_file", "rule", "location"]),
+    }
+
+
 def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Submission],
                  report_figures: list[dict], extra_findings: list[Finding],
-                 build_id: str) -> dict[str, pl.DataFrame]:
+                 build_id: str, notices: list[resubmission.SentNotice] | None = None) -> dict[str, pl.DataFrame]:
     roster_by_name = {u["unit_name"]: u for u in roster}
     loaded = [s for s in subs if s.state == LOADED and s.found.kind == "workbook"]
+    chains = resubmission.versions_of(subs)
+    extra_findings = extra_findings + [f for chain in chains.values()
+                                       for f in resubmission.unrequested_findings(chain)]
     all_findings = [f for s in subs for f in s.findings] + extra_findings
 
     findings = _frame("findings", [f.as_row() for f in all_findings],
@@ -331,6 +364,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         "unit_changes": scoring.year_over_year(unit_scores),
         "submission_status": _frame("submission_status", status_rows, ["year", "unit_code", "unit_name"]),
         "report_figures": _frame("report_figures", report_figures, ["file", "item", "sentence"]),
+        **rectification_tables(chains, roster, notices or []),
     }
     tables["build_info"] = _frame("build_info", [dict(
         build_id=build_id, built_at=dt.datetime.now().replace(microsecond=0), raw_dir=str(raw),
@@ -380,10 +414,11 @@ def find_inputs(raw: Path) -> list[FoundFile]:
 
 
 def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
-            files: list[FoundFile] | None = None) -> RunResult:
+            files: list[FoundFile] | None = None, ledger: Path | None = None) -> RunResult:
     """Everything but the publishing: every file accounted for, every table built.
 
-    With a cache file, workbooks whose bytes were read before are not read again.
+    With a cache file, workbooks whose bytes were read before are not read again. The
+    ledger (default settings.ledger_path()) gives the 退回修改 notices sent.
     """
     # pandera's import alone takes seconds: only a run that builds pays for it.
     from pipeline.checking.validate import validate_batch
@@ -441,7 +476,8 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
     subs.sort(key=lambda s: s.found.relative)
     years_in_scope = sorted(set(years) | {s.year for s in loaded.values()})
     build_id = build_fingerprint(raw, files)
-    return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra, build_id))
+    notices = sent_notices(ledger_path() if ledger is None else ledger)
+    return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra, build_id, notices))
 
 
 def cache_file_for(db: Path) -> Path:
@@ -461,7 +497,7 @@ def check_writable(db: Path) -> None:
 
 
 def run(raw: Path, db: Path, progress: bool = True, use_cache: bool = True,
-        force: bool = False) -> RunResult | None:
+        force: bool = False, ledger: Path | None = None) -> RunResult | None:
     """Process RAW and publish the warehouse at DB.
 
     Returns None, without building, when the published warehouse was built from exactly
@@ -471,6 +507,6 @@ def run(raw: Path, db: Path, progress: bool = True, use_cache: bool = True,
     files = find_inputs(raw)
     if not force and published_build_id(db) == build_fingerprint(raw, files):
         return None
-    result = process(raw, progress, cache_file_for(db) if use_cache else None, files)
+    result = process(raw, progress, cache_file_for(db) if use_cache else None, files, ledger)
     publish(result.tables, db)
     return result

@@ -180,3 +180,39 @@ CREATE TABLE report_figures (
     text_value    VARCHAR,            -- non-numeric items (self_grade, unit_name, filed_on)
     sentence      VARCHAR NOT NULL
 );
+
+-- 退回修改 and 整改 (contract section 12): what changed, cell by cell, between consecutive
+-- readable versions of a unit-year (oldest first by 填报日期, as for superseding).
+CREATE TABLE submission_changes (
+    unit_code     VARCHAR,
+    unit_name     VARCHAR NOT NULL,
+    year          INTEGER NOT NULL,
+    from_file     VARCHAR NOT NULL,   -- the older version, path relative to RAW
+    to_file       VARCHAR NOT NULL,   -- the next version
+    location      VARCHAR NOT NULL,   -- the cell in to_file, e.g. 数据表!C16, 评分表!F10, 基本信息!B7
+    item          VARCHAR NOT NULL,   -- what the cell holds, e.g. 行次16“结转和结余”, B6 自评得分, 填报日期
+    before        VARCHAR,            -- as compared: amounts in 元 (8,374,036.75), scores in points; NULL = blank
+    after         VARCHAR,
+    requested     BOOLEAN NOT NULL    -- an error or fatal finding of from_file was about this cell
+);
+
+-- Every error or fatal finding of any version of a unit-year, one item per (rule, location).
+CREATE TABLE rectifications (
+    unit_code     VARCHAR,
+    unit_name     VARCHAR NOT NULL,
+    year          INTEGER NOT NULL,
+    rule          VARCHAR NOT NULL,   -- as in findings
+    location      VARCHAR NOT NULL,   -- as in findings: the same rule at the same place is the same item
+    severity      VARCHAR NOT NULL,   -- fatal / error, as first found
+    message       VARCHAR NOT NULL,   -- the finding's message as first found
+    first_file    VARCHAR NOT NULL,   -- the first version that had it
+    first_seen    DATE,               -- that version's 填报日期
+    last_file     VARCHAR NOT NULL,   -- the newest version that had it
+    status        VARCHAR NOT NULL,   -- fixed / open / overdue
+    fixed_file    VARCHAR,            -- the first later version that no longer had it (status fixed)
+    fixed_on      DATE,               -- that version's 填报日期
+    notice_round  INTEGER,            -- the first 退回修改 notice (ledger) that asked for it: 1, 2 …; NULL = none yet
+    deadline      DATE,               -- that notice's resubmission deadline
+    as_of         DATE,               -- the day status was judged on: the latest 填报日期 or notice date in the inputs
+    PRIMARY KEY (unit_name, year, rule, location)
+);
