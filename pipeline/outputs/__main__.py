@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from datetime import date
 from pathlib import Path
@@ -27,9 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resubmit-by", type=_day, default=None,
                         help="重新报送截止日期；默认落款日期后第 10 个工作日（周一至周五，不含节假日调整）")
     parser.add_argument("--no-pdf", action="store_true", help="只生成 .docx 报告，不打印 PDF")
+    parser.add_argument("--ledger", type=Path, default=settings.ledger_path(),
+                        help="台账（默认 PERF_LEDGER）：记入发出的退回修改通知，并据此确定第几次退回")
     args = parser.parse_args(argv)
 
+    from pipeline import ledger
+
     from .build import build_from_warehouse, write
+    from .notices import record
     from .charts import ChartsUnavailable
     from .load import NoSuchYear
     from .pdf import PdfUnavailable
@@ -37,9 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     issued_on = args.issued_on or date.today()
     try:
         outputs = build_from_warehouse(args.db, args.year, issued_on=issued_on, resubmit_by=args.resubmit_by,
-                                       pdf=not args.no_pdf)
+                                       pdf=not args.no_pdf, sent=ledger.all_notices(args.ledger))
         paths = write(outputs, args.out)
-    except (FileNotFoundError, NoSuchYear, ChartsUnavailable, PdfUnavailable, ValueError) as error:
+        recorded = record(args.ledger, outputs.notices, outputs.deadline)
+    except (OSError, sqlite3.Error, NoSuchYear, ChartsUnavailable, PdfUnavailable, ValueError) as error:
         print(f"report: {error}", file=sys.stderr)
         return 2
     folder = Path(args.out) / str(args.year)
@@ -47,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  汇总表、报告和图表：{len(paths) - len(outputs.notices)} 个文件")
     print(f"  退回修改通知：{len(outputs.notices)} 份，重新报送截止 {outputs.deadline.resubmit_by.isoformat()}")
     for notice in outputs.notices:
-        print(f"    {notice.unit_name}：须改正 {notice.must_fix} 项，供参考 {notice.for_reference} 项")
+        again = f"（第 {notice.round} 次，已改正 {notice.fixed} 项）" if notice.round > 1 else ""
+        print(f"    {notice.unit_name}{again}：须改正 {notice.must_fix} 项，供参考 {notice.for_reference} 项")
+    print(f"  已记入台账 {args.ledger}：{recorded} 份通知")
     return 0
 
 

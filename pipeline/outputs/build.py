@@ -7,9 +7,12 @@ puts them on disk under OUT/<year>/. Nothing here writes to the warehouse.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+
+from pipeline import ledger
 
 from . import charts, notices, ranking_book, summary
 from .load import YearData, read_year
@@ -44,9 +47,12 @@ class Outputs:
     summary_text: str = ""
 
 
-def build(data: YearData, *, issued_on: date, resubmit_by: date | None = None, pdf: bool = True) -> Outputs:
+def build(data: YearData, *, issued_on: date, resubmit_by: date | None = None, pdf: bool = True,
+          sent: Sequence[ledger.Notice] = ()) -> Outputs:
+    """sent: the notices the ledger records, which make a unit's next notice its second round."""
     due = notices.deadline(issued_on, resubmit_by)
-    year_notices = notices.year_notices(data.status, data.findings, data.year, due)
+    year_notices = notices.year_notices(data.status, data.findings, data.year, due,
+                                        data.rectifications if not data.rectifications.empty else None, sent)
     content = summary.summary_content(data, issued_on)
     images = charts.render_png(content.figures)
     return Outputs(

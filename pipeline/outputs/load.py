@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -23,6 +23,7 @@ class YearData:
     changes: pd.DataFrame         # unit_changes of the year
     build_id: str
     built_at: object
+    rectifications: pd.DataFrame = field(default_factory=pd.DataFrame)  # 整改 items of the year (section 12)
 
 
 class NoSuchYear(Exception):
@@ -55,6 +56,8 @@ def read_year(db: Path, year: int) -> YearData:
             changes=frame("SELECT * FROM unit_changes WHERE year = ? ORDER BY unit_name", year),
             build_id=str(build[0]),
             built_at=build[1],
+            rectifications=frame("SELECT * FROM rectifications WHERE year = ? ORDER BY unit_name, first_file, rule, "
+                                 "location", year),
         )
     finally:
         con.close()
