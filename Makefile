@@ -57,7 +57,7 @@ test: $(STAMP) ## run the test suite
 
 .PHONY: sample
 sample: $(STAMP) ## regenerate the sample county in raw/ (seeded: same bytes every run)
-	$(RUN) python -m sample_county --out raw
+	$(RUN) python -m sample_county --out raw --ledger "$(LEDGER)"
 
 .PHONY: template
 template: $(STAMP) ## write the blank workbook for YEAR= that the bureau sends to units

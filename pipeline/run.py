@@ -261,6 +261,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
                  build_id: str, notices: list[resubmission.SentNotice] | None = None) -> dict[str, pl.DataFrame]:
     roster_by_name = {u["unit_name"]: u for u in roster}
     loaded = [s for s in subs if s.state == LOADED and s.found.kind == "workbook"]
+    resubmission.excuse_late_resubmissions(subs)
     chains = resubmission.versions_of(subs)
     extra_findings = extra_findings + [f for chain in chains.values()
                                        for f in resubmission.unrequested_findings(chain)]

@@ -251,6 +251,43 @@ MESSY_CASES: list[dict[str, Any]] = [
     for s in _MESSES
 ]
 
+# 退回修改 and 整改 (contract section 12): on NOTICE_DAY the bureau sent 2024's 退回修改
+# notices (sample_county/notices.json, written by `make sample`, is what `make report` would
+# have recorded in the ledger that day); these units resubmitted, some fully, some partly,
+# one moving money between lines nobody asked about, one after the deadline.
+NOTICE_DAY = dt.date(2025, 8, 5)
+NOTICE_DEADLINE = dt.date(2025, 8, 19)
+NOTICES_FILE = Path(__file__).resolve().parent / "notices.json"
+
+
+@dataclass(frozen=True)
+class _Version:
+    suffix: str                 # file name suffix of this version
+    filed_on: dt.date
+    faults: tuple[str, ...]     # identity_r13 / identity_r16 / score_above_max / wrong_grade / moved_basic_to_project
+
+
+_CHAINS: dict[tuple[str, int], tuple[tuple[_Version, ...], str]] = {
+    ("遂溪县公安局", 2024): ((_Version("", dt.date(2025, 7, 18), ("identity_r16",)),
+                           _Version("（修改后）", dt.date(2025, 8, 12), ())), "fixed"),
+    ("遂溪县市场监督管理局", 2024): ((_Version("", dt.date(2025, 7, 22), ("identity_r13", "score_above_max")),
+                               _Version("（修改后）", dt.date(2025, 8, 14), ("score_above_max",))),
+                              "partly_fixed"),
+    ("遂溪县应急管理局", 2024): ((_Version("", dt.date(2025, 7, 15), ("identity_r13",)),
+                             _Version("（修改后）", dt.date(2025, 8, 11), ("moved_basic_to_project",))),
+                            "changed_beyond_request"),
+    ("遂溪县医疗保障局", 2024): ((_Version("", dt.date(2025, 7, 20), ("wrong_grade",)),
+                             _Version("（第二次报送）", dt.date(2025, 8, 22), ())), "fixed_late"),
+}
+MOVED_FEN = 5_000_000  # 50 000.00 元 moved from 基本支出 (r10) to 项目支出 (r11)
+
+RESUBMISSION_CASES: list[dict[str, Any]] = [
+    {"unit_name": unit, "year": year, "kind": kind,
+     "files": [f"{year}/{_std(unit, year, v.suffix)}" for v in versions],
+     "filed_on": [v.filed_on for v in versions], "faults": [list(v.faults) for v in versions]}
+    for (unit, year), (versions, kind) in _CHAINS.items()
+]
+
 REFERENCE_FILE_2024 = f"2024/{_std(REFERENCE_UNIT, 2024)}"
 
 # 数据表 of the reference unit for 2024, in fen (contract section 7).
@@ -653,6 +690,22 @@ def _faulty_submission(special: _Special, sub: Submission) -> Submission:
     return sub
 
 
+def _version_submission(sub: Submission, version: _Version) -> Submission:
+    """One version of a resubmission chain: the clean submission with this version's faults."""
+    sub = replace(sub, info={**sub.info, "填报日期": version.filed_on})
+    as_fault = {"identity_r13": "broken_identity", "identity_r16": "duplicate_older",
+                "score_above_max": "score_above_max", "wrong_grade": "wrong_grade"}
+    for fault in version.faults:
+        if fault == "moved_basic_to_project":
+            figures = dict(sub.figures)
+            figures[10] -= MOVED_FEN
+            figures[11] += MOVED_FEN
+            sub = replace(sub, figures=figures)
+        else:
+            sub = _faulty_submission(_Special(as_fault[fault], sub.year, sub.unit.name, "", ""), sub)
+    return sub
+
+
 def _write_docx(path: Path, paragraphs: list[tuple[str, str]], author: str,
                 when: dt.datetime) -> None:
     """A .docx whose bytes depend only on its text: fixed core properties and zip times."""
@@ -997,6 +1050,13 @@ def build_sample(out_dir: Path) -> list[Path]:
             if broken:
                 raise AssertionError(f"{unit.name} {year}: identities broken in a clean form: {broken}")
             submissions[(unit.name, year)] = sub
+            chain = _CHAINS.get((unit.name, year))
+            if chain is not None:
+                for version in chain[0]:
+                    path = folder / _std(unit.name, year, version.suffix)
+                    write_workbook(path, **_form_args(_version_submission(sub, version), year))
+                    written.append(path)
+                continue
             if not cases:
                 naming = 0 if unit.name == REFERENCE_UNIT else profiles[unit.name].naming
                 path = folder / _NAMINGS[naming](unit.name, year, number)
@@ -1025,6 +1085,60 @@ def build_sample(out_dir: Path) -> list[Path]:
         _write_report(path, spec, sub, frameworks[spec.year], spec.unit)
         written.append(path)
     return sorted(written)
+
+
+# --------------------------------------------------------------------------- the bureau's notices
+
+def sample_notices(raw: Path) -> list[dict[str, Any]]:
+    """The 2024 notices of NOTICE_DAY: what the bureau had then (every file but the chains'
+    later versions) run through the pipeline, one notice per unit with open items, listing them
+    as `make report` lists them."""
+    import json
+
+    from pipeline.outputs.notices import notice_file_name
+    from pipeline.reading.discover import discover
+    from pipeline.run import process
+
+    later = {f for case in RESUBMISSION_CASES for f, filed in zip(case["files"], case["filed_on"])
+             if filed > NOTICE_DAY}
+    files = [f for f in discover(raw) if f.relative not in later]
+    items = process(raw, files=files, ledger=raw / ".no-ledger").tables["rectifications"]
+    notices = []
+    grouped: dict[tuple[str, str | None], list[list[str]]] = {}
+    for row in items.filter((items["year"] == 2024) & (items["status"] != "fixed")).iter_rows(named=True):
+        grouped.setdefault((row["unit_name"], row["unit_code"]), []).append([row["rule"], row["location"]])
+    for (unit, code), asked in sorted(grouped.items()):
+        notices.append({"year": 2024, "unit_name": unit, "round": 1, "issued_on": NOTICE_DAY.isoformat(),
+                        "deadline": NOTICE_DEADLINE.isoformat(),
+                        "document": notice_file_name(unit, code, 2024),
+                        "items": json.dumps(sorted(asked), ensure_ascii=False),
+                        "recorded_at": f"{NOTICE_DAY.isoformat()}T09:00:00"})
+    return notices
+
+
+def write_notices_file(raw: Path, path: Path = NOTICES_FILE) -> Path:
+    import json
+
+    path.write_text(json.dumps(sample_notices(raw), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def write_sample_ledger(ledger_file: Path, notices_file: Path = NOTICES_FILE) -> int:
+    """The sample's notices appended to a ledger; a ledger that already holds notices is left
+    alone (it is the bureau's record, never overwritten). Returns how many were written."""
+    import json
+
+    from pipeline import ledger
+
+    if ledger.all_notices(ledger_file):
+        return 0
+    rows = json.loads(notices_file.read_text(encoding="utf-8"))
+    for row in rows:
+        ledger.append_notice(ledger_file, ledger.Notice(
+            year=row["year"], unit_name=row["unit_name"], round=row["round"],
+            issued_on=dt.date.fromisoformat(row["issued_on"]), deadline=dt.date.fromisoformat(row["deadline"]),
+            document=row["document"], items=row["items"], recorded_at=row["recorded_at"]))
+    return len(rows)
 
 
 # --------------------------------------------------------------------------- inflation record
@@ -1111,10 +1225,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sample_county",
                                      description="生成样例县（遂溪县）的报送文件")
     parser.add_argument("--out", default="raw", help="输出目录（默认 raw）")
+    parser.add_argument("--ledger", default=None,
+                        help="把示例的退回修改通知写入这个台账（台账中已有通知时不写）")
     args = parser.parse_args(argv)
     paths = build_sample(Path(args.out))
     size = sum(p.stat().st_size for p in paths)
     print(f"写入 {len(paths)} 个文件，共 {size / 1024:.0f} KB，目录 {args.out}")
+    notices_file = write_notices_file(Path(args.out))
+    print(f"示例的退回修改通知：{notices_file}")
+    if args.ledger:
+        written = write_sample_ledger(Path(args.ledger), notices_file)
+        print(f"台账 {args.ledger}：" + (f"写入 {written} 份示例通知" if written else "已有通知记录，未改动"))
     return 0
 
 

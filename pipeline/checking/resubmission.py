@@ -119,6 +119,30 @@ def versions_of(subs: Iterable) -> dict[tuple[str, int], list[Version]]:
     return chains
 
 
+LATE_RULE = "info.late"
+
+
+def excuse_late_resubmissions(subs: Iterable) -> None:
+    """A corrected version filed after the year's 填报截止日期 answers a 退回修改 notice, whose
+    own deadline is what counts (rectifications.status); its 逾期报送 warning is dropped when
+    the unit's first version of the year was in time. Changes the submissions' findings."""
+    chains: dict[tuple[str, int], list] = {}
+    for sub in subs:
+        if sub.found.kind == "workbook" and sub.state != "skipped" and sub.unit_name and sub.year is not None:
+            chains.setdefault((sub.unit_name, sub.year), []).append(sub)
+    for chain in chains.values():
+        if len(chain) < 2:
+            continue
+        def order(s):
+            filed = s.parsed.info.get("filed_on") if isinstance(s.parsed, ParsedWorkbook) else None
+            return (filed or dt.date.min, s.found.mtime_ns, s.found.relative)
+        chain.sort(key=order)
+        if any(f.rule == LATE_RULE for f in chain[0].findings):
+            continue
+        for later in chain[1:]:
+            later.findings = [f for f in later.findings if f.rule != LATE_RULE]
+
+
 # ---------------------------------------------------------------- cells
 
 @dataclass(frozen=True)
