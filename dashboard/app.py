@@ -29,6 +29,7 @@ PAGES = (
     ("grades.py", "等级与得分", ":material/grading:", "grades"),
     ("unit_detail.py", "单位详情", ":material/apartment:", "unit"),
     ("quality.py", "数据质量", ":material/fact_check:", "quality"),
+    ("rectification.py", "退回与整改", ":material/assignment_return:", "rectification"),
     ("exports.py", "导出材料", ":material/download:", "exports"),
 )
 # County-wide materials: a unit account's reads hold only its own rows, so these pages are not offered to it.

@@ -57,6 +57,8 @@ UNIT_SCOPE = {
     "unit_changes": (_OWN_UNIT_ROWS, True),
     "submission_status": (_OWN_UNIT_ROWS, True),
     "report_figures": (_OWN_UNIT_ROWS, True),
+    "submission_changes": (_OWN_UNIT_ROWS, True),
+    "rectifications": (_OWN_UNIT_ROWS, True),
 }
 _NO_ROWS = 'SELECT * FROM published.main."{table}" WHERE false'
 
@@ -269,3 +271,15 @@ def ingest_files(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFram
 def report_figures(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     return query("SELECT * FROM report_figures WHERE unit_name = ? AND year = ? ORDER BY item",
                  [unit_name, year], viewer=viewer)
+
+
+def rectifications(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """退回修改 items of the year with their status (contract section 12)."""
+    return query("SELECT * FROM rectifications WHERE year = ? ORDER BY unit_name, first_file, rule, location",
+                 [year], viewer=viewer)
+
+
+def submission_changes(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """Every changed cell between consecutive versions of the year's submissions."""
+    return query("SELECT * FROM submission_changes WHERE year = ? ORDER BY unit_name, to_file, location",
+                 [year], viewer=viewer)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,24 +14,48 @@ from tests.builders import County
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_bureau_ledger(tmp_path_factory):
+    """Tests never read or write the ledger of the checkout: by default there is none."""
+    os.environ["PERF_LEDGER"] = str(tmp_path_factory.mktemp("ledger") / "absent.sqlite")
+
+
 @pytest.fixture
 def county(tmp_path: Path) -> County:
     return County(tmp_path / "raw")
 
 
-def run_pipeline(raw: Path, db: Path, *extra: str, check: bool = True) -> subprocess.CompletedProcess:
+def run_pipeline(raw: Path, db: Path, *extra: str, check: bool = True,
+                 ledger: Path | None = None) -> subprocess.CompletedProcess:
     """The pipeline as a user runs it: a separate process, real files."""
+    env = {**os.environ, **({"PERF_LEDGER": str(ledger)} if ledger is not None else {})}
     return subprocess.run(
         [sys.executable, "-m", "pipeline", "run", "--raw", str(raw), "--db", str(db), "--no-progress", *extra],
-        cwd=ROOT, capture_output=True, text=True, check=check, timeout=600)
+        cwd=ROOT, capture_output=True, text=True, check=check, timeout=600, env=env)
 
 
 @pytest.fixture(scope="session")
 def sample_warehouse(tmp_path_factory) -> Path:
-    """The warehouse built by the real pipeline from the sample county in raw/."""
+    """The warehouse built by the real pipeline from the sample county in raw/, with the
+    sample's 退回修改 notices in its ledger (sample_ledger)."""
     db = tmp_path_factory.mktemp("sample") / "performance.duckdb"
-    run_pipeline(ROOT / "raw", db)
+    run_pipeline(ROOT / "raw", db, ledger=sample_ledger_file(tmp_path_factory))
     return db
+
+
+def sample_ledger_file(tmp_path_factory) -> Path:
+    from sample_county.county import write_sample_ledger
+
+    path = tmp_path_factory.getbasetemp() / "sample-ledger" / "bureau.sqlite"
+    if not path.exists():
+        write_sample_ledger(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_ledger(tmp_path_factory) -> Path:
+    """A ledger holding the sample county's notices of 2025-08-05 (sample_county/notices.json)."""
+    return sample_ledger_file(tmp_path_factory)
 
 
 @pytest.fixture

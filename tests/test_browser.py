@@ -121,6 +121,8 @@ def test_every_page_renders_in_chromium(server, page, sample_warehouse):
         ("unit", "unit", {"year": YEAR, "unit": REFERENCE_UNIT}, f"单位详情 · {YEAR} 年度",
          (REFERENCE_UNIT, f"{review:.2f} 分")),
         ("quality", "quality", {"year": YEAR}, f"数据质量 · {YEAR} 年度", ("问题清单", "尚未入库的名录单位")),
+        ("rectification", "rectification", {"year": YEAR, "rectification_unit": "遂溪县应急管理局"},
+         f"退回与整改 · {YEAR} 年度", ("逾期未改正", "报送版本", "还改动了2处数字")),
         ("exports", "exports", {"year": YEAR}, f"导出材料 · {YEAR} 年度",
          ("生成汇总表和退回修改通知", "全县部门整体支出绩效自评情况")),
     ]
