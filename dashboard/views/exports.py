@@ -10,6 +10,7 @@ from datetime import date
 import streamlit as st
 
 from dashboard import data, filters, ui
+from pipeline import ledger, settings
 from pipeline.outputs import build as outputs_build
 from pipeline.outputs import notices, ranking_book, summary
 from pipeline.outputs.charts import ChartsUnavailable, render_png
@@ -41,6 +42,7 @@ def year_data() -> YearData:
         changes=data.unit_changes(year),
         build_id=str(build.get("build_id", "")),
         built_at=build.get("built_at"),
+        rectifications=data.rectifications(year),
     )
 
 
@@ -61,7 +63,10 @@ if st.button("生成汇总表和退回修改通知", key="exports_prepare", icon
         source = year_data()
         st.session_state[files_key] = (
             ranking_book.year_workbook(source),
-            notices.year_notices(source.status, source.findings, year, due))
+            # The ledger's earlier notices make a unit's next one its second round, as in `make report`;
+            # only make report records what is sent.
+            notices.year_notices(source.status, source.findings, year, due, source.rectifications,
+                                 ledger.all_notices(settings.ledger_path())))
 if files_key not in st.session_state:
     st.caption("点击上面的按钮生成后即可下载。")
 else:
