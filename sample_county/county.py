@@ -1124,13 +1124,13 @@ def write_notices_file(raw: Path, path: Path = NOTICES_FILE) -> Path:
 
 
 def write_sample_ledger(ledger_file: Path, notices_file: Path = NOTICES_FILE) -> int:
-    """The sample's notices appended to a ledger; a ledger that already holds notices is left
-    alone (it is the bureau's record, never overwritten). Returns how many were written."""
+    """The sample's notices written into a new ledger; an existing ledger is left alone (it is
+    the bureau's record, never added to by the sample). Returns how many were written."""
     import json
 
     from pipeline import ledger
 
-    if ledger.all_notices(ledger_file):
+    if ledger_file.exists():
         return 0
     rows = json.loads(notices_file.read_text(encoding="utf-8"))
     for row in rows:
@@ -1226,7 +1226,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description="生成样例县（遂溪县）的报送文件")
     parser.add_argument("--out", default="raw", help="输出目录（默认 raw）")
     parser.add_argument("--ledger", default=None,
-                        help="把示例的退回修改通知写入这个台账（台账中已有通知时不写）")
+                        help="把示例的退回修改通知写入这个台账（台账文件已存在时不写）")
     args = parser.parse_args(argv)
     paths = build_sample(Path(args.out))
     size = sum(p.stat().st_size for p in paths)
@@ -1235,7 +1235,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"示例的退回修改通知：{notices_file}")
     if args.ledger:
         written = write_sample_ledger(Path(args.ledger), notices_file)
-        print(f"台账 {args.ledger}：" + (f"写入 {written} 份示例通知" if written else "已有通知记录，未改动"))
+        print(f"台账 {args.ledger}：" + (f"写入 {written} 份示例通知" if written else "已存在，未改动"))
     return 0
 
 
