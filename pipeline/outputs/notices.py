@@ -35,6 +35,7 @@ from .common import (
 )
 
 BUREAU = "县财政局绩效股"
+SUPERSEDED_RULE = "file.superseded"
 
 
 @dataclass(frozen=True)
@@ -158,12 +159,14 @@ def notice_docx(unit_name: str, year: int, findings: pd.DataFrame, due: Deadline
 
 
 def open_findings(findings: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    """A unit's findings that are still open: warnings, and the error or fatal findings of
-    open items as the newest version that has them shows them (one per item)."""
+    """A unit's findings that are still open: the error or fatal findings of open items as the
+    newest version that has them shows them (one per item), and the warnings of the files that
+    were not superseded (an older version's warnings are no longer news)."""
     still = items[items["status"] != FIXED]
     keys = set(zip(still["rule"], still["location"], still["last_file"]))
+    superseded = set(findings.loc[findings["rule"] == SUPERSEDED_RULE, "file"])
     must = findings["severity"].isin([FATAL, ERROR])
-    keep = [not m or (r, loc, f) in keys for m, r, loc, f in
+    keep = [(r, loc, f) in keys if m else f not in superseded for m, r, loc, f in
             zip(must, findings["rule"], findings["location"], findings["file"])]
     return findings[keep]
 
