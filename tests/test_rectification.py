@@ -293,6 +293,7 @@ def test_the_sample_chains_end_as_designed(sample_warehouse):
 
 def test_the_sample_notices_are_what_the_pipeline_finds_in_the_first_versions():
     rows = json.loads(sample.NOTICES_FILE.read_text(encoding="utf-8"))
+    assert sample.sample_notices(ROOT / "raw") == rows  # notices.json is in step with raw/
     units = {r["unit_name"] for r in rows}
     assert {c["unit_name"] for c in sample.RESUBMISSION_CASES} <= units
     assert {r["issued_on"] for r in rows} == {sample.NOTICE_DAY.isoformat()}
