@@ -166,7 +166,8 @@ def open_findings(findings: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     keys = set(zip(still["rule"], still["location"], still["last_file"]))
     superseded = set(findings.loc[findings["rule"] == SUPERSEDED_RULE, "file"])
     must = findings["severity"].isin([FATAL, ERROR])
-    keep = [(r, loc, f) in keys if m else f not in superseded for m, r, loc, f in
+    # A 自评报告's findings are no workbook version's items: they stand as they are.
+    keep = [((r, loc, f) in keys or r.startswith("report.")) if m else f not in superseded for m, r, loc, f in
             zip(must, findings["rule"], findings["location"], findings["file"])]
     return findings[keep]
 
