@@ -142,6 +142,14 @@ def test_a_resubmission_that_only_fixes_raises_no_warning_and_is_not_late(two_er
     assert "info.late" not in rules  # filed 2025-08-12, after the year's deadline, answering a notice
 
 
+def test_a_unit_late_the_first_time_stays_late_on_its_resubmission(county: County, tmp_path):
+    county.workbook(FIRST, reference_form(info=_filed(1, 8), grade="良"))  # after the 2025-07-28 deadline
+    county.workbook(SECOND, reference_form(info=_filed(12, 8)))
+    result = process(county.raw, ledger=tmp_path / "none.sqlite")
+    late = {f["file"] for f in _rows(result, "findings") if f["rule"] == "info.late"}
+    assert late == {f"{YEAR}/{FIRST}", f"{YEAR}/{SECOND}"}
+
+
 # ---------------------------------------------------------------- deadlines
 
 def test_status_on_the_deadline_is_open_and_the_day_after_overdue():
