@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,14 @@ def run_pipeline(raw: Path, db: Path, *extra: str, check: bool = True) -> subpro
     return subprocess.run(
         [sys.executable, "-m", "pipeline", "run", "--raw", str(raw), "--db", str(db), "--no-progress", *extra],
         cwd=ROOT, capture_output=True, text=True, check=check, timeout=600)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_ledger(tmp_path_factory) -> Path:
+    """The tests never read or write the bureau's own ledger: each session starts from an empty one."""
+    path = tmp_path_factory.mktemp("ledger") / "bureau.sqlite"
+    os.environ["PERF_LEDGER"] = str(path)
+    return path
 
 
 @pytest.fixture(scope="session")
