@@ -81,8 +81,8 @@ review: $(STAMP) ## record an officer's 复核 score in LEDGER=: ACTION=set|with
 	$(RUN) python -m pipeline "$${args[@]}"
 
 .PHONY: report
-report: $(STAMP) ## write the workbook, 退回修改 notices (+ zip) and summary report (.docx, .pdf) of YEAR= under OUT=/YEAR
-	$(RUN) python -m pipeline.outputs --year $(YEAR) --db "$(DB)" --out "$(OUT)"
+report: $(STAMP) ## write the workbook, 退回修改 notices (+ zip), summary report (.docx, .pdf) and 复核工作底稿 of YEAR= under OUT=/YEAR
+	$(RUN) python -m pipeline.outputs --year $(YEAR) --db "$(DB)" --out "$(OUT)" --ledger "$(LEDGER)"
 
 .PHONY: bench
 bench: $(STAMP) ## benchmark the pipeline on N= generated workbooks (default 10000); writes docs/benchmarks.md

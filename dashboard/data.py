@@ -57,6 +57,8 @@ UNIT_SCOPE = {
     "unit_changes": (_OWN_UNIT_ROWS, True),
     "submission_status": (_OWN_UNIT_ROWS, True),
     "report_figures": (_OWN_UNIT_ROWS, True),
+    # The bureau's own working list: a unit is not told whether, or why, it was sampled.
+    "review_sample": (_NO_ROWS, False),
 }
 _NO_ROWS = 'SELECT * FROM published.main."{table}" WHERE false'
 
@@ -269,3 +271,32 @@ def ingest_files(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFram
 def report_figures(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     return query("SELECT * FROM report_figures WHERE unit_name = ? AND year = ? ORDER BY item",
                  [unit_name, year], viewer=viewer)
+
+
+# --- the bureau's 复核: the sample and the ledger (a unit viewer reads nothing of either) ---------
+
+
+def review_sample(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """The year's 抽查 sample, highest risk first (empty for a unit viewer)."""
+    return query("SELECT * FROM review_sample WHERE year = ? ORDER BY risk DESC, unit_name", [year], viewer=viewer)
+
+
+def ledger_decisions(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """Every decision of the year in the ledger, oldest first; empty for a unit viewer, who never
+    reads the ledger. Read on every call: an officer may have recorded one a moment ago."""
+    from pipeline import ledger
+
+    columns = ["year", "unit_name", "code", "score", "reason", "officer", "recorded_at"]
+    if scope_of(viewer) is not None:
+        return pd.DataFrame(columns=columns)
+    decisions = [d for d in ledger.all_decisions(settings.ledger_path()) if d.year == year]
+    return pd.DataFrame([[getattr(d, c) for c in columns] for d in decisions], columns=columns).astype(
+        {"score": "float64"})
+
+
+def unit_targets(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """The unit's 绩效目标表 rows; empty when the build has no targets table."""
+    try:
+        return query("SELECT * FROM targets WHERE unit_name = ? AND year = ?", [unit_name, year], viewer=viewer)
+    except WarehouseUnavailable:
+        return pd.DataFrame(columns=["unit_name", "year"])

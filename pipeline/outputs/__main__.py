@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resubmit-by", type=_day, default=None,
                         help="重新报送截止日期；默认落款日期后第 10 个工作日（周一至周五，不含节假日调整）")
     parser.add_argument("--no-pdf", action="store_true", help="只生成 .docx 报告，不打印 PDF")
+    parser.add_argument("--ledger", type=Path, default=settings.ledger_path(),
+                        help="财政局复核记录（默认 PERF_LEDGER），工作底稿列出尚未生效的复核得分")
     args = parser.parse_args(argv)
 
     from .build import build_from_warehouse, write
@@ -37,15 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     issued_on = args.issued_on or date.today()
     try:
         outputs = build_from_warehouse(args.db, args.year, issued_on=issued_on, resubmit_by=args.resubmit_by,
-                                       pdf=not args.no_pdf)
+                                       pdf=not args.no_pdf, ledger=args.ledger)
         paths = write(outputs, args.out)
     except (FileNotFoundError, NoSuchYear, ChartsUnavailable, PdfUnavailable, ValueError) as error:
         print(f"report: {error}", file=sys.stderr)
         return 2
     folder = Path(args.out) / str(args.year)
     print(f"{args.year} 年度材料已生成：{folder}")
-    print(f"  汇总表、报告和图表：{len(paths) - len(outputs.notices)} 个文件")
+    print(f"  汇总表、报告和图表：{len(paths) - len(outputs.notices) - len(outputs.papers)} 个文件")
     print(f"  退回修改通知：{len(outputs.notices)} 份，重新报送截止 {outputs.deadline.resubmit_by.isoformat()}")
+    print(f"  复核工作底稿：{len(outputs.papers)} 份（抽查样本）")
     for notice in outputs.notices:
         print(f"    {notice.unit_name}：须改正 {notice.must_fix} 项，供参考 {notice.for_reference} 项")
     return 0
