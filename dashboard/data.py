@@ -43,6 +43,7 @@ _RETRIES_ON_REPLACE = 3
 # describes the build, not a unit. A table missing here is copied empty: a table added to
 # the warehouse stays hidden from unit viewers until someone decides what they may see of it.
 _OWN_UNIT_ROWS = 'SELECT * FROM published.main."{table}" WHERE unit_name = ?'
+_NO_ROWS = 'SELECT * FROM published.main."{table}" WHERE false'
 UNIT_SCOPE = {
     "build_info": ("SELECT * FROM published.main.build_info", False),
     "units": (_OWN_UNIT_ROWS, True),
@@ -60,7 +61,6 @@ UNIT_SCOPE = {
     # The bureau's own working list: a unit is not told whether, or why, it was sampled.
     "review_sample": (_NO_ROWS, False),
 }
-_NO_ROWS = 'SELECT * FROM published.main."{table}" WHERE false'
 
 
 class WarehouseUnavailable(Exception):
