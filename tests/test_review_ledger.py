@@ -188,3 +188,36 @@ def test_officers_recording_at_once_lose_nothing(county: County, tmp_path: Path)
     assert len(recorded) == len(officers) * len(codes)
     for officer in officers:
         assert [d.reason for d in recorded if d.officer == officer] == [f"{officer} 第{n}条" for n in range(len(codes))]
+
+
+def test_outputs_use_the_final_review_and_count_the_officers_changes(two_units: County, tmp_path: Path):
+    from pipeline.outputs import summary
+    from pipeline.outputs.load import read_year
+    from pipeline.outputs.ranking_book import ranking_sheet, review_sheet
+
+    book = tmp_path / "ledger.sqlite"
+    record(book, year=2024, unit=REFERENCE_UNIT, code="B6", score="6", reason="合同逾期备案", officer="张三",
+           raw=two_units.raw)
+    record(book, year=2024, unit=REFERENCE_UNIT, code="B5", score="15", reason="核实无误", officer="张三",
+           raw=two_units.raw)  # the same as the rule's: not a change
+    db = tmp_path / "wh" / "performance.duckdb"
+    run_pipeline(two_units.raw, db, "--ledger", str(book))
+    data = read_year(db, 2024)
+
+    ranking = ranking_sheet(data.scores, 2024, data.indicators)
+    header = [c.header for c in ranking.columns]
+    by_unit = {r[header.index("单位名称")]: r for r in ranking.rows}
+    assert by_unit[REFERENCE_UNIT][header.index("财政局改动指标数")] == 1
+    assert by_unit[REFERENCE_UNIT][header.index("复核得分")] == pytest.approx(94.97)
+    assert by_unit[REFERENCE_UNIT][header.index("排名")] == 2
+    assert ranking.rows[-1][header.index("财政局改动指标数")] == 1
+
+    review = review_sheet(data.indicators, data.scores, 2024)
+    header = [c.header for c in review.columns]
+    [b6] = [r for r in review.rows if r[1] == REFERENCE_UNIT and r[2] == "B6"]
+    assert (b6[header.index("规则复核得分")], b6[header.index("复核得分")]) == (9.0, 6.0)
+    assert (b6[header.index("采用")], b6[header.index("复核人")], b6[header.index("复核理由")]) == (
+        "财政局复核", "张三", "合同逾期备案")
+
+    sentence = summary.officer_review_sentence(data.indicators)
+    assert "改动了 1 个单位的 1 项指标得分（其中调低 1 项）" in sentence
