@@ -119,6 +119,8 @@ def test_same_inputs_and_ledger_give_the_same_warehouse(two_units: County, tmp_p
     (dict(score="7.125"), "最多保留两位小数"),
     (dict(score="七"), "不是数字"),
     (dict(score="nan"), "不是数字"),
+    (dict(score="1e40"), "超出范围"),
+    (dict(score="8.5e-9"), "最多保留两位小数"),
     (dict(reason="   "), "必须填写复核理由"),
     (dict(officer=""), "必须填写复核人"),
     (dict(year=2031), "没有评分框架"),

@@ -9,7 +9,6 @@ appends one row. Anything wrong is refused with one Chinese line and nothing is 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -94,10 +93,10 @@ def parse_score(value: object, max_score: float, code: str) -> float:
         raise Refused(f"{code} 复核得分“{text}”不是数字") from None
     if not number.is_finite():
         raise Refused(f"{code} 复核得分“{text}”不是数字")
-    if number != number.quantize(Decimal("0.01")):
-        raise Refused(f"{code} 复核得分“{text}”最多保留两位小数")
     if number < 0 or number > Decimal(str(max_score)):
         raise Refused(f"{code} 复核得分“{text}”超出范围，应在 0 到 {max_score:g} 分（分值）之间")
+    if number != number.quantize(Decimal("0.01")):
+        raise Refused(f"{code} 复核得分“{text}”最多保留两位小数")
     return float(number)
 
 
@@ -142,8 +141,6 @@ def record(ledger_path: Path, *, year: int, unit: str, code: str, score: object 
         value = None
     else:
         value = parse_score(score, maxima[code], code)
-        if math.isnan(value):  # pragma: no cover - Decimal refused it already
-            raise Refused(f"{code} 复核得分不是数字")
     decision = Decision(year, found.name, code, value, reason, officer, at or ledger.now())
     ledger.append_decision(ledger_path, decision)
     return decision
