@@ -5,8 +5,8 @@ counts after the rebuild started from the page."""
 from __future__ import annotations
 
 import io
-import shutil
 import urllib.parse
+from datetime import date
 from pathlib import Path
 
 import docx
@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import auth, data
 from pipeline import ledger
+from pipeline.outputs import working_paper
 from tests import dashboard_server
 from tests.conftest import run_pipeline
 
@@ -102,9 +103,8 @@ def test_the_working_paper_of_a_sampled_unit(setting):
     app = _review_page(unit)
     button = next(b for b in app.get("download_button") if "复核工作底稿" in b.proto.label)
     assert button.proto.label == "下载复核工作底稿（Word）"
-    from pipeline.outputs import working_paper
     [paper] = [p for p in working_paper.read_papers(setting["db"], YEAR) if p.unit_name == unit]
-    document = docx.Document(io.BytesIO(working_paper.paper_docx(paper, __import__("datetime").date(2025, 8, 1))))
+    document = docx.Document(io.BytesIO(working_paper.paper_docx(paper, date(2025, 8, 1))))
     text = "\n".join(p.text for p in document.paragraphs)
     assert unit in text and "风险分" in text and "复核人：" in text
     cells = {c.text for t in document.tables for r in t.rows for c in r.cells}

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from pipeline.scoring import sampling
 from pipeline.scoring.sampling import Sampling, SamplingError
 from pipeline.settings import FRAMEWORKS_DIR
-from tests.builders import REFERENCE_UNIT, County, reference_form, unit_form
+from tests.builders import County, reference_form, unit_form
 from tests.conftest import run_pipeline
 
 CONFIG = Sampling(rate=0.2, minimum=5, high_self_score=95,
