@@ -4,6 +4,7 @@ kept in the ledger, read by the pipeline as an input."""
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -223,3 +224,17 @@ def test_outputs_use_the_final_review_and_count_the_officers_changes(two_units: 
 
     sentence = summary.officer_review_sentence(data.indicators)
     assert "改动了 1 个单位的 1 项指标得分（其中调低 1 项）" in sentence
+
+
+def test_make_clean_keeps_the_ledger(tmp_path: Path):
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "warehouse").mkdir()
+    (tmp_path / "warehouse" / "performance.duckdb").write_bytes(b"build")
+    (tmp_path / "ledger").mkdir()
+    book = tmp_path / "ledger" / "bureau.sqlite"
+    record(book, year=2024, unit="440823001", code="B6", score="8", reason="抽查", officer="张三",
+           raw=County(tmp_path / "raw").raw)
+    done = subprocess.run(["make", "clean"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "warehouse" / "performance.duckdb").exists()
+    assert len(ledger.all_decisions(book)) == 1
