@@ -9,6 +9,7 @@ a separate process, stays the only writer of the warehouse).
 
 import subprocess
 import sys
+import time
 from datetime import date
 
 import streamlit as st
@@ -149,11 +150,15 @@ st.caption(f"复核记录：`{settings.ledger_path()}`。重新构建由流水�
 if st.button("重新构建数据仓库", key="review_rebuild", icon=":material/autorenew:"):
     command = [sys.executable, "-m", "pipeline", "run", "--raw", str(settings.raw_dir()), "--db",
                str(settings.db_path()), "--ledger", str(settings.ledger_path()), "--no-progress"]
+    started = time.perf_counter()
     with st.spinner("正在重新构建……"):
         done = subprocess.run(command, cwd=settings.PROJECT_ROOT, capture_output=True, text=True, timeout=1800)
-    auth.append_audit(auth.audit_record("rebuild", viewer, page="复核", year=year, returncode=done.returncode))
+    seconds = time.perf_counter() - started
+    auth.append_audit(auth.audit_record("rebuild", viewer, page="复核", year=year, returncode=done.returncode,
+                                        seconds=round(seconds, 1)))
     if done.returncode == 0:
-        st.session_state[MESSAGE_KEY] = ("ok", "已重新构建数据仓库。" + (done.stdout.splitlines() or [""])[0])
+        st.session_state[MESSAGE_KEY] = ("ok", f"已重新构建数据仓库（用时 {seconds:.1f} 秒）。"
+                                               + (done.stdout.splitlines() or [""])[0])
     else:
         st.session_state[MESSAGE_KEY] = ("error", "重新构建未完成：" + (done.stderr.strip() or done.stdout.strip())[-500:])
     st.rerun()
