@@ -14,6 +14,13 @@ LEDGER ?= ledger/bureau.sqlite
 YEAR ?= 2024
 PORT ?= 8501
 N ?= 10000
+# make review: an officer's 复核 score (ACTION=set|withdraw|list)
+ACTION ?= list
+UNIT ?=
+CODE ?=
+SCORE ?=
+REASON ?=
+BY ?=
 
 PYTHON ?= python3
 # uv from PATH, else a private copy in .tools/ (installed with pip on first use)
@@ -29,7 +36,7 @@ export PERF_LEDGER := $(LEDGER)
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
-	@echo "  variables: RAW=$(RAW) DB=$(DB) OUT=$(OUT) YEAR=$(YEAR) PORT=$(PORT) N=$(N)"
+	@echo "  variables: RAW=$(RAW) DB=$(DB) OUT=$(OUT) LEDGER=$(LEDGER) YEAR=$(YEAR) PORT=$(PORT) N=$(N)"
 
 $(UV):
 	@echo "uv not found: installing it into .tools/ with pip"
@@ -45,7 +52,7 @@ install: $(STAMP) ## set up the environment (.venv) from uv.lock
 
 .PHONY: pipeline
 pipeline: $(STAMP) ## validate, load and score every submission under RAW= into DB=
-	$(RUN) python -m pipeline run --raw "$(RAW)" --db "$(DB)"
+	$(RUN) python -m pipeline run --raw "$(RAW)" --db "$(DB)" --ledger "$(LEDGER)"
 
 .PHONY: dashboard
 dashboard: $(STAMP) ## open the dashboard (Streamlit) on PORT= against DB=
@@ -63,16 +70,26 @@ sample: $(STAMP) ## regenerate the sample county in raw/ (seeded: same bytes eve
 template: $(STAMP) ## write the blank workbook for YEAR= that the bureau sends to units
 	$(RUN) python -m pipeline template --year $(YEAR) --out "$(OUT)/绩效自评表_$(YEAR).xlsx"
 
+.PHONY: review
+review: $(STAMP) ## record an officer's 复核 score in LEDGER=: ACTION=set|withdraw|list YEAR= UNIT= CODE= SCORE= REASON= BY=
+	@args=(review "$(ACTION)" --ledger "$(LEDGER)" --raw "$(RAW)" --db "$(DB)" --year "$(YEAR)")
+	@[ -n "$(UNIT)" ] && args+=(--unit "$(UNIT)")
+	@[ -n "$(CODE)" ] && args+=(--code "$(CODE)")
+	@[ -n "$(SCORE)" ] && args+=(--score "$(SCORE)")
+	@[ -n "$(REASON)" ] && args+=(--reason "$(REASON)")
+	@[ -n "$(BY)" ] && args+=(--by "$(BY)")
+	$(RUN) python -m pipeline "$${args[@]}"
+
 .PHONY: report
-report: $(STAMP) ## write the workbook, 退回修改 notices (+ zip) and summary report (.docx, .pdf) of YEAR= under OUT=/YEAR
-	$(RUN) python -m pipeline.outputs --year $(YEAR) --db "$(DB)" --out "$(OUT)"
+report: $(STAMP) ## write the workbook, 退回修改 notices (+ zip), summary report (.docx, .pdf) and 复核工作底稿 of YEAR= under OUT=/YEAR
+	$(RUN) python -m pipeline.outputs --year $(YEAR) --db "$(DB)" --out "$(OUT)" --ledger "$(LEDGER)"
 
 .PHONY: bench
 bench: $(STAMP) ## benchmark the pipeline on N= generated workbooks (default 10000); writes docs/benchmarks.md
 	$(RUN) python -m tests.bench --units $(N)
 
 .PHONY: clean
-clean: ## remove the warehouse builds, outputs and caches (keeps raw/, .venv and the download audit log)
+clean: ## remove the warehouse builds, outputs and caches (keeps raw/, the ledger, .venv and the download audit log)
 	if [ -d warehouse ]; then find warehouse -mindepth 1 -not -name downloads.jsonl -delete; fi
 	rm -rf "$(OUT)" .pytest_cache tests/artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

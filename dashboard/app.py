@@ -31,9 +31,11 @@ PAGES = (
     ("quality.py", "数据质量", ":material/fact_check:", "quality"),
     ("rectification.py", "退回与整改", ":material/assignment_return:", "rectification"),
     ("exports.py", "导出材料", ":material/download:", "exports"),
+    ("review.py", "复核", ":material/rule:", "review"),
 )
-# County-wide materials: a unit account's reads hold only its own rows, so these pages are not offered to it.
-BUREAU_ONLY_PAGES = ("exports",)
+# County-wide materials and the bureau's own review: not offered to a unit account (its reads hold only
+# its own rows, and it never reads the sample or the ledger).
+BUREAU_ONLY_PAGES = ("exports", "review")
 
 st.set_page_config(page_title="部门整体支出绩效自评 比较看板", page_icon=":material/insights:", layout="wide")
 

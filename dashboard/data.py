@@ -43,6 +43,7 @@ _RETRIES_ON_REPLACE = 3
 # describes the build, not a unit. A table missing here is copied empty: a table added to
 # the warehouse stays hidden from unit viewers until someone decides what they may see of it.
 _OWN_UNIT_ROWS = 'SELECT * FROM published.main."{table}" WHERE unit_name = ?'
+_NO_ROWS = 'SELECT * FROM published.main."{table}" WHERE false'
 UNIT_SCOPE = {
     "build_info": ("SELECT * FROM published.main.build_info", False),
     "units": (_OWN_UNIT_ROWS, True),
@@ -59,8 +60,9 @@ UNIT_SCOPE = {
     "report_figures": (_OWN_UNIT_ROWS, True),
     "submission_changes": (_OWN_UNIT_ROWS, True),
     "rectifications": (_OWN_UNIT_ROWS, True),
+    # The bureau's own working list: a unit is not told whether, or why, it was sampled.
+    "review_sample": (_NO_ROWS, False),
 }
-_NO_ROWS = 'SELECT * FROM published.main."{table}" WHERE false'
 
 
 class WarehouseUnavailable(Exception):
@@ -283,3 +285,30 @@ def submission_changes(year: int, *, viewer: auth.Viewer | None = None) -> pd.Da
     """Every changed cell between consecutive versions of the year's submissions."""
     return query("SELECT * FROM submission_changes WHERE year = ? ORDER BY unit_name, to_file, location",
                  [year], viewer=viewer)
+# --- the bureau's 复核: the sample and the ledger (a unit viewer reads nothing of either) ---------
+
+
+def review_sample(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """The year's 抽查 sample, highest risk first (empty for a unit viewer)."""
+    return query("SELECT * FROM review_sample WHERE year = ? ORDER BY risk DESC, unit_name", [year], viewer=viewer)
+
+
+def ledger_decisions(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """Every decision of the year in the ledger, oldest first; empty for a unit viewer, who never
+    reads the ledger. Read on every call: an officer may have recorded one a moment ago."""
+    from pipeline import ledger
+
+    columns = ["year", "unit_name", "code", "score", "reason", "officer", "recorded_at"]
+    if scope_of(viewer) is not None:
+        return pd.DataFrame(columns=columns)
+    decisions = [d for d in ledger.all_decisions(settings.ledger_path()) if d.year == year]
+    return pd.DataFrame([[getattr(d, c) for c in columns] for d in decisions], columns=columns).astype(
+        {"score": "float64"})
+
+
+def unit_targets(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """The unit's 绩效目标表 rows; empty when the build has no targets table."""
+    try:
+        return query("SELECT * FROM targets WHERE unit_name = ? AND year = ?", [unit_name, year], viewer=viewer)
+    except WarehouseUnavailable:
+        return pd.DataFrame(columns=["unit_name", "year"])

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline import ledger as bureau_ledger
 from pipeline.scoring import review as scoring
-from pipeline.scoring import metrics
+from pipeline.scoring import metrics, sampling
 from pipeline.checking import resubmission, rules
 from pipeline.reading.discover import FoundFile, discover, read_roster
 from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding
@@ -226,12 +227,8 @@ def _frame(table: str, rows: list[dict] | list[tuple], sort: list[str],
     return frame.sort(sort, nulls_last=True)
 
 
-def sent_notices(ledger: Path | None) -> list[resubmission.SentNotice]:
-    """The 退回修改 notices the ledger records (none without a ledger)."""
-    if ledger is None:
-        return []
-    from pipeline import ledger as bureau_ledger
-
+def sent_notices(ledger: Path) -> list[resubmission.SentNotice]:
+    """The 退回修改 notices the ledger records."""
     return [resubmission.SentNotice(n.year, n.unit_name, n.round, n.issued_on, n.deadline,
                                     resubmission.parse_items(n.items))
             for n in bureau_ledger.all_notices(ledger)]
@@ -258,7 +255,8 @@ def rectification_tables(chains: dict[tuple[str, int], list[resubmission.Version
 
 def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Submission],
                  report_figures: list[dict], extra_findings: list[Finding],
-                 build_id: str, notices: list[resubmission.SentNotice] | None = None) -> dict[str, pl.DataFrame]:
+                 build_id: str, notices: list[resubmission.SentNotice] | None = None,
+                 samplings: dict | None = None) -> dict[str, pl.DataFrame]:
     roster_by_name = {u["unit_name"]: u for u in roster}
     loaded = [s for s in subs if s.state == LOADED and s.found.kind == "workbook"]
     resubmission.excuse_late_resubmissions(subs)
@@ -298,7 +296,8 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
                               p.amount_cells.get(n), p.amount_raw.get(n)))
         for r in sub.reviews:
             indicator_rows.append((sub.unit_name, sub.year, r.code, r.level1, r.level2, r.level3,
-                                   r.max_score, r.self_score, r.review_score, r.rule, r.note, r.source_cell))
+                                   r.max_score, r.self_score, r.review_score, r.rule, r.note, r.source_cell,
+                                   r.rule_score, r.source, r.officer, r.reason))
         review = scoring.review_total(sub.reviews)
         self_score = scoring.self_total(p)
         errors, warnings = counts(sub, ERROR), counts(sub, WARNING)
@@ -367,6 +366,9 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         "report_figures": _frame("report_figures", report_figures, ["file", "item", "sentence"]),
         **rectification_tables(chains, roster, notices or []),
     }
+    tables["review_sample"] = _frame("review_sample", sampling.review_sample(
+        tables["unit_scores"], tables["indicator_scores"], findings, tables.get("targets"), samplings or {}),
+        ["year", "unit_name"])
     tables["build_info"] = _frame("build_info", [dict(
         build_id=build_id, built_at=dt.datetime.now().replace(microsecond=0), raw_dir=str(raw),
         years=",".join(str(y) for y in years), files=len(subs))], ["build_id"])
@@ -414,15 +416,38 @@ def find_inputs(raw: Path) -> list[FoundFile]:
     return discover(raw)
 
 
+def apply_ledger(subs: list[Submission], decisions: dict[tuple[int, str, str], bureau_ledger.Decision]) -> None:
+    """The officers' scores in place of the rule's for every loaded workbook, and a warning
+    on the unit for each officer's deduction."""
+    by_unit: dict[tuple[int, str], dict[str, bureau_ledger.Decision]] = {}
+    for (year, unit, code), decision in decisions.items():
+        by_unit.setdefault((year, unit), {})[code] = decision
+    for sub in subs:
+        chosen = by_unit.get((sub.year, sub.unit_name))
+        if sub.state == LOADED and sub.found.kind == "workbook" and chosen:
+            sub.reviews = scoring.apply_decisions(sub.reviews, chosen)
+            sub.add(scoring.officer_findings(sub.reviews))
+
+
+def load_samplings(years: list[int]) -> dict[int, sampling.Sampling | None]:
+    try:
+        return {year: sampling.load_sampling(year, frameworks_dir()) for year in years}
+    except sampling.SamplingError as exc:
+        raise RunError(str(exc)) from exc
+
+
 def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
             files: list[FoundFile] | None = None, ledger: Path | None = None) -> RunResult:
     """Everything but the publishing: every file accounted for, every table built.
 
     With a cache file, workbooks whose bytes were read before are not read again. The
-    ledger (default settings.ledger_path()) gives the 退回修改 notices sent.
+    ledger (default settings.ledger_path()) gives the officers' 复核 scores, which count, and
+    the 退回修改 notices sent.
     """
     # pandera's import alone takes seconds: only a run that builds pays for it.
     from pipeline.checking.validate import validate_batch
+
+    ledger = ledger_path() if ledger is None else ledger
 
     files = find_inputs(raw) if files is None else files
     try:
@@ -469,6 +494,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
             subs.append(sub)
     attribute_by_file_name(subs, list(roster_by_name))
     resolve_duplicates(subs)
+    apply_ledger(subs, bureau_ledger.current_decisions(ledger))
 
     loaded = {(s.unit_name, s.year): s for s in subs if s.state == LOADED and s.found.kind == "workbook"}
     report_subs, figures, covered = check_reports(report_files, loaded, list(roster_by_name), frameworks)
@@ -476,9 +502,10 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
     extra = missing_report_findings(loaded, covered)
     subs.sort(key=lambda s: s.found.relative)
     years_in_scope = sorted(set(years) | {s.year for s in loaded.values()})
-    build_id = build_fingerprint(raw, files)
-    notices = sent_notices(ledger_path() if ledger is None else ledger)
-    return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra, build_id, notices))
+    build_id = build_fingerprint(raw, files, ledger)
+    notices = sent_notices(ledger)
+    return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra, build_id, notices,
+                                        load_samplings(years_in_scope)))
 
 
 def cache_file_for(db: Path) -> Path:
@@ -497,16 +524,28 @@ def check_writable(db: Path) -> None:
         raise RunError(f"无法写入数据仓库路径 {db}：{exc.strerror or exc}") from exc
 
 
+def check_ledger(ledger: Path, db: Path) -> None:
+    """The ledger is the bureau's own record: never in the warehouse's folder, which builds rewrite."""
+    from pipeline.ledger.record import Refused, check_ledger_place
+    try:
+        check_ledger_place(ledger, db)
+    except Refused as exc:
+        raise RunError(str(exc)) from exc
+
+
 def run(raw: Path, db: Path, progress: bool = True, use_cache: bool = True,
         force: bool = False, ledger: Path | None = None) -> RunResult | None:
-    """Process RAW and publish the warehouse at DB.
+    """Process RAW (and the bureau's ledger: officers' decisions, notices sent) and publish the warehouse at DB.
 
     Returns None, without building, when the published warehouse was built from exactly
     these inputs by exactly this code (same fingerprint): it would come out the same.
     """
     check_writable(db)
+    if ledger is not None:
+        check_ledger(ledger, db)
+    ledger = ledger_path() if ledger is None else ledger
     files = find_inputs(raw)
-    if not force and published_build_id(db) == build_fingerprint(raw, files):
+    if not force and published_build_id(db) == build_fingerprint(raw, files, ledger):
         return None
     result = process(raw, progress, cache_file_for(db) if use_cache else None, files, ledger)
     publish(result.tables, db)

@@ -305,7 +305,9 @@ def data_lines_table(lines: pd.DataFrame, count_lines: frozenset[int] = frozense
 
 
 def indicator_table(indicators: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
+    from presentation.review import SOURCE_LABELS
+
+    table = pd.DataFrame({
         "代码": indicators["code"],
         "一级指标": indicators["level1"],
         "二级指标": indicators["level2"],
@@ -318,6 +320,10 @@ def indicator_table(indicators: pd.DataFrame) -> pd.DataFrame:
         "评分说明": indicators["note"],
         "来源单元格": indicators["source_cell"],
     }).reset_index(drop=True)
+    if "review_source" in indicators:  # where 复核得分 comes from, and the officer's reason (section 10)
+        table.insert(7, "复核得分来源", indicators["review_source"].map(lambda s: SOURCE_LABELS.get(s, s)).to_numpy())
+        table.insert(8, "复核理由", indicators["reason"].to_numpy())
+    return table
 
 
 def findings_table(findings: pd.DataFrame) -> pd.DataFrame:

@@ -34,6 +34,14 @@ def run_pipeline(raw: Path, db: Path, *extra: str, check: bool = True,
         cwd=ROOT, capture_output=True, text=True, check=check, timeout=600, env=env)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_ledger(tmp_path_factory) -> Path:
+    """The tests never read or write the bureau's own ledger: each session starts from an empty one."""
+    path = tmp_path_factory.mktemp("ledger") / "bureau.sqlite"
+    os.environ["PERF_LEDGER"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def sample_warehouse(tmp_path_factory) -> Path:
     """The warehouse built by the real pipeline from the sample county in raw/, with the

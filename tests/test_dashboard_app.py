@@ -18,6 +18,7 @@ PAGES = {
     "views/unit_detail.py": "单位详情",
     "views/quality.py": "数据质量",
     "views/rectification.py": "退回与整改",
+    "views/review.py": "复核",
 }
 REFERENCE_UNIT = "遂溪县人民政府办公室"
 YEAR = 2024

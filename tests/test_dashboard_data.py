@@ -188,7 +188,8 @@ def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "syn
                     indicator_rows.append([name, year, indicator["code"], indicator["level1"], indicator["level2"],
                                  indicator["level3"], float(indicator["max"]), self_score, review,
                                  indicator["rule"], None if self_score == indicator["max"] else "扣分原因见报告",
-                                 f"评分表!F{row}"])
+                                 f"评分表!F{row}", review,
+                                 "self" if indicator["rule"] == "judged" else "rule", None, None])
                 review_total = metrics.round_score(review_total)
                 errors = 1 if index == 7 else 0
                 warnings = 1 if self_total > review_total + settings.INFLATION_WARNING_POINTS else 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipeline import ledger
 
-from . import charts, notices, ranking_book, summary
+from . import charts, notices, ranking_book, summary, working_paper
 from .load import YearData, read_year
 from .pdf import html_to_pdf
 
@@ -45,6 +45,7 @@ class Outputs:
     summary_pdf: bytes | None
     charts: dict[str, bytes] = field(default_factory=dict)
     summary_text: str = ""
+    papers: dict[str, bytes] = field(default_factory=dict)   # 复核工作底稿: file name → .docx
 
 
 def build(data: YearData, *, issued_on: date, resubmit_by: date | None = None, pdf: bool = True,
@@ -68,8 +69,13 @@ def build(data: YearData, *, issued_on: date, resubmit_by: date | None = None, p
     )
 
 
-def build_from_warehouse(db: Path, year: int, **options) -> Outputs:
-    return build(read_year(db, year), **options)
+def build_from_warehouse(db: Path, year: int, *, ledger: Path | None = None, **options) -> Outputs:
+    """The year's outputs, and a 复核工作底稿 for every sampled unit (pending decisions from LEDGER)."""
+    outputs = build(read_year(db, year), **options)
+    decisions = working_paper.decisions_frame(ledger, year) if ledger is not None else None
+    for paper in working_paper.read_papers(db, year, decisions):
+        outputs.papers[working_paper.file_name(paper)] = working_paper.paper_docx(paper, options["issued_on"])
+    return outputs
 
 
 def _write_bytes(path: Path, content: bytes) -> Path:
@@ -101,4 +107,5 @@ def write(outputs: Outputs, out_dir: Path) -> list[Path]:
     if outputs.summary_pdf is not None:
         written.append(_write_bytes(folder / f"{summary_stem(outputs.year)}.pdf", outputs.summary_pdf))
     written += [_write_bytes(folder / CHARTS_FOLDER / f"{key}.png", png) for key, png in outputs.charts.items()]
+    written += [_write_bytes(folder / working_paper.FOLDER / name, paper) for name, paper in outputs.papers.items()]
     return written

@@ -17,6 +17,7 @@ import xlsxwriter
 
 from pipeline.scoring import metrics
 from pipeline.checking.findings import SEVERITIES, rule_label
+from presentation.review import SOURCE_LABELS, officer_changes
 
 from .common import display_width, is_missing, severity_label
 from .load import YearData
@@ -82,7 +83,10 @@ def _sum(values: pd.Series) -> float | None:
 # --- the four sheets, as pure functions of the warehouse's frames -------------------------
 
 
-def ranking_sheet(scores: pd.DataFrame, year: int) -> Sheet:
+def ranking_sheet(scores: pd.DataFrame, year: int, indicators: pd.DataFrame | None = None) -> Sheet:
+    """Units by final 复核得分 (officers' scores included), with how many indicators officers changed."""
+    changed = ({} if indicators is None or indicators.empty else
+               {name: officer_changes(group) for name, group in indicators.groupby("unit_name")})
     sheet = Sheet(SHEET_RANKING, f"{year}年度部门整体支出绩效自评排名表（按复核得分）", [
         Column("排名", "count"), Column("单位编码"), Column("单位名称"), Column("单位类型"), Column("主管部门"),
         Column("财政下达预算数（元）", "yuan"), Column("支出决算数（元）", "yuan"),
@@ -90,8 +94,8 @@ def ranking_sheet(scores: pd.DataFrame, year: int) -> Sheet:
         Column("三公经费预算数（元）", "yuan"), Column("三公经费实际支出数（元）", "yuan"),
         Column("三公经费控制率", "rate"),
         Column("自评得分", "score"), Column("自评等级"), Column("复核得分", "score"), Column("复核等级"),
-        Column("自评高出复核（分）", "score"), Column("错误数", "count"), Column("提示数", "count"),
-        Column("需退回修改"),
+        Column("自评高出复核（分）", "score"), Column("财政局改动指标数", "count"), Column("错误数", "count"),
+        Column("提示数", "count"), Column("需退回修改"),
     ], frozen_columns=3)
     ordered = scores.sort_values(["rank", "unit_name"], na_position="last")
     for row in ordered.itertuples(index=False):
@@ -99,7 +103,8 @@ def ranking_sheet(scores: pd.DataFrame, year: int) -> Sheet:
                    row.budget_issued, row.spent, row.execution_rate,
                    row.sangong_budget, row.sangong_spent, row.sangong_control_rate,
                    row.self_score, row.self_grade, row.review_score, row.review_grade, row.inflation,
-                   row.errors, row.warnings, "是" if bool(row.must_resubmit) else "否"])
+                   changed.get(row.unit_name, 0), row.errors, row.warnings,
+                   "是" if bool(row.must_resubmit) else "否"])
     budget, spent = _sum(ordered["budget_issued"]), _sum(ordered["spent"])
     sangong_budget, sangong_spent = _sum(ordered["sangong_budget"]), _sum(ordered["sangong_spent"])
     # The county's rate is the rate of the sums, not the mean of the units' rates.
@@ -107,17 +112,20 @@ def ranking_sheet(scores: pd.DataFrame, year: int) -> Sheet:
                budget, spent, metrics.execution_rate(spent, budget),
                sangong_budget, sangong_spent, metrics.sangong_control_rate(sangong_spent, sangong_budget),
                None, None, None, None, None,
+               sum(changed.get(name, 0) for name in ordered["unit_name"]),
                int(ordered["errors"].sum()), int(ordered["warnings"].sum()),
                f"{int(ordered['must_resubmit'].astype(bool).sum())} 个"], total=True)
     return sheet
 
 
 def review_sheet(indicators: pd.DataFrame, scores: pd.DataFrame, year: int) -> Sheet:
-    """Each unit's indicators, self against 复核, in ranking order, each unit closed by its 小计."""
+    """Each unit's indicators, self against 复核, in ranking order, each unit closed by its 小计.
+    复核得分 is the final one: the officer's where recorded (with officer and reason), else the rule's."""
     sheet = Sheet(SHEET_REVIEW, f"{year}年度部门整体支出绩效自评复核表（自评得分与复核得分）", [
         Column("排名", "count"), Column("单位名称"), Column("代码"), Column("一级指标"), Column("二级指标"),
-        Column("三级指标"), Column("分值", "score"), Column("自评得分", "score"), Column("复核得分", "score"),
-        Column("自评高出复核（分）", "score"), Column("复核方法"), Column("评分说明"), Column("来源单元格"),
+        Column("三级指标"), Column("分值", "score"), Column("自评得分", "score"), Column("规则复核得分", "score"),
+        Column("复核得分", "score"), Column("自评高出复核（分）", "score"), Column("复核方法"), Column("采用"),
+        Column("复核人"), Column("复核理由"), Column("评分说明"), Column("来源单元格"),
     ], frozen_columns=3)
     ranks = dict(zip(scores["unit_name"], scores["rank"]))
     order = {name: position for position, name in
@@ -130,14 +138,17 @@ def review_sheet(indicators: pd.DataFrame, scores: pd.DataFrame, year: int) -> S
         for row in group.itertuples(index=False):
             difference = (None if is_missing(row.self_score) or is_missing(row.review_score)
                           else metrics.round_score(row.self_score - row.review_score))
+            source = getattr(row, "review_source", None)
             sheet.add([rank, name, row.code, row.level1, row.level2, row.level3, row.max_score,
-                       row.self_score, row.review_score, difference,
-                       REVIEW_METHOD_LABELS.get(row.rule, row.rule), row.note, row.source_cell])
+                       row.self_score, getattr(row, "rule_score", None), row.review_score, difference,
+                       REVIEW_METHOD_LABELS.get(row.rule, row.rule), SOURCE_LABELS.get(source, source),
+                       getattr(row, "officer", None), getattr(row, "reason", None), row.note, row.source_cell])
         self_total, review_total = _sum(group["self_score"]), _sum(group["review_score"])
         difference = (None if self_total is None or review_total is None
                       else metrics.round_score(self_total - review_total))
-        sheet.add([rank, name, "小计", None, None, None, _sum(group["max_score"]), self_total, review_total,
-                   difference, None, None, None], total=True)
+        sheet.add([rank, name, "小计", None, None, None, _sum(group["max_score"]), self_total,
+                   _sum(group["rule_score"]) if "rule_score" in group else None, review_total,
+                   difference, None, None, None, None, None, None], total=True)
     return sheet
 
 
@@ -172,7 +183,8 @@ def missing_sheet(status: pd.DataFrame, year: int) -> Sheet:
 
 
 def year_sheets(data: YearData) -> list[Sheet]:
-    return [ranking_sheet(data.scores, data.year), review_sheet(data.indicators, data.scores, data.year),
+    return [ranking_sheet(data.scores, data.year, data.indicators),
+            review_sheet(data.indicators, data.scores, data.year),
             findings_sheet(data.findings, data.year), missing_sheet(data.status, data.year)]
 
 

@@ -139,6 +139,22 @@ def change_counts(changes: pd.DataFrame) -> ChangeCounts:
     )
 
 
+def officer_review_sentence(indicators: pd.DataFrame) -> str:
+    """How many indicators the bureau's officers scored differently from the rule (contract section 10)."""
+    from presentation.review import officer_changes
+
+    if indicators.empty or "review_source" not in indicators:
+        return "财政局复核人员未改动任何指标的复核得分。"
+    officer = indicators[indicators["review_source"] == "officer"]
+    changed = officer[(officer["review_score"] - officer["rule_score"]).abs() > 0.005]
+    if changed.empty:
+        return "财政局复核人员未改动任何指标的复核得分，复核得分均按评分规则计算。"
+    lowered = int((changed["review_score"] < changed["rule_score"]).sum())
+    return (f"财政局复核人员抽查复核后，改动了 {changed['unit_name'].nunique()} 个单位的 "
+            f"{officer_changes(indicators)} 项指标得分（其中调低 {lowered} 项），"
+            f"以上复核得分、等级和排名均已按改动后的得分计算。")
+
+
 def _score(value) -> str:
     return "—" if pd.isna(value) else f"{value:.2f}"
 
@@ -193,6 +209,7 @@ def summary_content(data: YearData, issued_on: date) -> Summary:
         + "；复核等级为" + "、".join(f"“{g}”{grades['review'][g]} 个" for g in GRADES) + "。"
         f"自评等级与复核等级不一致的 {mismatched} 个，自评得分高出复核得分 "
         f"{settings.INFLATION_WARNING_POINTS} 分以上的 {inflated} 个。"))
+    add(Paragraph(officer_review_sentence(data.indicators)))
     add(Table(["等级", "自评（个）", "复核（个）"],
               [[g, str(grades["self"][g]), str(grades["review"][g])] for g in GRADES]
               + [["合计", str(sum(grades["self"].values())), str(sum(grades["review"].values()))]],

@@ -1,5 +1,5 @@
-"""What a build is made of, as one hash: the input files, the roster, the frameworks
-and the code. Equal fingerprints mean equal warehouse content, so an unchanged rerun
+"""What a build is made of, as one hash: the input files, the roster, the frameworks,
+the bureau's ledger and the code. Equal fingerprints mean equal warehouse content, so an unchanged rerun
 can keep the published build instead of making the same one again."""
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ def code_files() -> list[Path]:
     return sorted(files)
 
 
-def build_fingerprint(raw: Path, files: Iterable[FoundFile]) -> str:
+def build_fingerprint(raw: Path, files: Iterable[FoundFile], ledger: Path | None = None) -> str:
     digest = hashlib.sha256()
+    if ledger is not None:
+        from pipeline.ledger import fingerprint as ledger_fingerprint
+        digest.update(b"ledger\0" + ledger_fingerprint(ledger).encode())
     for found in sorted(files, key=lambda f: f.relative):
         digest.update(f"{found.relative}\0{found.sha256}\0{found.mtime_ns}\n".encode())
     roster = raw / ROSTER_FILE

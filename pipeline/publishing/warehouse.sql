@@ -93,6 +93,10 @@ CREATE TABLE indicator_scores (
     rule          VARCHAR NOT NULL,   -- judged / proportional / deduction / ceiling
     note          VARCHAR,            -- 评分说明
     source_cell   VARCHAR,            -- e.g. 评分表!F5
+    rule_score    DOUBLE,             -- the rule's 复核得分 (the self-score for judged), before any officer's score
+    review_source VARCHAR NOT NULL,   -- where review_score comes from: officer (the ledger) / rule / self
+    officer       VARCHAR,            -- the officer whose score counts (review_source = officer)
+    reason        VARCHAR,            -- the officer's reason (review_source = officer)
     PRIMARY KEY (unit_name, year, code)
 );
 
@@ -130,7 +134,7 @@ CREATE TABLE unit_scores (
     sangong_reception    DOUBLE,     -- r23 公务接待费, 元
     self_score           DOUBLE,     -- 自评得分 (the 合计 as stated)
     self_grade           VARCHAR,    -- 自评等级 as stated
-    review_score         DOUBLE,     -- 复核得分, sum of indicator review scores
+    review_score         DOUBLE,     -- 复核得分, sum of indicator review scores (officers' scores where recorded)
     review_grade         VARCHAR,    -- 复核等级, band of review_score
     inflation            DOUBLE,     -- self_score − review_score, points
     rank                 INTEGER,    -- by review_score within the year, competition ranking
@@ -215,4 +219,16 @@ CREATE TABLE rectifications (
     deadline      DATE,               -- that notice's resubmission deadline
     as_of         DATE,               -- the day status was judged on: the latest 填报日期 or notice date in the inputs
     PRIMARY KEY (unit_name, year, rule, location)
+);
+
+-- 抽查 (contract section 11): the units proposed for the officers' review by hand, per year.
+-- The same inputs always give the same sample.
+CREATE TABLE review_sample (
+    year          INTEGER NOT NULL,
+    unit_code     VARCHAR,
+    unit_name     VARCHAR NOT NULL,
+    risk          DOUBLE NOT NULL,    -- Σ weight × signal, weights from the framework's [sampling.weights]
+    reasons       VARCHAR NOT NULL,   -- the signals that count, in Chinese, e.g. 错误2个；支出率85.00%低于90%
+    selected_by   VARCHAR NOT NULL,   -- risk (the highest-risk half) / random (drawn within 单位类型, seeded by the year)
+    PRIMARY KEY (year, unit_name)
 );

@@ -2,13 +2,15 @@
 
 The bureau does not take a self-score on trust: every formula indicator is recomputed
 from the 数据表 with the year's framework, judged indicators keep the unit's score
-(within 0..分值). Scores are in points, rounded to two decimals before they are summed.
+(within 0..分值), and an officer's score from the ledger replaces either (contract
+section 10). Scores are in points, rounded to two decimals before they are summed.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -32,6 +34,10 @@ class IndicatorReview:
     rule: str
     note: str | None
     source_cell: str | None
+    source: str = "rule"              # review_source: officer / rule / self
+    rule_score: float | None = None   # the rule's 复核得分, before any officer's score
+    officer: str | None = None
+    reason: str | None = None
 
 
 def review_indicators(parsed: ParsedWorkbook, framework: Framework) -> list[IndicatorReview]:
@@ -43,12 +49,44 @@ def review_indicators(parsed: ParsedWorkbook, framework: Framework) -> list[Indi
         row = by_code.get(spec.code)
         self_score = row.self_score if row else None
         score = review_score(spec, parsed.amounts, self_score)
+        source = SOURCE_SELF if spec.rule == "judged" else SOURCE_RULE
         if score is None:  # the figures it needs are missing: fall back to the judged rule
             score = metrics.round_score(min(max(self_score or 0.0, 0.0), spec.max_score))
+            source = SOURCE_SELF
         reviews.append(IndicatorReview(
             spec.code, spec.level1, spec.level2, spec.level3, spec.max_score, self_score,
-            score, spec.rule, row.note if row else None, row.cell if row else None))
+            score, spec.rule, row.note if row else None, row.cell if row else None,
+            source=source, rule_score=score))
     return reviews
+
+
+SOURCE_OFFICER, SOURCE_RULE, SOURCE_SELF = "officer", "rule", "self"
+
+
+def apply_decisions(reviews: list[IndicatorReview], decisions: Mapping[str, object]) -> list[IndicatorReview]:
+    """The officers' scores (code → ledger Decision with score, officer, reason) in place of the
+    rule's; kept within 0..分值 in case the framework changed after the decision."""
+    applied = []
+    for r in reviews:
+        decision = decisions.get(r.code)
+        if decision is None or decision.score is None:
+            applied.append(r)
+            continue
+        score = metrics.round_score(min(max(float(decision.score), 0.0), r.max_score))
+        applied.append(replace(r, review_score=score, source=SOURCE_OFFICER,
+                               officer=decision.officer, reason=decision.reason))
+    return applied
+
+
+def officer_findings(reviews: list[IndicatorReview]) -> list[Finding]:
+    """An officer's score below the unit's self-score: a warning on the unit, with the officer's reason."""
+    return [Finding(
+        WARNING, "review.officer_deduction", r.source_cell or SHEET_SCORES,
+        f"财政局复核：{r.code}{r.level3} 自评{r.self_score:g}分，复核{r.review_score:g}分"
+        f"（扣{metrics.round_score(r.self_score - r.review_score):g}分）。理由：{r.reason}（复核人：{r.officer}）",
+        found=f"{r.self_score:g}", expected=f"{r.review_score:g}")
+        for r in reviews
+        if r.source == SOURCE_OFFICER and r.self_score is not None and r.review_score < r.self_score - 1e-9]
 
 
 def review_total(reviews: list[IndicatorReview]) -> float:
