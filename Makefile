@@ -14,6 +14,7 @@ LEDGER ?= ledger/bureau.sqlite
 YEAR ?= 2024
 PORT ?= 8501
 N ?= 10000
+FRAMEWORKS ?=
 
 PYTHON ?= python3
 # uv from PATH, else a private copy in .tools/ (installed with pip on first use)
@@ -60,8 +61,9 @@ sample: $(STAMP) ## regenerate the sample county in raw/ (seeded: same bytes eve
 	$(RUN) python -m sample_county --out raw
 
 .PHONY: template
-template: $(STAMP) ## write the blank workbook for YEAR= that the bureau sends to units
-	$(RUN) python -m pipeline template --year $(YEAR) --out "$(OUT)/绩效自评表_$(YEAR).xlsx"
+template: $(STAMP) ## write the blank workbook for YEAR= that the bureau sends to units (FRAMEWORKS= another framework folder)
+	$(RUN) python -m pipeline template --year $(YEAR) --out "$(OUT)/绩效自评表_$(YEAR).xlsx" \
+	  $(if $(FRAMEWORKS),--frameworks "$(FRAMEWORKS)")
 
 .PHONY: report
 report: $(STAMP) ## write the workbook, 退回修改 notices (+ zip) and summary report (.docx, .pdf) of YEAR= under OUT=/YEAR

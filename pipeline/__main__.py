@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     template_cmd = commands.add_parser("template", help="生成下发给单位的空白自评表（make template）")
     template_cmd.add_argument("--year", type=int, required=True)
     template_cmd.add_argument("--out", type=Path, required=True)
+    template_cmd.add_argument("--frameworks", type=Path, default=None,
+                              help="评分框架文件夹（默认 PERF_FRAMEWORKS 或 schemas/frameworks）")
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.scoring.framework import FrameworkError
         from pipeline.forms.template import write_template
         try:
-            path = write_template(args.year, args.out)
+            path = write_template(args.year, args.out, args.frameworks)
         except FrameworkError as exc:
             print(f"template: {exc}", file=sys.stderr)
             return 2

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 
 import openpyxl
 import pytest
 
+from pipeline.scoring.framework import read_framework_file
 from pipeline.settings import FRAMEWORKS_DIR
 from pipeline.forms.template import write_template
 from schemas.form import DATA_LINES, INFO_FIELDS, SCORE_HEADER
@@ -15,8 +15,7 @@ YEARS = sorted(int(p.stem) for p in FRAMEWORKS_DIR.glob("*.toml") if p.stem.isdi
 
 
 def framework(year):
-    with open(FRAMEWORKS_DIR / f"{year}.toml", "rb") as fh:
-        return tomllib.load(fh)
+    return read_framework_file(FRAMEWORKS_DIR / f"{year}.toml")
 
 
 @pytest.fixture(scope="module", params=YEARS)

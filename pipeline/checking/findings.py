@@ -103,6 +103,7 @@ RULE_LABELS = {
     "scores.total_mismatch": "自评合计与各项之和不符",
     "scores.total_missing": "自评合计未填写",
     "review.self_score_above_review": "自评高于复核",
+    "review.formula_unscored": "指标无法按公式复核",
     "report.missing": "未报送自评报告",
     "report.unmatched": "自评报告无法对应单位",
     "report.unreadable": "自评报告无法读取",
