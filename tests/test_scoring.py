@@ -194,7 +194,8 @@ def test_pipeline_refuses_a_framework_that_does_not_add_up(county: County, tmp_p
     frameworks = tmp_path / "frameworks"
     shutil.copytree(FRAMEWORKS_DIR, frameworks)
     path = frameworks / "2024.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace("max = 15", "max = 14"), encoding="utf-8")
+    # an override of one maximum in the year's own file, over the file it extends
+    path.write_text(path.read_text(encoding="utf-8") + '\n[[indicator]]\ncode = "B5"\nmax = 14\n', encoding="utf-8")
     county.workbook("ref.xlsx", reference_form())
     done = subprocess.run([sys.executable, "-m", "pipeline", "run", "--raw", str(county.raw),
                            "--db", str(tmp_path / "x.duckdb"), "--no-progress"],
