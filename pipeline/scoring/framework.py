@@ -202,7 +202,7 @@ def measure(name: str, figures: Figures) -> Measure:
 
 def _number(value: object) -> Decimal:
     """A parameter as written in the file (0.1 stays exactly one tenth)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"不是数字: {value!r}")
     return Decimal(str(value))
 
