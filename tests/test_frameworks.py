@@ -389,3 +389,25 @@ def test_example_framework_template(tmp_path):
 def test_example_framework_files_are_readable_as_data():
     data = read_framework_file(EXAMPLE / "2023.toml")
     assert data["year"] == 2023 and len(data["indicator"]) == 12
+
+
+def test_unit_page_and_review_sheet_show_what_each_formula_rests_on(example_run):
+    import duckdb
+
+    from pipeline.outputs.ranking_book import review_sheet
+    from presentation.tables import indicator_table
+
+    with duckdb.connect(str(example_run), read_only=True) as con:
+        indicators = con.execute("SELECT * FROM indicator_scores WHERE year = 2024 ORDER BY unit_name, code").df()
+        scores = con.execute("SELECT * FROM unit_scores WHERE year = 2024").df()
+    ours = indicators[indicators["unit_name"] == REFERENCE_UNIT]
+    table = indicator_table(ours).set_index("代码")
+    assert table.loc["A2", "复核依据"] == "在职人员控制率 104 % → 3.0 / 5"
+    assert table.loc["A2", "复核方法"] == "超出扣分"
+    assert table.loc["B2", "复核方法"] == "分档计分"
+    assert table.loc["A1", "复核方法"] == "主观评分" and table.loc["A1", "复核依据"] is None
+    sheet = review_sheet(indicators, scores, 2024)
+    basis = sheet.columns.index(next(c for c in sheet.columns if c.header == "复核依据"))
+    shown = {row[2]: row[basis] for row in sheet.rows if row[1] == "遂溪县财政局"}
+    assert shown["B1"] == "预算资金支出率 95 % → 8.0 / 10"
+    assert shown["A3"] == "三公经费预算变动率 不适用 → 4.0 / 5"

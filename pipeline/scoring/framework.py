@@ -221,6 +221,7 @@ def _bands(value: object) -> tuple[tuple[Decimal, Decimal], ...]:
 @dataclass(frozen=True)
 class Shape:
     name: str
+    label: str                                          # how pages and workbooks name it
     func: Callable[[Decimal, Decimal, Mapping[str, object]], Decimal]
     params: Mapping[str, Callable[[object], object]]    # parameter → its parser
 
@@ -232,11 +233,11 @@ class Shape:
 SHAPES: dict[str, Shape] = {}
 
 
-def shape(*params: str):
+def shape(label: str, *params: str):
     parsers = {p: (_bands if p == "bands" else _number) for p in params}
 
     def register(func):
-        SHAPES[func.__name__] = Shape(func.__name__, func, parsers)
+        SHAPES[func.__name__] = Shape(func.__name__, label, func, parsers)
         return func
     return register
 
@@ -244,13 +245,13 @@ def shape(*params: str):
 _HUNDRED = Decimal(100)
 
 
-@shape()
+@shape("按比例")
 def proportional(m: Decimal, top: Decimal, p: Mapping) -> Decimal:
     """max × min(m, 1)."""
     return top * min(m, Decimal(1))
 
 
-@shape("threshold", "points_per_percent")
+@shape("超出扣分", "threshold", "points_per_percent")
 def deduct_above(m: Decimal, top: Decimal, p: Mapping) -> Decimal:
     """Full at m ≤ threshold; above it, max − (m − threshold) × 100 × points_per_percent (pro rata)."""
     if m <= p["threshold"]:
@@ -258,7 +259,7 @@ def deduct_above(m: Decimal, top: Decimal, p: Mapping) -> Decimal:
     return top - (m - p["threshold"]) * _HUNDRED * p["points_per_percent"]
 
 
-@shape("threshold", "points_per_percent")
+@shape("不足扣分", "threshold", "points_per_percent")
 def deduct_below(m: Decimal, top: Decimal, p: Mapping) -> Decimal:
     """Full at m ≥ threshold; below it, max − (threshold − m) × 100 × points_per_percent (pro rata)."""
     if m >= p["threshold"]:
@@ -266,7 +267,7 @@ def deduct_below(m: Decimal, top: Decimal, p: Mapping) -> Decimal:
     return top - (p["threshold"] - m) * _HUNDRED * p["points_per_percent"]
 
 
-@shape("threshold", "step", "points_per_step")
+@shape("不足按档扣分", "threshold", "step", "points_per_step")
 def deduct_below_steps(m: Decimal, top: Decimal, p: Mapping) -> Decimal:
     """Full at m ≥ threshold; below it, points_per_step off for every started step (threshold − m) / step."""
     if m >= p["threshold"]:
@@ -277,7 +278,7 @@ def deduct_below_steps(m: Decimal, top: Decimal, p: Mapping) -> Decimal:
     return top - steps * p["points_per_step"]
 
 
-@shape("bands", "otherwise")
+@shape("分档计分", "bands", "otherwise")
 def bands(m: Decimal, top: Decimal, p: Mapping) -> Decimal:
     """The points of the first band [upper bound, points] with m ≤ upper bound; otherwise `otherwise`."""
     for upper, points in p["bands"]:
@@ -286,7 +287,7 @@ def bands(m: Decimal, top: Decimal, p: Mapping) -> Decimal:
     return p["otherwise"]
 
 
-@shape("points_per_count")
+@shape("按次扣减", "points_per_count")
 def deduct_per_count(m: Decimal, top: Decimal, p: Mapping) -> Decimal:
     """max − m × points_per_count."""
     if m.is_infinite():
@@ -294,7 +295,7 @@ def deduct_per_count(m: Decimal, top: Decimal, p: Mapping) -> Decimal:
     return top - m * p["points_per_count"]
 
 
-@shape("threshold")
+@shape("超出不得分", "threshold")
 def zero_above(m: Decimal, top: Decimal, p: Mapping) -> Decimal:
     """Full at m ≤ threshold, else 0."""
     return top if m <= p["threshold"] else Decimal(0)
@@ -314,14 +315,24 @@ RuleFunction = Callable[[IndicatorSpec, Amounts, float | None], float | None]
 RULES: dict[str, RuleFunction] = {}
 # Parameters each rule type needs in the framework file.
 RULE_PARAMS: dict[str, tuple[str, ...]] = {}
+# How pages and workbooks name each rule type.
+RULE_LABELS: dict[str, str] = {}
 
 
-def rule(name: str, *params: str):
+def rule(name: str, *params: str, label: str | None = None):
     def register(func: RuleFunction) -> RuleFunction:
         RULES[name] = func
         RULE_PARAMS[name] = params
+        RULE_LABELS[name] = label or name
         return func
     return register
+
+
+def method_label(method: str | None) -> str | None:
+    """indicator_scores.rule in words: 主观评分, 超出扣分 …; unknown names as they are."""
+    if method in SHAPES:
+        return SHAPES[method].label
+    return RULE_LABELS.get(method, method) if method is not None else None
 
 
 def _clamp(value: float, spec: IndicatorSpec) -> float:
@@ -333,7 +344,7 @@ def self_score_kept(spec: IndicatorSpec, self_score: float | None) -> float:
     return metrics.round_score(_clamp(self_score or 0.0, spec))
 
 
-@rule("judged")
+@rule("judged", label="主观评分")
 def judged(spec: IndicatorSpec, amounts: Amounts, self_score: float | None) -> float | None:
     """Not recomputable from the figures: 复核得分 = 自评得分, kept within 0..分值."""
     return self_score_kept(spec, self_score)
@@ -348,7 +359,7 @@ class Outcome:
     unscored: str | None = None         # why a formula fell back to the self-score
 
 
-@rule(FORMULA)
+@rule(FORMULA, label="公式")
 def formula(spec: IndicatorSpec, amounts: Amounts, self_score: float | None) -> float | None:
     """The indicator's shape applied to its metric; see assess."""
     return assess(spec, amounts, self_score).score
