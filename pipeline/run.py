@@ -215,12 +215,13 @@ def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], S
         covered.add((unit, found.folder_year))
         framework = frameworks.get(found.folder_year)
         names_by_code = {i.code: i.level3 for i in framework.indicators} if framework else None
-        extracted = reports.extract_figures(text, names_by_code)
+        extracted = (reports.extract_figures(text, names_by_code, max(i.max_score for i in framework.indicators))
+                     if framework else reports.extract_figures(text))
         figures += reports.report_figure_rows(extracted, file=found.relative, unit_name=unit,
                                               year=found.folder_year)
         workbook = loaded.get((unit, found.folder_year))
         if workbook is not None:
-            sub.add(reports.check_report(extracted, table_values(workbook.parsed, workbook.reviews)))
+            sub.add(reports.check_report(extracted, table_values(workbook.parsed, workbook.reviews), names_by_code))
     return subs, figures, covered
 
 

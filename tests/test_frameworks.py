@@ -16,8 +16,8 @@ import pytest
 from pipeline.forms.template import write_template
 from pipeline.scoring import metrics
 from pipeline.scoring.framework import (
-    FORMULA, SHAPES, Figures, FrameworkError, IndicatorSpec, assess, formula_basis, load_framework,
-    measure, parse_framework, read_framework_file, shape_points,
+    FORMULA, SHAPES, Figures, FrameworkError, IndicatorSpec, assess, describe, formula_basis, load_framework,
+    measure, parse_framework, read_framework_file, scoring_note, shape_points,
 )
 from pipeline.settings import FRAMEWORKS_DIR
 from tests.builders import REFERENCE_DATA, REFERENCE_INFO, REFERENCE_UNIT, County, reference_form
@@ -411,3 +411,35 @@ def test_unit_page_and_review_sheet_show_what_each_formula_rests_on(example_run)
     shown = {row[2]: row[basis] for row in sheet.rows if row[1] == "遂溪县财政局"}
     assert shown["B1"] == "预算资金支出率 95 % → 8.0 / 10"
     assert shown["A3"] == "三公经费预算变动率 不适用 → 4.0 / 5"
+
+
+def test_every_shape_reads_as_a_sentence():
+    example = load_framework(2024, EXAMPLE)
+    said = {i.code: describe(i) for i in example.formula_indicators()}
+    assert said["A2"] == "A2“在职人员控制率”满分5分：在职人员控制率不超过100%得满分，每超出1个百分点扣0.5分，扣完为止"
+    assert said["B1"] == ("B1“预算完成率”满分10分：预算资金支出率不低于100%得满分，每低5个百分点（不足的也算）扣2分，"
+                          "扣完为止")
+    assert said["B2"] == ("B2“预算调整率”满分5分：预算调整率不超过0%得5分，不超过10%得4分，不超过20%得3分，"
+                          "不超过30%得2分，其余得0分")
+    default = load_framework(2024)
+    assert describe(default.indicator("B2")) == "B2“预算编制约束性”满分4分：每1笔追加预算扣1分，扣完为止"
+    assert describe(default.indicator("B9")) == "B9“三公经费控制率”满分1分：三公经费控制率超过100%不得分"
+    assert scoring_note(2024, "execution_rate") == (
+        "A3", "A3“部门预算资金支出率”满分10分：复核得分 = 分值 × min(预算资金支出率, 100%)。")
+    assert scoring_note(2024, "staff_control_rate") == (None, "")
+
+
+def test_reports_are_read_by_the_frameworks_own_indicator_names():
+    from pipeline.narratives.reports import check_report, extract_figures
+
+    example = load_framework(2024, EXAMPLE)
+    names = {i.code: i.level3 for i in example.indicators}
+    text = ("遂溪县财政局2024年度部门整体支出绩效自评报告\n"
+            "一、绩效自评情况\n"
+            "（一）在职人员控制率\n本单位在职人员未超编制，自评得分5分。\n"
+            "（二）预算完成率\n预算资金支出率95%，自评得分10分。\n"
+            "（三）重点工作完成率\n全年重点工作全部完成，自评得分20分。\n")
+    scores = {f.item: f.value for f in extract_figures(text, names, 20) if f.item.startswith("score.")}
+    assert scores == {"score.A2": 5, "score.B1": 10, "score.C1": 20}
+    [finding] = check_report(extract_figures(text, names, 20), {"score.B1": 8.0}, names)
+    assert "B1“预算完成率”自评得分" in finding.message

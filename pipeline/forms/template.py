@@ -18,7 +18,7 @@ from pipeline.forms.writer import (
     plan_form,
     render_xlsx,
 )
-from pipeline.scoring.framework import Framework, grade_rule_words, load_framework
+from pipeline.scoring.framework import Framework, describe, grade_rule_words, load_framework
 from pipeline.scoring.metrics import METRICS
 from schemas.form import DATA_LINES, GRADES, SHEET_DATA, SHEET_INFO, SHEET_SCORES, UNIT_TYPES
 
@@ -66,7 +66,8 @@ def formula_note(framework: Framework) -> list[str]:
     uses_info = any(not ref.startswith(("r", "previous.r")) for i in formulas for ref in METRICS[i.metric].inputs)
     source = "数据表和基本信息" if uses_info else "数据表"
     names = "、".join(i.level3 for i in formulas)
-    return [f"十、{names}{count}项指标由财政局按{source}复核计分，自评得分应与{source}一致。"]
+    return [f"十、{names}{count}项指标由财政局按{source}复核计分，自评得分应与{source}一致：",
+            *(f"    {describe(i)}。" for i in formulas)]
 
 
 def _add_validations(workbook: xlsxwriter.Workbook, plan: FormPlan, indicators) -> None:

@@ -422,6 +422,56 @@ def formula_basis(metric: str | None, value: float | None, score: float | None, 
     return f"{spec.label} {shown} → {points} / {max_score:g}"
 
 
+def _plain(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _shown(value: Decimal, unit: str) -> str:
+    return _plain(value * 100) + "%" if unit == "%" else _plain(value) + unit
+
+
+def describe(spec: IndicatorSpec) -> str:
+    """How 复核 scores a formula indicator, in words for captions and the 填表说明:
+    A3“部门预算资金支出率”满分10分：复核得分 = 分值 × min(预算资金支出率, 100%)."""
+    head = f"{spec.code}“{spec.level3}”满分{spec.max_score:g}分"
+    if not spec.is_formula:
+        return f"{head}，{method_label(spec.method)}"
+    m = metrics.METRICS[spec.metric]
+    p = spec.params
+    pct = "个百分点" if m.unit == "%" else m.unit
+
+    def per(key: str) -> str:
+        return _plain(p[key])
+    text = {
+        "proportional": lambda: f"复核得分 = 分值 × min({m.label}, 100%)",
+        "deduct_above": lambda: f"{m.label}不超过{_shown(p['threshold'], m.unit)}得满分，每超出1{pct}扣{per('points_per_percent')}分",
+        "deduct_below": lambda: f"{m.label}不低于{_shown(p['threshold'], m.unit)}得满分，每低1{pct}扣{per('points_per_percent')}分",
+        "deduct_below_steps": lambda: (f"{m.label}不低于{_shown(p['threshold'], m.unit)}得满分，每低"
+                                       f"{_plain(p['step'] * 100) if m.unit == '%' else per('step')}{pct}"
+                                       f"（不足的也算）扣{per('points_per_step')}分"),
+        "bands": lambda: m.label + "，".join(f"不超过{_shown(upper, m.unit)}得{_plain(points)}分"
+                                            for upper, points in p["bands"]) + f"，其余得{per('otherwise')}分",
+        "deduct_per_count": lambda: f"每1{m.unit}{m.label.removesuffix('笔数').removesuffix('数')}扣{per('points_per_count')}分",
+        "zero_above": lambda: f"{m.label}超过{_shown(p['threshold'], m.unit)}不得分",
+    }[spec.shape]()
+    return f"{head}：{text}，扣完为止" if spec.shape.startswith("deduct") else f"{head}：{text}"
+
+
+def metric_indicator(framework: Framework, metric: str) -> IndicatorSpec | None:
+    """The framework's first indicator scored on this metric, if any."""
+    return next((i for i in framework.formula_indicators() if i.metric == metric), None)
+
+
+def scoring_note(year: int, metric: str) -> tuple[str | None, str]:
+    """(code, sentence) of the year's indicator scored on a metric, for a page's caption;
+    (None, "") when the year has no usable framework or no such indicator."""
+    try:
+        found = metric_indicator(load_framework(year), metric)
+    except FrameworkError:
+        return None, ""
+    return (found.code, describe(found) + "。") if found else (None, "")
+
+
 # ---------------------------------------------------------------- reading the file
 
 def _indicator(item: Mapping[str, object], fail: Callable[[str], FrameworkError]) -> IndicatorSpec:
