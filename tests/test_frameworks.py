@@ -443,3 +443,17 @@ def test_reports_are_read_by_the_frameworks_own_indicator_names():
     assert scores == {"score.A2": 5, "score.B1": 10, "score.C1": 20}
     [finding] = check_report(extract_figures(text, names, 20), {"score.B1": 8.0}, names)
     assert "B1“预算完成率”自评得分" in finding.message
+
+
+def test_a_framework_in_earlier_terms_scores_the_same(tmp_path):
+    """A county's file written with rule = proportional / deduction / ceiling still loads."""
+    earlier = read_framework_file(FRAMEWORKS_DIR / "2024.toml")
+    terms = {"A3": dict(rule="proportional", numerator="r13", denominator="r12"),
+             "B2": dict(rule="deduction", count="r24", points_per_count=1),
+             "B8": dict(rule="ceiling", numerator="r18", denominator="r17", limit=1.0, points_per_percent=1),
+             "B9": dict(rule="ceiling", numerator="r20", denominator="r19", limit=1.0, points_per_percent="all")}
+    keep = ("code", "level1", "level2", "level3", "max", "rule")
+    earlier["indicator"] = [{**{k: v for k, v in i.items() if k in keep}, **terms.get(i["code"], {})}
+                            for i in earlier["indicator"]]
+    old, new = parse_framework(earlier, "old.toml"), load_framework(2024)
+    assert old.indicators == new.indicators

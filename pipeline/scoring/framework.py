@@ -474,8 +474,39 @@ def scoring_note(year: int, metric: str) -> tuple[str | None, str]:
 
 # ---------------------------------------------------------------- reading the file
 
+def _line_ref(value: object) -> str:
+    return "r" + str(value).lstrip("rR")
+
+
+def from_earlier_terms(item: Mapping[str, object]) -> Mapping[str, object]:
+    """A framework file written before metrics and shapes (rule = proportional / deduction /
+    ceiling with 行次 references) in today's terms, so a county's older file keeps working."""
+    rule_name = item.get("rule")
+    if rule_name not in ("proportional", "deduction", "ceiling"):
+        return item
+    keep = {k: v for k, v in item.items() if k in ("code", "level1", "level2", "level3", "max")}
+    if rule_name == "deduction":
+        inputs = (_line_ref(item.get("count")),)
+    else:
+        inputs = (_line_ref(item.get("numerator")), _line_ref(item.get("denominator")))
+    metric = next((m.name for m in metrics.METRICS.values() if m.inputs == inputs), None)
+    if metric is None:
+        return item  # refused below, naming the rule
+    if rule_name == "proportional":
+        return {**keep, "metric": metric, "shape": "proportional", "when_not_applicable": "full"}
+    if rule_name == "deduction":
+        return {**keep, "metric": metric, "shape": "deduct_per_count",
+                "points_per_count": item.get("points_per_count")}
+    if item.get("points_per_percent") == "all":
+        return {**keep, "metric": metric, "shape": "zero_above", "threshold": item.get("limit"),
+                "when_not_applicable": "full"}
+    return {**keep, "metric": metric, "shape": "deduct_above", "threshold": item.get("limit"),
+            "points_per_percent": item.get("points_per_percent"), "when_not_applicable": "full"}
+
+
 def _indicator(item: Mapping[str, object], fail: Callable[[str], FrameworkError]) -> IndicatorSpec:
     code = str(item.get("code", "?"))
+    item = {k: v for k, v in from_earlier_terms(item).items() if v is not None}
 
     def bad(why: str) -> FrameworkError:
         return fail(f"指标 {code}: {why}")
