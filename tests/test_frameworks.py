@@ -8,7 +8,6 @@ import datetime as dt
 import os
 import shutil
 from decimal import Decimal
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -48,10 +47,10 @@ def test_proportional(m, expected):
     assert points("proportional", m) == expected
 
 
-@pytest.mark.parametrize("m, expected", [("0.99", 5), ("1", 5), ("1.0001", 4.99995 and 5.0),
+@pytest.mark.parametrize("m, expected", [("0.99", 5), ("1", 5), ("1.00001", 5.0),
                                          ("1.01", 4.5), ("1.04", 3), ("1.1", 0), ("2", 0)])
 def test_deduct_above(m, expected):
-    # 0.5 point per percentage point above 100 %: 100.01 % loses 0.005 → 4.995 → 5.00 (half away from zero)
+    # 0.5 point per percentage point above 100 %: 100.001 % loses 0.0005 → 4.9995 → 5.00
     assert points("deduct_above", m, 5, threshold=1.0, points_per_percent=0.5) == expected
 
 
@@ -198,6 +197,12 @@ def test_a_framework_naming_what_does_not_exist_is_refused(changes, message):
 def test_grade_bands_must_name_the_four_grades():
     with pytest.raises(FrameworkError, match="grades"):
         parse_framework({**_data(), "grades": {"A": 90, "B": 0}}, "x.toml")
+
+
+def test_targets_sheet_is_one_of_three_words():
+    assert parse_framework({**_data(), "targets_sheet": "required"}, "x.toml").targets_sheet == "required"
+    with pytest.raises(FrameworkError, match="targets_sheet 应为 none / optional / required"):
+        parse_framework({**_data(), "targets_sheet": "maybe"}, "x.toml")
 
 
 def test_the_pipeline_refuses_an_unknown_shape_with_one_line(county: County, tmp_path):

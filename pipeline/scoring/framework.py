@@ -34,6 +34,8 @@ FORMULA = "formula"
 # What a not-applicable metric gives: full marks, or the unit's self-score with a warning.
 WHEN_NOT_APPLICABLE = ("full", "self")
 DEFAULT_GRADES = {"优": 90, "良": 80, "中": 60, "差": 0}
+# Whether a workbook may, must or need not carry a 绩效目标表 (contract section 9).
+TARGETS_SHEET = ("none", "optional", "required")
 # Keys of an [[indicator]] that are not rule or shape parameters.
 _INDICATOR_KEYS = ("code", "level1", "level2", "level3", "max", "rule", "metric", "shape",
                    "when_not_applicable", "remove")
@@ -581,6 +583,8 @@ def parse_framework(data: Mapping[str, object], source: str) -> Framework:
     if set(grades) != set(GRADES):
         raise fail(f"[grades] 应正好给出 {'、'.join(GRADES)} 四个等级的下限，而不是 {'、'.join(grades)}")
     targets_sheet = str(data.get("targets_sheet", "none"))
+    if targets_sheet not in TARGETS_SHEET:
+        raise fail(f"targets_sheet 应为 {' / '.join(TARGETS_SHEET)}，而不是 “{targets_sheet}”")
     settings = {k: v for k, v in data.items() if k not in _KNOWN_TOP}
     return Framework(year, deadline, tuple(indicators), grades, str(data.get("notice", "")),
                      targets_sheet, settings, source)
