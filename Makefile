@@ -65,6 +65,10 @@ template: $(STAMP) ## write the blank workbook for YEAR= that the bureau sends t
 	$(RUN) python -m pipeline template --year $(YEAR) --out "$(OUT)/绩效自评表_$(YEAR).xlsx" \
 	  $(if $(FRAMEWORKS),--frameworks "$(FRAMEWORKS)")
 
+.PHONY: docs
+docs: $(STAMP) ## regenerate docs/metrics.md from the metrics, shapes and framework files
+	$(RUN) python -m pipeline docs
+
 .PHONY: report
 report: $(STAMP) ## write the workbook, 退回修改 notices (+ zip) and summary report (.docx, .pdf) of YEAR= under OUT=/YEAR
 	$(RUN) python -m pipeline.outputs --year $(YEAR) --db "$(DB)" --out "$(OUT)"

@@ -16,7 +16,7 @@ from pipeline.forms.template import write_template
 from pipeline.scoring import metrics
 from pipeline.scoring.framework import (
     FORMULA, SHAPES, Figures, FrameworkError, IndicatorSpec, assess, describe, formula_basis, load_framework,
-    measure, parse_framework, read_framework_file, scoring_note, shape_points,
+    grade_note, measure, parse_framework, read_framework_file, scoring_note, shape_points,
 )
 from pipeline.settings import FRAMEWORKS_DIR
 from tests.builders import REFERENCE_DATA, REFERENCE_INFO, REFERENCE_UNIT, County, reference_form
@@ -432,6 +432,8 @@ def test_every_shape_reads_as_a_sentence():
     assert scoring_note(2024, "execution_rate") == (
         "A3", "A3“部门预算资金支出率”满分10分：复核得分 = 分值 × min(预算资金支出率, 100%)。")
     assert scoring_note(2024, "staff_control_rate") == (None, "")
+    assert grade_note(2024) == "等级标准（2024年度评分框架）：优≥90，良80至90，中60至80，差<60。"
+    assert grade_note(1999) == ""
 
 
 def test_reports_are_read_by_the_frameworks_own_indicator_names():

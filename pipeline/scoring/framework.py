@@ -464,6 +464,14 @@ def metric_indicator(framework: Framework, metric: str) -> IndicatorSpec | None:
     return next((i for i in framework.formula_indicators() if i.metric == metric), None)
 
 
+def grade_note(year: int) -> str:
+    """The year's bands for a page's caption; "" when the year has no usable framework."""
+    try:
+        return f"等级标准（{year}年度评分框架）：{load_framework(year).grade_rule()}。"
+    except FrameworkError:
+        return ""
+
+
 def scoring_note(year: int, metric: str) -> tuple[str | None, str]:
     """(code, sentence) of the year's indicator scored on a metric, for a page's caption;
     (None, "") when the year has no usable framework or no such indicator."""
