@@ -464,3 +464,26 @@ def test_a_framework_in_earlier_terms_scores_the_same(tmp_path):
                             for i in earlier["indicator"]]
     old, new = parse_framework(earlier, "old.toml"), load_framework(2024)
     assert old.indicators == new.indicators
+
+
+def test_another_rule_type_registers_with_its_parameters():
+    from pipeline.scoring import framework as fw
+
+    @fw.rule("capped_by_share", "share", label="按比例封顶")
+    def capped_by_share(spec, amounts, self_score):
+        """min(自评得分, 分值 × share)."""
+        seen.append(getattr(amounts, "workbook", None))
+        return min(self_score or 0.0, spec.max_score * float(spec.params["share"]))
+
+    seen: list = []
+    try:
+        data = _data(metric=None, shape=None, threshold=None, points_per_percent=None, rule="capped_by_share")
+        with pytest.raises(FrameworkError, match="capped_by_share 规则缺少参数 share"):
+            parse_framework(data, "x.toml")
+        data["indicator"][1]["share"] = 0.5
+        c7 = parse_framework(data, "x.toml").indicator("C7")
+        assert c7.params == {"share": 0.5} and fw.method_label(c7.method) == "按比例封顶"
+        assert assess(c7, Figures({}, workbook="the workbook"), 30).score == 20
+        assert seen == ["the workbook"]
+    finally:
+        del fw.RULES["capped_by_share"], fw.RULE_PARAMS["capped_by_share"], fw.RULE_LABELS["capped_by_share"]

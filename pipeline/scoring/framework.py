@@ -143,6 +143,9 @@ class Figures(Mapping):
     amounts: Mapping[int, float | None]
     info: Mapping[str, object] = field(default_factory=dict)
     previous: Figures | None = None
+    # The whole parsed workbook, for rule types that read more than figures (e.g. its
+    # 绩效目标表); None where only figures are given.
+    workbook: object | None = None
 
     def __getitem__(self, line: int) -> float | None:
         return self.amounts[line]

@@ -39,7 +39,7 @@ class IndicatorReview:
 
 def unit_figures(parsed: ParsedWorkbook, previous: ParsedWorkbook | None = None) -> Figures:
     """What the metrics of one unit-year may take, with its previous year when loaded."""
-    return Figures(parsed.amounts, parsed.info, None if previous is None else unit_figures(previous))
+    return Figures(parsed.amounts, parsed.info, None if previous is None else unit_figures(previous), parsed)
 
 
 def review_indicators(parsed: ParsedWorkbook, framework: Framework,
