@@ -425,7 +425,9 @@ def generate_scores(framework: Framework, f: Mapping[int, int | None], quality: 
             loss = (1 - quality) * 0.45 * rng.uniform(0.5, 1.5)
             points_off = min(round(top * loss), top)
             if points_off:
-                note = rng.choice(_DEDUCTION_NOTES[code]).format(d=f"{points_off:g}")
+                # an indicator a framework adds has no wording of its own here
+                notes = _DEDUCTION_NOTES.get(code, (f"{ind.level3}工作有待加强，扣{{d}}分",))
+                note = rng.choice(notes).format(d=f"{points_off:g}")
                 scores[code] = (top - points_off, note)
             else:
                 scores[code] = (top, None)

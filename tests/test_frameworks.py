@@ -487,3 +487,18 @@ def test_another_rule_type_registers_with_its_parameters():
         assert seen == ["the workbook"]
     finally:
         del fw.RULES["capped_by_share"], fw.RULE_PARAMS["capped_by_share"], fw.RULE_LABELS["capped_by_share"]
+
+
+def test_sample_generator_scores_any_framework():
+    import random
+
+    from sample_county.county import generate_scores
+
+    example = load_framework(2024, EXAMPLE)
+    fen = {line: (v if line in (24, 25) else round(v * 100)) for line, v in
+           example_data(1_000_000.0, 930_000.0, 900_000.0, 50_000.0).items()}
+    scores = generate_scores(example, fen, 0.2, random.Random(3))
+    assert list(scores) == [i.code for i in example.indicators]
+    # the unit's own 预算完成率: 93 % is two started steps below 100 %
+    assert scores["B1"] == (6.0, "预算资金支出率93.00%，扣4分")
+    assert all(0 <= s <= example.indicator(code).max_score for code, (s, _) in scores.items())
