@@ -21,6 +21,7 @@ CODE ?=
 SCORE ?=
 REASON ?=
 BY ?=
+FRAMEWORKS ?=
 
 PYTHON ?= python3
 # uv from PATH, else a private copy in .tools/ (installed with pip on first use)
@@ -67,8 +68,13 @@ sample: $(STAMP) ## regenerate the sample county in raw/ (seeded: same bytes eve
 	$(RUN) python -m sample_county --out raw --ledger "$(LEDGER)"
 
 .PHONY: template
-template: $(STAMP) ## write the blank workbook for YEAR= that the bureau sends to units
-	$(RUN) python -m pipeline template --year $(YEAR) --out "$(OUT)/绩效自评表_$(YEAR).xlsx"
+template: $(STAMP) ## write the blank workbook for YEAR= that the bureau sends to units (FRAMEWORKS= another framework folder)
+	$(RUN) python -m pipeline template --year $(YEAR) --out "$(OUT)/绩效自评表_$(YEAR).xlsx" \
+	  $(if $(FRAMEWORKS),--frameworks "$(FRAMEWORKS)")
+
+.PHONY: docs
+docs: $(STAMP) ## regenerate docs/metrics.md from the metrics, shapes and framework files
+	$(RUN) python -m pipeline docs
 
 .PHONY: review
 review: $(STAMP) ## record an officer's 复核 score in LEDGER=: ACTION=set|withdraw|list YEAR= UNIT= CODE= SCORE= REASON= BY=

@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline run|rollback|template|review`."""
+"""Command line: `python -m pipeline run|rollback|template|docs|review`."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     template_cmd = commands.add_parser("template", help="生成下发给单位的空白自评表（make template）")
     template_cmd.add_argument("--year", type=int, required=True)
     template_cmd.add_argument("--out", type=Path, required=True)
+    template_cmd.add_argument("--frameworks", type=Path, default=None,
+                              help="评分框架文件夹（默认 PERF_FRAMEWORKS 或 schemas/frameworks）")
+    docs_cmd = commands.add_parser("docs", help="由代码和评分框架生成 docs/metrics.md")
+    docs_cmd.add_argument("--check", action="store_true", help="只检查 docs/metrics.md 是否与生成结果一致")
     add_review_commands(commands)
     args = parser.parse_args(argv)
 
@@ -55,11 +59,26 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.scoring.framework import FrameworkError
         from pipeline.forms.template import write_template
         try:
-            path = write_template(args.year, args.out)
+            path = write_template(args.year, args.out, args.frameworks)
         except FrameworkError as exc:
             print(f"template: {exc}", file=sys.stderr)
             return 2
         print(f"已生成 {path}")
+        return 0
+    if args.command == "docs":
+        from pipeline.scoring import doc
+        from pipeline.scoring.framework import FrameworkError
+        try:
+            text = doc.render()
+        except FrameworkError as exc:
+            print(f"docs: {exc}", file=sys.stderr)
+            return 2
+        if args.check:
+            same = doc.DOC_PATH.exists() and doc.DOC_PATH.read_text(encoding="utf-8") == text
+            print(f"{doc.DOC_PATH} {'与代码一致' if same else '已过时：请运行 python -m pipeline docs'}")
+            return 0 if same else 1
+        doc.DOC_PATH.write_text(text, encoding="utf-8")
+        print(f"已生成 {doc.DOC_PATH}")
         return 0
     if args.command == "review":
         return review(args)

@@ -51,6 +51,7 @@ class Submission:
     parsed: ParsedWorkbook | None = None
     findings: list[Finding] = field(default_factory=list)
     reviews: list[scoring.IndicatorReview] = field(default_factory=list)
+    framework: Framework | None = None
     unit_name: str | None = None
     year: int | None = None
 
@@ -87,7 +88,7 @@ def check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
     # The folder decides the year a file counts for; a different 评价年度 inside it is an
     # error for the unit to correct, not a reason to file it under another year.
     sub.year = found.folder_year
-    framework = frameworks.get(found.folder_year)
+    framework = sub.framework = frameworks.get(found.folder_year)
     more: list[Finding] = list(parsed.findings)
     if framework is None:
         more.append(Finding(FATAL, "framework.missing", "基本信息",
@@ -105,6 +106,7 @@ def check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
     if framework is not None and parsed.usable:
         sub.reviews = scoring.review_indicators(parsed, framework)
         more += scoring.inflation_findings(parsed, sub.reviews)
+        more += scoring.unscored_findings(sub.reviews)
     sub.add(more)
     if any(f.severity == FATAL for f in sub.findings):
         sub.state = QUARANTINED
@@ -154,6 +156,20 @@ def resolve_duplicates(subs: list[Submission]) -> None:
                                found=older.found.relative, expected=winner.found.relative)])
 
 
+def review_against_previous_years(subs: list[Submission]) -> None:
+    """Where a year's framework has metrics against the previous year, 复核 again with the
+    same unit's loaded previous year (known only once duplicates are resolved)."""
+    loaded = {(s.unit_name, s.year): s for s in subs if s.state == LOADED and s.found.kind == "workbook"}
+    review_rules = ("review.self_score_above_review", "review.formula_unscored")
+    for (unit, year), sub in loaded.items():
+        if sub.framework is None or not sub.framework.needs_previous_year:
+            continue
+        before = loaded.get((unit, year - 1))
+        sub.reviews = scoring.review_indicators(sub.parsed, sub.framework, before.parsed if before else None)
+        sub.findings = [f for f in sub.findings if f.rule not in review_rules]
+        sub.add(scoring.inflation_findings(sub.parsed, sub.reviews) + scoring.unscored_findings(sub.reviews))
+
+
 # ---------------------------------------------------------------- reports
 
 def table_values(parsed: ParsedWorkbook, reviews: list[scoring.IndicatorReview]) -> dict[str, object]:
@@ -200,12 +216,13 @@ def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], S
         covered.add((unit, found.folder_year))
         framework = frameworks.get(found.folder_year)
         names_by_code = {i.code: i.level3 for i in framework.indicators} if framework else None
-        extracted = reports.extract_figures(text, names_by_code)
+        extracted = (reports.extract_figures(text, names_by_code, max(i.max_score for i in framework.indicators))
+                     if framework else reports.extract_figures(text))
         figures += reports.report_figure_rows(extracted, file=found.relative, unit_name=unit,
                                               year=found.folder_year)
         workbook = loaded.get((unit, found.folder_year))
         if workbook is not None:
-            sub.add(reports.check_report(extracted, table_values(workbook.parsed, workbook.reviews)))
+            sub.add(reports.check_report(extracted, table_values(workbook.parsed, workbook.reviews), names_by_code))
     return subs, figures, covered
 
 
@@ -297,7 +314,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         for r in sub.reviews:
             indicator_rows.append((sub.unit_name, sub.year, r.code, r.level1, r.level2, r.level3,
                                    r.max_score, r.self_score, r.review_score, r.rule, r.note, r.source_cell,
-                                   r.rule_score, r.source, r.officer, r.reason))
+                                   r.rule_score, r.source, r.officer, r.reason, r.metric, r.metric_value))
         review = scoring.review_total(sub.reviews)
         self_score = scoring.self_total(p)
         errors, warnings = counts(sub, ERROR), counts(sub, WARNING)
@@ -323,7 +340,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             sangong_control_rate=metrics.sangong_control_rate(a.get(20), a.get(19)),
             sangong_abroad=a.get(21), sangong_vehicles=a.get(22), sangong_reception=a.get(23),
             self_score=self_score, self_grade=p.grade, review_score=review,
-            review_grade=metrics.grade(review), inflation=scoring.inflation(self_score, review),
+            review_grade=sub.framework.grade(review), inflation=scoring.inflation(self_score, review),
             errors=errors, warnings=warnings, must_resubmit=errors > 0))
 
     unit_scores = _frame("unit_scores", score_rows, ["year", "unit_name"], RANK_COLUMNS)
@@ -494,6 +511,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
             subs.append(sub)
     attribute_by_file_name(subs, list(roster_by_name))
     resolve_duplicates(subs)
+    review_against_previous_years(subs)
     apply_ledger(subs, bureau_ledger.current_decisions(ledger))
 
     loaded = {(s.unit_name, s.year): s for s in subs if s.state == LOADED and s.found.kind == "workbook"}

@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipeline import settings
 from pipeline.scoring import metrics
+from pipeline.scoring.framework import formula_basis, method_label
 from pipeline.checking.findings import SEVERITY_LABELS, rule_label
 from schemas.form import DATA_LINE_BY_NUMBER, GRADES
 
@@ -23,7 +24,6 @@ PCT = "（%）"
 
 STATE_LABELS = {"loaded": "已入库", "quarantined": "已隔离", "superseded": "已被替代", "skipped": "已跳过"}
 KIND_LABELS = {"workbook": "工作簿", "report": "自评报告", "other": "其他"}
-RULE_LABELS = {"judged": "主观评分", "proportional": "按比例", "deduction": "扣减", "ceiling": "上限控制"}
 
 
 def to_wanyuan(values: pd.Series) -> pd.Series:
@@ -304,6 +304,17 @@ def data_lines_table(lines: pd.DataFrame, count_lines: frozenset[int] = frozense
     }).reset_index(drop=True)
 
 
+def basis_column(indicators: pd.DataFrame) -> pd.Series:
+    """在职人员控制率 104 % → 3.0 / 5 for each formula indicator; blank for the others."""
+    if "metric" not in indicators:
+        return pd.Series([None] * len(indicators), index=indicators.index, dtype=object)
+    return pd.Series([
+        formula_basis(None if pd.isna(metric) else metric, None if pd.isna(value) else float(value), score, top)
+        for metric, value, score, top in zip(indicators["metric"], indicators["metric_value"],
+                                             indicators["review_score"], indicators["max_score"])
+    ], index=indicators.index, dtype=object)
+
+
 def indicator_table(indicators: pd.DataFrame) -> pd.DataFrame:
     from presentation.review import SOURCE_LABELS
 
@@ -316,7 +327,8 @@ def indicator_table(indicators: pd.DataFrame) -> pd.DataFrame:
         "自评得分": indicators["self_score"].round(2),
         "复核得分": indicators["review_score"].round(2),
         "自评高出复核（分）": (indicators["self_score"] - indicators["review_score"]).round(2),
-        "复核方法": indicators["rule"].map(lambda r: RULE_LABELS.get(r, r)),
+        "复核方法": indicators["rule"].map(method_label),
+        "复核依据": basis_column(indicators),
         "评分说明": indicators["note"],
         "来源单元格": indicators["source_cell"],
     }).reset_index(drop=True)

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.forms.writer import write_workbook, write_xls_workbook
-from pipeline.scoring.framework import Framework, IndicatorSpec, load_framework, review_score
-from pipeline.scoring.metrics import grade as grade_of
+from pipeline.scoring.framework import Framework, IndicatorSpec, assess, load_framework
+from pipeline.scoring.metrics import METRICS, grade
 from pipeline.scoring.metrics import round_score
 from schemas.form import DATA_LINES, REQUIRED_SHEETS, SHEET_DATA, SHEET_SCORES
 
@@ -426,32 +426,29 @@ _DEDUCTION_NOTES = {
 }
 
 
-def _rate(num: int | None, den: int | None) -> float | None:
-    if num is None or den in (None, 0):
-        return None
-    return num / den
-
-
 def honest_score(ind: IndicatorSpec, f: Mapping[int, int | None]) -> tuple[float, str | None]:
     """The score a unit computes from its own figures for a formula indicator (the
-    framework's own rule), with the 评分说明 a careful unit writes when it is below 分值."""
+    framework's own metric and shape), with the 评分说明 a careful unit writes when it is
+    below 分值."""
     in_yuan = {line: (None if v is None else (v if line in COUNT_LINES else v / 100)) for line, v in f.items()}
-    score = review_score(ind, in_yuan, None)
-    top = ind.max_score
-    if score is None or score >= top:
-        return top if score is None else score, None
-    if ind.rule == "deduction":
-        count = f[int(str(ind.params["count"])[1:])] or 0
-        return score, f"年内追加预算{count}笔，扣{round_score(top - score):g}分"
-    ratio = _rate(f[int(str(ind.params["numerator"])[1:])], f[int(str(ind.params["denominator"])[1:])])
-    if ind.rule == "proportional":
-        return score, f"支出率{min(ratio, 1.0) * 100:.2f}%，按比例计{score:g}分"
-    if ratio is None:
+    outcome = assess(ind, in_yuan, None)
+    score, top = outcome.score, ind.max_score
+    if outcome.unscored or score >= top:
+        return top, None
+    off = f"扣{round_score(top - score):g}分"
+    value, metric = outcome.metric_value, METRICS[ind.metric]
+    if ind.shape == "deduct_per_count":
+        counted = f"年内追加预算{value:g}笔" if ind.metric == "additions_count" else f"{metric.label}{value:g}{metric.unit}"
+        return score, f"{counted}，{off}"
+    if ind.shape == "proportional":
+        name = "支出率" if ind.metric == "execution_rate" else metric.label
+        return score, f"{name}{min(value, 1.0) * 100:.2f}%，按比例计{score:g}分"
+    if value is None:
         return score, "无预算发生支出，不得分"
-    over = (ratio - float(ind.params["limit"])) * 100
-    if score == 0:
-        return score, f"超预算{over:.2f}%，不得分"
-    return score, f"超预算{over:.2f}%，扣{round_score(top - score):g}分"
+    if ind.shape in ("deduct_above", "zero_above"):
+        over = (value - float(ind.params["threshold"])) * 100
+        return score, f"超预算{over:.2f}%，{'不得分' if score == 0 else off}"
+    return score, f"{metric.label}{value * 100:.2f}%，{'不得分' if score == 0 else off}"
 
 
 def generate_scores(framework: Framework, f: Mapping[int, int | None], quality: float,
@@ -465,7 +462,9 @@ def generate_scores(framework: Framework, f: Mapping[int, int | None], quality: 
             loss = (1 - quality) * 0.45 * rng.uniform(0.5, 1.5)
             points_off = min(round(top * loss), top)
             if points_off:
-                note = rng.choice(_DEDUCTION_NOTES[code]).format(d=f"{points_off:g}")
+                # an indicator a framework adds has no wording of its own here
+                notes = _DEDUCTION_NOTES.get(code, (f"{ind.level3}工作有待加强，扣{{d}}分",))
+                note = rng.choice(notes).format(d=f"{points_off:g}")
                 scores[code] = (top - points_off, note)
             else:
                 scores[code] = (top, None)
@@ -498,6 +497,10 @@ class Submission:
     info: dict[str, Any]
     quantum: int = 1
     declared_year: int | None = None          # 评价年度 as written, when it differs
+    grades: Mapping[str, float] | None = None  # the year's bands
+
+    def grade_of(self, total: float) -> str | None:
+        return grade(total, dict(self.grades or {}))
 
     @property
     def filed_on(self) -> dt.date:
@@ -547,7 +550,8 @@ def build_submission(profile: Profile, year: int, framework: Framework,
                   else f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}"),
         **_staffing(profile, year, rng),
     }
-    return Submission(unit, year, figures, scores, total, grade_of(total), info, quantum)
+    return Submission(unit, year, figures, scores, total, framework.grade(total), info, quantum,
+                      grades=framework.grades)
 
 
 def _unlisted_unit() -> Unit:
@@ -681,7 +685,7 @@ def _faulty_submission(special: _Special, sub: Submission) -> Submission:
     if kind == "score_above_max":
         scores = {**sub.scores, "B6": (12.0, None)}
         total = total_of(scores)
-        return replace(sub, scores=scores, total=total, grade=grade_of(total))
+        return replace(sub, scores=scores, total=total, grade=sub.grade_of(total))
     if kind == "wrong_grade":
         better = {"良": "优", "中": "良", "差": "中", "优": "良"}
         return replace(sub, grade=better[sub.grade])
@@ -953,7 +957,7 @@ def report_paragraphs(spec: _ReportSpec, sub: Submission, framework: Framework,
         if spec.summary_claims_100:
             summary += "本单位按照年初预算组织支出，财政拨款资金整体支出完成率达到100%，基本支出和项目支出保障了各项工作正常开展。"
         summary += (f"经对照评分标准逐项自评，本单位{y}年度部门整体支出绩效自评分数为{_score_text(claimed_total)}分，"
-                    f"等级为{grade_of(claimed_total)}。")
+                    f"等级为{framework.grade(claimed_total)}。")
         out.append(("body", summary))
         out.append(("body", f"{sub_sec(1)}部门整体支出绩效指标分析。"))
 

@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import data
 from pipeline import settings
 from pipeline.scoring import metrics
+from pipeline.scoring.framework import load_framework, review_score
 
 REFERENCE_UNIT = "遂溪县人民政府办公室"
 YEARS = (2022, 2023, 2024)
@@ -29,26 +30,9 @@ DEPARTMENTS = ("遂溪县人民政府办公室", "遂溪县教育局", "遂溪�
 UNIT_TYPES = ("行政单位", "参公事业单位", "事业单位", "乡镇")
 
 
-# The default framework of the contract (section 3), the same for every year here.
-FRAMEWORK = [
-    dict(code=code, level1=l1, level2=l2, level3=l3, max=mx, rule=rule, **extra)
-    for code, l1, l2, l3, mx, rule, extra in (
-        ("A1", "履职效能", "部门整体绩效目标", "绩效目标合理性与可衡量性", 20, "judged", {}),
-        ("A2", "履职效能", "部门整体绩效目标", "效益指标完成情况", 20, "judged", {}),
-        ("A3", "履职效能", "预算执行", "部门预算资金支出率", 10, "proportional", {}),
-        ("B1", "管理效率", "预算管理", "新增项目事前绩效评估", 2, "judged", {}),
-        ("B2", "管理效率", "预算管理", "预算编制约束性", 4, "deduction", {}),
-        ("B3", "管理效率", "预算管理", "财务管理合规性", 3, "judged", {}),
-        ("B4", "管理效率", "信息公开", "信息公开", 3, "judged", {}),
-        ("B5", "管理效率", "绩效管理", "绩效管理制度建设与执行", 15, "judged", {}),
-        ("B6", "管理效率", "采购管理", "采购管理", 10, "judged", {}),
-        ("B7", "管理效率", "资产管理", "资产管理", 10, "judged", {}),
-        ("B8", "管理效率", "运行成本", "经济成本控制（公用经费控制率）", 2, "ceiling",
-         dict(numerator="r18", denominator="r17", points_per_percent=1)),
-        ("B9", "管理效率", "运行成本", "三公经费控制率", 1, "ceiling",
-         dict(numerator="r20", denominator="r19", points_per_percent="all")),
-    )
-]
+# The sample county's framework, read from its file.
+FRAMEWORK = load_framework(2024)
+GRADES = dict(FRAMEWORK.grades)
 
 
 def _roster() -> list[dict]:
@@ -94,23 +78,6 @@ def _random_lines(rng: random.Random) -> dict[int, float]:
             24: rng.randint(0, 3), 25: rng.randint(0, 4)}
 
 
-def _review(indicator: dict, self_score: float, lines: dict[int, float]) -> float:
-    if indicator["rule"] == "proportional":
-        rate = metrics.execution_rate(lines[13], lines[12]) or 0.0
-        return metrics.round_score(min(rate, 1.0) * indicator["max"])
-    if indicator["rule"] == "deduction":
-        return max(0.0, indicator["max"] - lines[24])
-    if indicator["rule"] == "ceiling":
-        rate = metrics.safe_ratio(lines[int(indicator["numerator"][1:])],
-                                  lines[int(indicator["denominator"][1:])]) or 0.0
-        if rate <= 1.0:
-            return float(indicator["max"])
-        if indicator.get("points_per_percent") == "all":
-            return 0.0
-        return metrics.round_score(max(0.0, indicator["max"] - (rate - 1.0) * 100))
-    return min(self_score, indicator["max"])
-
-
 def _insert_named(con: duckdb.DuckDBPyConnection, table: str, row: dict) -> None:
     """One row by column name: the builder keeps working when the warehouse gains columns."""
     columns = ", ".join(row)
@@ -123,8 +90,9 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, rows: list[list]) 
     columns = [c for (c,) in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
         [table]).fetchall()]
-    frame = pd.DataFrame(rows, columns=columns)  # noqa: F841 — read by name in the SQL below
-    con.execute(f"INSERT INTO {table} SELECT * FROM frame")
+    # rows give the leading columns; the rest (added later to the table) stay NULL
+    frame = pd.DataFrame(rows, columns=columns[:len(rows[0])] if rows else columns)  # noqa: F841 — read below
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
 
 
 def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "synthetic-1",
@@ -176,20 +144,20 @@ def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "syn
                              date(year + 1, 7, 20), "张三", "0759-7771234", amount_unit])
                 self_total = 0.0
                 review_total = 0.0
-                for row, indicator in enumerate(FRAMEWORK, start=5):
+                for row, indicator in enumerate(FRAMEWORK.indicators, start=5):
                     if name == REFERENCE_UNIT and year == 2024:
-                        self_score = {"B2": 3.0, "B6": 9.0}.get(indicator["code"], float(indicator["max"]))
+                        self_score = {"B2": 3.0, "B6": 9.0}.get(indicator.code, indicator.max_score)
                     else:
-                        self_score = float(indicator["max"]) if rng.random() < 0.7 else float(
-                            max(0, indicator["max"] - rng.randint(1, 3)))
-                    review = _review(indicator, self_score, lines)
+                        self_score = indicator.max_score if rng.random() < 0.7 else float(
+                            max(0, indicator.max_score - rng.randint(1, 3)))
+                    review = review_score(indicator, lines, self_score)
                     self_total += self_score
                     review_total += review
-                    indicator_rows.append([name, year, indicator["code"], indicator["level1"], indicator["level2"],
-                                 indicator["level3"], float(indicator["max"]), self_score, review,
-                                 indicator["rule"], None if self_score == indicator["max"] else "扣分原因见报告",
+                    indicator_rows.append([name, year, indicator.code, indicator.level1, indicator.level2,
+                                 indicator.level3, indicator.max_score, self_score, review,
+                                 indicator.method, None if self_score == indicator.max_score else "扣分原因见报告",
                                  f"评分表!F{row}", review,
-                                 "self" if indicator["rule"] == "judged" else "rule", None, None])
+                                 "self" if indicator.rule == "judged" else "rule", None, None, None, None])
                 review_total = metrics.round_score(review_total)
                 errors = 1 if index == 7 else 0
                 warnings = 1 if self_total > review_total + settings.INFLATION_WARNING_POINTS else 0
@@ -214,7 +182,7 @@ def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "syn
                 record = dict(
                     execution_rate=metrics.execution_rate(lines[13], lines[12]),
                     sangong_control_rate=metrics.sangong_control_rate(lines[20], lines[19]),
-                    review_score=r["review"], review_grade=metrics.grade(r["review"]))
+                    review_score=r["review"], review_grade=metrics.grade(r["review"], GRADES))
                 scores_by_year[year][r["name"]] = record
                 _insert_named(con, "unit_scores", dict(
                     unit_code=unit["unit_code"], unit_name=r["name"], department=unit["department"],
@@ -233,7 +201,7 @@ def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "syn
                     sangong_budget=lines[19], sangong_spent=lines[20],
                     sangong_control_rate=record["sangong_control_rate"], sangong_abroad=lines[21],
                     sangong_vehicles=lines[22], sangong_reception=lines[23],
-                    self_score=r["self_score"], self_grade=metrics.grade(r["self_score"]),
+                    self_score=r["self_score"], self_grade=metrics.grade(r["self_score"], GRADES),
                     review_score=r["review"], review_grade=record["review_grade"],
                     inflation=metrics.round_score(r["self_score"] - r["review"]), rank=ranks[r["name"]],
                     rank_in_type=1 + sum(o["review"] > r["review"] for o in peers_type),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 
 import openpyxl
 import pytest
@@ -16,6 +15,7 @@ from pipeline.forms.writer import (
     write_workbook,
     write_xls_workbook,
 )
+from pipeline.scoring.framework import read_framework_file
 from pipeline.settings import FRAMEWORKS_DIR
 from schemas.form import DATA_HEADER, DATA_LINES, INFO_FIELDS, SCORE_HEADER, WANYUAN_MARK
 
@@ -51,8 +51,7 @@ def at(rows, ref):
 
 
 def framework_rows(year):
-    with open(FRAMEWORKS_DIR / f"{year}.toml", "rb") as fh:
-        return tomllib.load(fh)["indicator"]
+    return read_framework_file(FRAMEWORKS_DIR / f"{year}.toml")["indicator"]
 
 
 def test_column_letters():

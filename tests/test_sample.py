@@ -7,7 +7,6 @@ import datetime as dt
 import functools
 import io
 import unicodedata
-import tomllib
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from python_calamine import CalamineError, CalamineWorkbook
 
 from sample_county import county as sample
+from pipeline.scoring.framework import read_framework_file
 from pipeline.settings import FRAMEWORKS_DIR, PROJECT_ROOT
 from schemas.form import GRADE_ALIASES
 
@@ -49,8 +49,7 @@ def relative(root: Path, path: Path) -> str:
 
 
 def framework(year):
-    with open(FRAMEWORKS_DIR / f"{year}.toml", "rb") as fh:
-        return tomllib.load(fh)
+    return read_framework_file(FRAMEWORKS_DIR / f"{year}.toml")
 
 
 def sheets_of(path: Path) -> dict[str, list[list]]:

@@ -12,22 +12,17 @@ import pytest
 
 from pipeline.scoring import metrics
 from pipeline.scoring.framework import (
-    FrameworkError, IndicatorSpec, load_framework, parse_framework, review_score,
+    FrameworkError, assess, load_framework, parse_framework, review_score,
 )
 from pipeline.scoring.review import add_rankings, year_over_year
 from tests.builders import REFERENCE_UNIT, County, reference_form
 from pipeline.settings import FRAMEWORKS_DIR
 from tests.conftest import ROOT, processed
 
-A3 = IndicatorSpec("A3", "履职效能", "预算执行", "部门预算资金支出率", 10, "proportional",
-                   {"numerator": "r13", "denominator": "r12"})
-B2 = IndicatorSpec("B2", "管理效率", "预算管理", "预算编制约束性", 4, "deduction",
-                   {"count": "r24", "points_per_count": 1})
-B8 = IndicatorSpec("B8", "管理效率", "运行成本", "公用经费控制率", 2, "ceiling",
-                   {"numerator": "r18", "denominator": "r17", "limit": 1.0, "points_per_percent": 1})
-B9 = IndicatorSpec("B9", "管理效率", "运行成本", "三公经费控制率", 1, "ceiling",
-                   {"numerator": "r20", "denominator": "r19", "limit": 1.0, "points_per_percent": "all"})
-JUDGED = IndicatorSpec("B6", "管理效率", "采购管理", "采购管理", 10, "judged", {})
+# The indicators as the sample county's framework file defines them.
+FRAMEWORK = load_framework(2024)
+A3, B2, B8, B9 = (FRAMEWORK.indicator(code) for code in ("A3", "B2", "B8", "B9"))
+JUDGED = FRAMEWORK.indicator("B6")
 
 
 @pytest.mark.parametrize("spent, budget, expected", [
@@ -76,8 +71,10 @@ def test_judged_keeps_the_self_score_within_its_max(claimed, expected):
     assert review_score(JUDGED, {}, claimed) == expected
 
 
-def test_missing_figures_cannot_be_recomputed():
-    assert review_score(A3, {12: 1000.0, 13: None}, 10) is None
+def test_missing_figures_cannot_be_recomputed_and_keep_the_self_score():
+    outcome = assess(A3, {12: 1000.0, 13: None}, 9)
+    assert outcome.score == 9 and outcome.metric_value is None
+    assert outcome.unscored == "预算资金支出率所需的数据表第13行未填写"
 
 
 @pytest.mark.parametrize("value, expected", [(9.9724, 9.97), (0.125, 0.13), (2.675, 2.68), (97.965, 97.97)])
@@ -88,7 +85,8 @@ def test_scores_round_half_away_from_zero(value, expected):
 @pytest.mark.parametrize("score, band", [(100, "优"), (90, "优"), (89.99, "良"), (80, "良"),
                                          (79.99, "中"), (60, "中"), (59.99, "差"), (0, "差")])
 def test_grade_bands(score, band):
-    assert metrics.grade(score) == band
+    assert FRAMEWORK.grade(score) == band
+    assert FRAMEWORK.grade_rule() == "优≥90，良80至90，中60至80，差<60"
 
 
 def test_rates_over_a_zero_budget_are_not_applicable():
@@ -127,8 +125,8 @@ def test_framework_with_an_unknown_rule_or_missing_parameter_is_refused():
     with pytest.raises(FrameworkError, match="magic"):
         parse_framework(data, "2030.toml")
     data = _framework_data()
-    data["indicator"][0]["rule"] = "proportional"
-    with pytest.raises(FrameworkError, match="numerator"):
+    data["indicator"][0].update(rule="formula", metric="execution_rate", shape="deduct_above", threshold=1)
+    with pytest.raises(FrameworkError, match="2030.toml: 指标 A1: deduct_above 缺少参数 points_per_percent"):
         parse_framework(data, "2030.toml")
 
 
@@ -196,7 +194,8 @@ def test_pipeline_refuses_a_framework_that_does_not_add_up(county: County, tmp_p
     frameworks = tmp_path / "frameworks"
     shutil.copytree(FRAMEWORKS_DIR, frameworks)
     path = frameworks / "2024.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace("max = 15", "max = 14"), encoding="utf-8")
+    # an override of one maximum in the year's own file, over the file it extends
+    path.write_text(path.read_text(encoding="utf-8") + '\n[[indicator]]\ncode = "B5"\nmax = 14\n', encoding="utf-8")
     county.workbook("ref.xlsx", reference_form())
     done = subprocess.run([sys.executable, "-m", "pipeline", "run", "--raw", str(county.raw),
                            "--db", str(tmp_path / "x.duckdb"), "--no-progress"],

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 
 import openpyxl
 import pytest
 
+from pipeline.scoring.framework import describe, grade_rule_words, load_framework, read_framework_file
 from pipeline.settings import FRAMEWORKS_DIR
 from pipeline.forms.template import write_template
 from schemas.form import DATA_LINES, INFO_FIELDS, SCORE_HEADER
@@ -15,8 +15,7 @@ YEARS = sorted(int(p.stem) for p in FRAMEWORKS_DIR.glob("*.toml") if p.stem.isdi
 
 
 def framework(year):
-    with open(FRAMEWORKS_DIR / f"{year}.toml", "rb") as fh:
-        return tomllib.load(fh)
+    return read_framework_file(FRAMEWORKS_DIR / f"{year}.toml")
 
 
 @pytest.fixture(scope="module", params=YEARS)
@@ -140,6 +139,11 @@ def test_instructions_state_deadline_identities_and_rules(template):
     assert "金额单位：万元" in text and "行次" in text and "不得修改" in text
     assert "第1行 = 第2行 + 第3行" in text and "第16行 = 第4行 + 第8行 − 第13行" in text
     assert "评分说明" in text
+    # the bands and every recomputed indicator as the year's framework sets them
+    loaded = load_framework(year)
+    assert grade_rule_words(loaded.grades) in text
+    for spec in loaded.formula_indicators():
+        assert describe(spec) in text and spec.level3 in text
 
 
 def test_same_year_same_bytes(tmp_path):

@@ -5,9 +5,11 @@ import streamlit as st
 from dashboard import data, filters, ui
 from presentation import figures
 from presentation import tables
+from pipeline.scoring.framework import grade_note
 
 chosen = filters.current()
 st.title(f"等级与得分 · {chosen.year} 年度")
+st.caption(grade_note(chosen.year))
 
 scores = ui.filtered_scores(chosen)
 inflated = int((scores["inflation"] > 0).sum())

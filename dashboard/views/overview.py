@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import data, filters, ui
 from presentation import figures
 from presentation import tables
+from pipeline.scoring.framework import scoring_note
 
 chosen = filters.current()
 st.title(f"总览 · {chosen.year} 年度")
@@ -48,7 +49,8 @@ with right:
     else:
         ui.table(tables.changes_table(changes, limit=10), title="复核得分变化最大的单位", key="overview_changes")
 
-st.subheader("支出率最低的 5 个单位：A3 是否自评满分")
-lowest = tables.lowest_execution_table(scores, data.indicator_scores(chosen.year), 5)
+execution_code = scoring_note(chosen.year, "execution_rate")[0] or "A3"
+st.subheader(f"支出率最低的 5 个单位：{execution_code} 是否自评满分")
+lowest = tables.lowest_execution_table(scores, data.indicator_scores(chosen.year), 5, execution_code)
 ui.table(lowest, title="支出率最低的5个单位", key="overview_lowest")
 st.page_link("views/execution.py", label="到“预算执行”查看全部单位与参考线", icon=":material/arrow_forward:")

@@ -6,10 +6,12 @@ import streamlit as st
 from dashboard import data, filters, ui
 from presentation import figures
 from presentation import tables
+from pipeline.scoring.framework import scoring_note
 
 chosen = filters.current()
 st.title(f"三公经费 · {chosen.year} 年度")
-st.caption("三公经费控制率 = 三公经费实际支出数（第20行）÷ 三公经费预算数（第19行）；超过 100% 即超预算（B9 不得分）。")
+st.caption("三公经费控制率 = 三公经费实际支出数（第20行）÷ 三公经费预算数（第19行）；超过 100% 即超预算。"
+           + scoring_note(chosen.year, "sangong_control_rate")[1])
 
 scores = ui.filtered_scores(chosen)
 totals = tables.county_totals(scores)

@@ -105,6 +105,7 @@ RULE_LABELS = {
     "review.self_score_above_review": "自评高于复核",
     "resubmission.unrequested_change": "改动了未要求修改的数字",
     "review.officer_deduction": "财政局复核扣分",
+    "review.formula_unscored": "指标无法按公式复核",
     "report.missing": "未报送自评报告",
     "report.unmatched": "自评报告无法对应单位",
     "report.unreadable": "自评报告无法读取",

@@ -125,7 +125,7 @@ def score_findings(parsed: ParsedWorkbook, framework: Framework) -> list[Finding
         findings.append(Finding(
             ERROR, "scores.grade_mismatch", parsed.grade_cell or SHEET_SCORES,
             f"{parsed.grade_cell} 自评等级填为“{parsed.grade_raw}”，但合计{basis:g}分对应的等级为“{band}”"
-            "（优≥90，良80至90，中60至80，差<60）。",
+            f"（{framework.grade_rule()}）。",
             found=parsed.grade_raw, expected=band))
     return findings
 

@@ -18,7 +18,8 @@ from pipeline.forms.writer import (
     plan_form,
     render_xlsx,
 )
-from pipeline.scoring.framework import Framework, load_framework
+from pipeline.scoring.framework import Framework, describe, grade_rule_words, load_framework
+from pipeline.scoring.metrics import METRICS
 from schemas.form import DATA_LINES, GRADES, SHEET_DATA, SHEET_INFO, SHEET_SCORES, UNIT_TYPES
 
 INSTRUCTIONS_SHEET = "填表说明"
@@ -47,10 +48,26 @@ def instructions(year: int, framework: Framework) -> list[str]:
         "    填写第21至23行明细的，第20行 = 第21行 + 第22行 + 第23行。",
         "七、金额为零的请填0，不得填写“见附表”“略”等文字。",
         "八、评分表：自评得分不得超过该项分值；凡自评得分低于分值的，须在“评分说明”栏写明扣分原因。",
-        "九、合计栏自动求和，请勿改写；自评等级按合计得分确定：优（90分及以上）、良（80分至90分以下）、中（60分至80分以下）、差（60分以下）。",
-        "十、部门预算资金支出率、预算编制约束性、公用经费控制率、三公经费控制率四项指标由财政局按数据表复核计分，自评得分应与数据表一致。",
-        "十一、自评报告（Word或文本）与本表一并报送，报告中的数据应与数据表、评分表一致。",
+        f"九、合计栏自动求和，请勿改写；自评等级按合计得分确定：{grade_rule_words(framework.grades)}。",
+        *formula_note(framework),
+        f"{'十一' if framework.formula_indicators() else '十'}、自评报告（Word或文本）与本表一并报送，报告中的数据应与数据表、评分表一致。",
     ]
+
+
+_COUNTS = "零一二三四五六七八九十"
+
+
+def formula_note(framework: Framework) -> list[str]:
+    """The indicators the bureau recomputes, named as the framework names them."""
+    formulas = framework.formula_indicators()
+    if not formulas:
+        return []
+    count = _COUNTS[len(formulas)] if len(formulas) < len(_COUNTS) else str(len(formulas))
+    uses_info = any(not ref.startswith(("r", "previous.r")) for i in formulas for ref in METRICS[i.metric].inputs)
+    source = "数据表和基本信息" if uses_info else "数据表"
+    names = "、".join(i.level3 for i in formulas)
+    return [f"十、{names}{count}项指标由财政局按{source}复核计分，自评得分应与{source}一致：",
+            *(f"    {describe(i)}。" for i in formulas)]
 
 
 def _add_validations(workbook: xlsxwriter.Workbook, plan: FormPlan, indicators) -> None:
@@ -106,9 +123,10 @@ def _add_validations(workbook: xlsxwriter.Workbook, plan: FormPlan, indicators) 
     })
 
 
-def write_template(year: int, path: Path) -> Path:
-    """Write the blank 部门整体支出绩效自评表 for ``year`` to ``path``; returns the path."""
-    framework = load_framework(year)
+def write_template(year: int, path: Path, frameworks_dir: Path | None = None) -> Path:
+    """Write the blank 部门整体支出绩效自评表 for ``year`` (its framework from ``frameworks_dir``,
+    else the configured folder) to ``path``; returns the path."""
+    framework = load_framework(year, frameworks_dir)
     indicators = framework.indicators
     plan = plan_form(info={"评价年度": year}, indicators=indicators, framework_year=year)
     path = Path(path)

@@ -131,24 +131,19 @@ _RATE_LABELS = {
     "public_control_rate": "公用经费控制率",
     "sangong_control_rate": "三公经费控制率",
 }
-_SCORE_NAMES = {
-    "A1": "绩效目标合理性与可衡量性", "A2": "效益指标完成情况", "A3": "部门预算资金支出率",
-    "B1": "新增项目事前绩效评估", "B2": "预算编制约束性", "B3": "财务管理合规性", "B4": "信息公开",
-    "B5": "绩效管理制度建设与执行", "B6": "采购管理", "B7": "资产管理",
-    "B8": "经济成本控制（公用经费控制率）", "B9": "三公经费控制率",
-}
 _INFO_LABELS = {"year": "评价年度", "unit_name": "单位名称", "filed_on": "填报日期"}
 
 
-def item_label(item: str) -> str:
-    """The Chinese name of an item, for messages."""
+def item_label(item: str, indicator_names: Mapping[str, str] | None = None) -> str:
+    """The Chinese name of an item, for messages; an indicator by the year's framework's name."""
     if item in _AMOUNT_LABELS:
         return _AMOUNT_LABELS[item]
     if item in _RATE_LABELS:
         return _RATE_LABELS[item]
     if item.startswith("score."):
         code = item.removeprefix("score.")
-        return f"{code}“{_SCORE_NAMES.get(code, code)}”自评得分"
+        name = (indicator_names or {}).get(code)
+        return f"{code}“{name}”自评得分" if name else f"{code}自评得分"
     if item == "self_score":
         return "自评总分"
     if item == "self_grade":
@@ -272,7 +267,8 @@ def _counterpart(item: str) -> str:
 
 
 def check_report(figures: list[ReportFigure],
-                 tables: Mapping[str, float | str | None]) -> list[Finding]:
+                 tables: Mapping[str, float | str | None],
+                 indicator_names: Mapping[str, str] | None = None) -> list[Finding]:
     """A warning for every figure the report states that disagrees with the tables beyond
     the report's own rounding. Items the tables do not have (or have as None) are not
     checked. File, unit and year are left for the caller to tie (Finding.at)."""
@@ -287,7 +283,7 @@ def check_report(figures: list[ReportFigure],
         expected, where = gap
         found = figure.written or figure.text_value or (
             _fmt_points(figure.value) if figure.value is not None else "")
-        label = item_label(figure.item)
+        label = item_label(figure.item, indicator_names)
         message = (f"自评报告称{label}为{found}，但{where}{expected}"
                    f"（“{_quote(figure.sentence, figure.written)}”），"
                    f"请核对报告与{_counterpart(figure.item)}是否一致。")

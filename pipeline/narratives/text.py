@@ -32,7 +32,8 @@ INDICATOR_WORDS: dict[str, tuple[str, ...]] = {
     "B9": ("三公经费控制率", "三公"),
 }
 INDICATOR_CODES: tuple[str, ...] = tuple(INDICATOR_WORDS)
-# The largest 分值 of any single indicator: a stated score above it is the total.
+# The largest 分值 of any single indicator when no framework is given (section 3's: A1, A2);
+# a stated score above it is the total.
 LARGEST_INDICATOR_MAX = 20.0
 # A1 may be named only by its two qualities ("目标具有合理性、可衡量性").
 _A1_QUALITIES = ("合理性", "可衡量性")
@@ -355,13 +356,17 @@ _GRADE = re.compile(
 
 
 def _indicator_words(indicator_names: Mapping[str, str] | None) -> dict[str, tuple[str, ...]]:
-    words = {code: list(names) for code, names in INDICATOR_WORDS.items()}
-    for code, name in (indicator_names or {}).items():
+    """Each indicator's names: the framework's own, plus the usual wording of the indicator
+    it names (matched by name, not by code: another framework's A3 is another indicator)."""
+    if not indicator_names:
+        return dict(INDICATOR_WORDS)
+    words: dict[str, list[str]] = {}
+    for code, name in indicator_names.items():
         name = squash(normalise_text(name))
         bare = re.sub(r"\(.*?\)", "", name)
         inner = re.findall(r"\((.*?)\)", name)
-        words.setdefault(code, [])
-        words[code] = [n for n in (name, bare, *inner) if n] + words[code]
+        usual = [w for names in INDICATOR_WORDS.values() if names[0] in name for w in names]
+        words[code] = list(dict.fromkeys(n for n in (name, bare, *inner, *usual) if n))
     return {code: tuple(names) for code, names in words.items()}
 
 
@@ -405,8 +410,8 @@ def _indicator_for(score_pos: int, segment_start: int, lines: list[_Line],
     return None
 
 
-def _score_figures(text: str, lines: list[_Line],
-                   indicator_names: Mapping[str, str] | None) -> list[ReportFigure]:
+def _score_figures(text: str, lines: list[_Line], indicator_names: Mapping[str, str] | None,
+                   largest_max: float = LARGEST_INDICATOR_MAX) -> list[ReportFigure]:
     vocabulary = _indicator_words(indicator_names)
     order = tuple(indicator_names) if indicator_names else INDICATOR_CODES
     figures: list[ReportFigure] = []
@@ -424,7 +429,7 @@ def _score_figures(text: str, lines: list[_Line],
         sentence, _ = _sentence_at(line, match.start())
         value = float(match.group(1))
         written = match.group(1) + "分"
-        if kind == "score" and (_GRADE.search(sentence) or value > LARGEST_INDICATOR_MAX):
+        if kind == "score" and (_GRADE.search(sentence) or value > largest_max):
             kind = "total"
         if kind == "total":
             figures.append(ReportFigure("self_score", value, None, sentence, written, line.paragraph))
@@ -489,18 +494,19 @@ def _amount_and_rate_figures(text: str, lines: list[_Line]) -> list[ReportFigure
 
 # ---------------------------------------------------------------- public
 
-def extract_figures(text: str,
-                    indicator_names: Mapping[str, str] | None = None) -> list[ReportFigure]:
+def extract_figures(text: str, indicator_names: Mapping[str, str] | None = None,
+                    largest_max: float = LARGEST_INDICATOR_MAX) -> list[ReportFigure]:
     """Every figure the report states, in report order within each kind.
 
     indicator_names: code → 三级指标 name from the year's framework, so a report that
-    heads its paragraphs with the framework's own names is read by them.
+    heads its paragraphs with the framework's own names is read by them; largest_max: the
+    framework's largest 分值 (a stated score above it is the total).
     """
     text, lines = _layout(normalise_text(text))
     if not lines:
         return []
     return (_title_figures(text, lines)
-            + _score_figures(text, lines, indicator_names)
+            + _score_figures(text, lines, indicator_names, largest_max)
             + _amount_and_rate_figures(text, lines))
 
 

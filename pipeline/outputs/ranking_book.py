@@ -16,6 +16,7 @@ import pandas as pd
 import xlsxwriter
 
 from pipeline.scoring import metrics
+from pipeline.scoring.framework import formula_basis, method_label
 from pipeline.checking.findings import SEVERITIES, rule_label
 from presentation.review import SOURCE_LABELS, officer_changes
 
@@ -39,7 +40,6 @@ FIRST_DATA_ROW = 2
 MIN_WIDTH = 6
 WRAP_WIDTH = 46         # wider text wraps instead of widening the column
 
-REVIEW_METHOD_LABELS = {"judged": "主观评分", "proportional": "按比例", "deduction": "扣减", "ceiling": "上限控制"}
 
 
 @dataclass(frozen=True)
@@ -118,14 +118,22 @@ def ranking_sheet(scores: pd.DataFrame, year: int, indicators: pd.DataFrame | No
     return sheet
 
 
+def _basis(row) -> str | None:
+    """在职人员控制率 104 % → 3.0 / 5, for a formula indicator (older warehouses have no metric)."""
+    metric = getattr(row, "metric", None)
+    value = getattr(row, "metric_value", None)
+    return formula_basis(None if is_missing(metric) else metric, None if is_missing(value) else value,
+                         row.review_score, row.max_score)
+
+
 def review_sheet(indicators: pd.DataFrame, scores: pd.DataFrame, year: int) -> Sheet:
     """Each unit's indicators, self against 复核, in ranking order, each unit closed by its 小计.
     复核得分 is the final one: the officer's where recorded (with officer and reason), else the rule's."""
     sheet = Sheet(SHEET_REVIEW, f"{year}年度部门整体支出绩效自评复核表（自评得分与复核得分）", [
         Column("排名", "count"), Column("单位名称"), Column("代码"), Column("一级指标"), Column("二级指标"),
         Column("三级指标"), Column("分值", "score"), Column("自评得分", "score"), Column("规则复核得分", "score"),
-        Column("复核得分", "score"), Column("自评高出复核（分）", "score"), Column("复核方法"), Column("采用"),
-        Column("复核人"), Column("复核理由"), Column("评分说明"), Column("来源单元格"),
+        Column("复核得分", "score"), Column("自评高出复核（分）", "score"), Column("复核方法"), Column("复核依据"),
+        Column("采用"), Column("复核人"), Column("复核理由"), Column("评分说明"), Column("来源单元格"),
     ], frozen_columns=3)
     ranks = dict(zip(scores["unit_name"], scores["rank"]))
     order = {name: position for position, name in
@@ -141,14 +149,14 @@ def review_sheet(indicators: pd.DataFrame, scores: pd.DataFrame, year: int) -> S
             source = getattr(row, "review_source", None)
             sheet.add([rank, name, row.code, row.level1, row.level2, row.level3, row.max_score,
                        row.self_score, getattr(row, "rule_score", None), row.review_score, difference,
-                       REVIEW_METHOD_LABELS.get(row.rule, row.rule), SOURCE_LABELS.get(source, source),
+                       method_label(row.rule), _basis(row), SOURCE_LABELS.get(source, source),
                        getattr(row, "officer", None), getattr(row, "reason", None), row.note, row.source_cell])
         self_total, review_total = _sum(group["self_score"]), _sum(group["review_score"])
         difference = (None if self_total is None or review_total is None
                       else metrics.round_score(self_total - review_total))
         sheet.add([rank, name, "小计", None, None, None, _sum(group["max_score"]), self_total,
                    _sum(group["rule_score"]) if "rule_score" in group else None, review_total,
-                   difference, None, None, None, None, None, None], total=True)
+                   difference, None, None, None, None, None, None, None], total=True)
     return sheet
 
 

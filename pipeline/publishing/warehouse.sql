@@ -90,13 +90,15 @@ CREATE TABLE indicator_scores (
     max_score     DOUBLE NOT NULL,    -- 分值, from the year's framework
     self_score    DOUBLE,             -- 自评得分 as submitted
     review_score  DOUBLE,             -- 复核得分
-    rule          VARCHAR NOT NULL,   -- judged / proportional / deduction / ceiling
+    rule          VARCHAR NOT NULL,   -- judged, or a formula's shape (proportional, deduct_above …), or another rule type
     note          VARCHAR,            -- 评分说明
     source_cell   VARCHAR,            -- e.g. 评分表!F5
     rule_score    DOUBLE,             -- the rule's 复核得分 (the self-score for judged), before any officer's score
     review_source VARCHAR NOT NULL,   -- where review_score comes from: officer (the ledger) / rule / self
     officer       VARCHAR,            -- the officer whose score counts (review_source = officer)
     reason        VARCHAR,            -- the officer's reason (review_source = officer)
+    metric        VARCHAR,            -- formula indicators: the metric (pipeline/scoring/metrics.py), e.g. staff_control_rate
+    metric_value  DOUBLE,             -- the metric's value used (a fraction, or a count); NULL when not applicable
     PRIMARY KEY (unit_name, year, code)
 );
 

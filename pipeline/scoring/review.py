@@ -16,7 +16,7 @@ import polars as pl
 
 from pipeline.scoring import metrics
 from pipeline.checking.findings import WARNING, Finding
-from pipeline.scoring.framework import Framework, review_score
+from pipeline.scoring.framework import Figures, Framework, assess, self_score_kept
 from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import INFLATION_WARNING_POINTS, LOW_EXECUTION_RATE
 from schemas.form import SHEET_SCORES
@@ -31,33 +31,51 @@ class IndicatorReview:
     max_score: float
     self_score: float | None
     review_score: float
-    rule: str
+    rule: str                      # judged, the formula's shape, or another rule type
     note: str | None
     source_cell: str | None
     source: str = "rule"              # review_source: officer / rule / self
     rule_score: float | None = None   # the rule's 复核得分, before any officer's score
     officer: str | None = None
     reason: str | None = None
+    metric: str | None = None      # formula: the metric it rests on
+    metric_value: float | None = None
+    unscored: str | None = None    # formula: why the self-score was kept
 
 
-def review_indicators(parsed: ParsedWorkbook, framework: Framework) -> list[IndicatorReview]:
+def unit_figures(parsed: ParsedWorkbook, previous: ParsedWorkbook | None = None) -> Figures:
+    """What the metrics of one unit-year may take, with its previous year when loaded."""
+    return Figures(parsed.amounts, parsed.info, None if previous is None else unit_figures(previous), parsed)
+
+
+def review_indicators(parsed: ParsedWorkbook, framework: Framework,
+                      previous: ParsedWorkbook | None = None) -> list[IndicatorReview]:
     """复核得分 of every indicator of the framework (an indicator the unit left out scores 0
     where it is judged; formula indicators are recomputed all the same)."""
     by_code = {i.code: i for i in parsed.indicators}
+    figures = unit_figures(parsed, previous)
     reviews = []
     for spec in framework.indicators:
         row = by_code.get(spec.code)
         self_score = row.self_score if row else None
-        score = review_score(spec, parsed.amounts, self_score)
-        source = SOURCE_SELF if spec.rule == "judged" else SOURCE_RULE
-        if score is None:  # the figures it needs are missing: fall back to the judged rule
-            score = metrics.round_score(min(max(self_score or 0.0, 0.0), spec.max_score))
-            source = SOURCE_SELF
+        outcome = assess(spec, figures, self_score)
+        # the figures a rule needs are missing: the judged rule's score
+        score = outcome.score if outcome.score is not None else self_score_kept(spec, self_score)
+        source = SOURCE_SELF if spec.rule == "judged" or outcome.score is None else SOURCE_RULE
         reviews.append(IndicatorReview(
             spec.code, spec.level1, spec.level2, spec.level3, spec.max_score, self_score,
-            score, spec.rule, row.note if row else None, row.cell if row else None,
-            source=source, rule_score=score))
+            score, spec.method, row.note if row else None, row.cell if row else None,
+            source, score, metric=spec.metric, metric_value=outcome.metric_value, unscored=outcome.unscored))
     return reviews
+
+
+def unscored_findings(reviews: list[IndicatorReview]) -> list[Finding]:
+    """A formula indicator that could not be recomputed keeps the self-score: say so."""
+    return [Finding(
+        WARNING, "review.formula_unscored", r.source_cell or SHEET_SCORES,
+        f"指标{r.code}“{r.level3}”无法按公式复核：{r.unscored}，复核得分暂取自评得分{r.review_score:g}分。",
+        found=f"{r.self_score:g}" if r.self_score is not None else None)
+        for r in reviews if r.unscored]
 
 
 SOURCE_OFFICER, SOURCE_RULE, SOURCE_SELF = "officer", "rule", "self"

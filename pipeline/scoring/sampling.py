@@ -75,7 +75,10 @@ def load_sampling(year: int, directory: Path | None = None) -> Sampling | None:
     path = (directory or frameworks_dir()) / f"{year}.toml"
     if not path.exists():
         return None
-    return parse_sampling(tomllib.loads(path.read_text(encoding="utf-8")), str(path))
+    # Through the framework loader, so a year's file inherits [sampling] from the file it extends.
+    from pipeline.scoring.framework import load_framework
+
+    return parse_sampling(dict(load_framework(year, directory).settings), str(path))
 
 
 # --- signals: one small function each, of a unit-year's row and its counts -------------------
