@@ -17,6 +17,7 @@ import polars as pl
 
 from pipeline.scoring import review as scoring
 from pipeline.scoring import metrics
+from pipeline.scoring import targets as target_scoring
 from pipeline.checking import rules
 from pipeline.reading.discover import FoundFile, discover, read_roster
 from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding
@@ -104,11 +105,20 @@ def check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
     if framework is not None and parsed.usable:
         sub.reviews = scoring.review_indicators(parsed, framework)
         more += scoring.inflation_findings(parsed, sub.reviews)
+        more += target_findings(parsed, framework)
     sub.add(more)
     if any(f.severity == FATAL for f in sub.findings):
         sub.state = QUARANTINED
         sub.reason = "；".join(dict.fromkeys(f.message for f in sub.findings if f.severity == FATAL))
     return sub
+
+
+def target_findings(parsed: ParsedWorkbook, framework: Framework) -> list[Finding]:
+    """The 绩效目标表 checked against the year's framework (contract section 9)."""
+    if parsed.targets is None:
+        codes = [i.code for i in framework.indicators if i.rule in target_scoring.TARGET_RULES]
+        return target_scoring.missing_sheet_findings(codes, framework.targets_sheet)
+    return target_scoring.row_findings(parsed.targets, framework.qualitative)
 
 
 def unit_in_file_name(file_name: str, unit_names: list[str]) -> str | None:
@@ -228,7 +238,8 @@ def _frame(table: str, rows: list[dict] | list[tuple], sort: list[str],
 
 def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Submission],
                  report_figures: list[dict], extra_findings: list[Finding],
-                 build_id: str) -> dict[str, pl.DataFrame]:
+                 build_id: str, frameworks: dict[int, Framework] | None = None) -> dict[str, pl.DataFrame]:
+    frameworks = frameworks or {}
     roster_by_name = {u["unit_name"]: u for u in roster}
     loaded = [s for s in subs if s.state == LOADED and s.found.kind == "workbook"]
     all_findings = [f for s in subs for f in s.findings] + extra_findings
@@ -244,10 +255,14 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
     def counts(sub: Submission, severity: str) -> int:
         return by_file[(sub.found.relative, severity)] + by_report[(sub.unit_name, sub.year, severity)]
 
-    info_rows, line_rows, indicator_rows, score_rows = [], [], [], []
+    info_rows, line_rows, indicator_rows, score_rows, target_rows = [], [], [], [], []
     for sub in loaded:
         p, a = sub.parsed, sub.parsed.amounts
         entry = roster_by_name.get(sub.unit_name, {})
+        qualitative = frameworks[sub.year].qualitative if sub.year in frameworks else {}
+        target_rows += [dict(unit_code=entry.get("unit_code") or p.info.get("unit_code"),
+                             unit_name=sub.unit_name, year=sub.year, **record)
+                        for record in target_scoring.target_records(p.targets or [], qualitative)]
         info_rows.append(dict(
             unit_name=sub.unit_name, year=sub.year, file=sub.found.relative,
             unit_code=p.info.get("unit_code"), department=p.info.get("department"),
@@ -331,6 +346,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         "unit_changes": scoring.year_over_year(unit_scores),
         "submission_status": _frame("submission_status", status_rows, ["year", "unit_code", "unit_name"]),
         "report_figures": _frame("report_figures", report_figures, ["file", "item", "sentence"]),
+        "targets": _frame("targets", target_rows, ["year", "unit_name", "location"]),
     }
     tables["build_info"] = _frame("build_info", [dict(
         build_id=build_id, built_at=dt.datetime.now().replace(microsecond=0), raw_dir=str(raw),
@@ -441,7 +457,8 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
     subs.sort(key=lambda s: s.found.relative)
     years_in_scope = sorted(set(years) | {s.year for s in loaded.values()})
     build_id = build_fingerprint(raw, files)
-    return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra, build_id))
+    return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra, build_id,
+                                           frameworks))
 
 
 def cache_file_for(db: Path) -> Path:

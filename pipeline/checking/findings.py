@@ -106,6 +106,22 @@ RULE_LABELS = {
     "report.missing": "未报送自评报告",
     "report.unmatched": "自评报告无法对应单位",
     "report.unreadable": "自评报告无法读取",
+    "targets.sheet_missing": "没有绩效目标表",
+    "targets.sheet_ambiguous": "绩效目标表不止一张",
+    "targets.header_missing": "绩效目标表表头缺失",
+    "targets.empty": "绩效目标表未填写",
+    "targets.direction_unknown": "指标方向无法识别",
+    "targets.target_not_a_number": "年度指标值不是数字",
+    "targets.actual_not_a_number": "实际完成值不是数字",
+    "targets.target_missing": "年度指标值未填写",
+    "targets.actual_missing": "实际完成值未填写",
+    "targets.qualitative_unknown": "定性完成情况无法识别",
+    "targets.weight_invalid": "权重填写有误",
+    "targets.weight_missing": "权重未填写",
+    "targets.percent_scale": "百分数与小数混填",
+    "targets.reason_missing": "未完成目标未说明原因",
+    "targets.all_qualitative": "绩效目标全部为定性",
+    "report.mismatch.target": "自评报告与绩效目标表不一致",
 }
 
 _PATTERN_LABELS = (

@@ -40,6 +40,8 @@ class Framework:
     indicators: tuple[IndicatorSpec, ...]
     grades: Mapping[str, float]
     notice: str = ""
+    targets_sheet: str = "none"  # 绩效目标表: none | optional | required (contract section 9)
+    qualitative: Mapping[str, float] = field(default_factory=dict)  # 定性 value → completion
 
     def indicator(self, code: str) -> IndicatorSpec | None:
         return next((i for i in self.indicators if i.code == code), None)
@@ -121,6 +123,13 @@ def ceiling(spec: IndicatorSpec, amounts: Amounts, self_score: float | None) -> 
     return metrics.round_score(_clamp(spec.max_score - float(per_point) * over_points, spec))
 
 
+@rule("targets", "kinds")
+@rule("measurable")
+def from_targets_sheet(spec: IndicatorSpec, amounts: Amounts, self_score: float | None) -> float | None:
+    """Scored from the 绩效目标表 (pipeline/scoring/targets.py); without one, judged."""
+    return None
+
+
 def review_score(spec: IndicatorSpec, amounts: Amounts, self_score: float | None) -> float | None:
     """复核得分 of one indicator; None when the figures it needs are missing."""
     return RULES[spec.rule](spec, amounts, self_score)
@@ -161,7 +170,12 @@ def parse_framework(data: Mapping[str, object], source: str) -> Framework:
     if abs(total - 100) > 1e-9:
         raise fail(f"各指标分值合计为 {total:g}，应为 100")
     grades = {str(k): float(v) for k, v in dict(data.get("grades") or {"优": 90, "良": 80, "中": 60, "差": 0}).items()}
-    return Framework(year, deadline, tuple(indicators), grades, str(data.get("notice", "")))
+    targets_sheet = str(data.get("targets_sheet", "none"))
+    if targets_sheet not in ("none", "optional", "required"):
+        raise fail(f"targets_sheet “{targets_sheet}” 应为 none、optional 或 required")
+    qualitative = {str(k): float(v) for k, v in dict(data.get("qualitative") or {}).items()}
+    return Framework(year, deadline, tuple(indicators), grades, str(data.get("notice", "")),
+                     targets_sheet, qualitative)
 
 
 def load_framework(year: int, directory: Path | None = None) -> Framework:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline.scoring import metrics
+from pipeline.scoring import targets as target_scoring
 from pipeline.checking.findings import WARNING, Finding
 from pipeline.scoring.framework import Framework, review_score
 from pipeline.reading.parse import ParsedWorkbook
@@ -42,12 +43,16 @@ def review_indicators(parsed: ParsedWorkbook, framework: Framework) -> list[Indi
     for spec in framework.indicators:
         row = by_code.get(spec.code)
         self_score = row.self_score if row else None
-        score = review_score(spec, parsed.amounts, self_score)
+        score, rule_used = review_score(spec, parsed.amounts, self_score), spec.rule
+        if spec.rule in target_scoring.TARGET_RULES:
+            score = target_scoring.indicator_score(spec.rule, spec.max_score, spec.params, parsed.targets,
+                                                   self_score, framework.qualitative)
+            rule_used = spec.rule if score is not None else "judged"
         if score is None:  # the figures it needs are missing: fall back to the judged rule
             score = metrics.round_score(min(max(self_score or 0.0, 0.0), spec.max_score))
         reviews.append(IndicatorReview(
             spec.code, spec.level1, spec.level2, spec.level3, spec.max_score, self_score,
-            score, spec.rule, row.note if row else None, row.cell if row else None))
+            score, rule_used, row.note if row else None, row.cell if row else None))
     return reviews
 
 
