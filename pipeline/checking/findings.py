@@ -109,7 +109,6 @@ RULE_LABELS = {
     "targets.sheet_missing": "没有绩效目标表",
     "targets.sheet_ambiguous": "绩效目标表不止一张",
     "targets.header_missing": "绩效目标表表头缺失",
-    "targets.empty": "绩效目标表未填写",
     "targets.direction_unknown": "指标方向无法识别",
     "targets.target_not_a_number": "年度指标值不是数字",
     "targets.actual_not_a_number": "实际完成值不是数字",

@@ -139,7 +139,7 @@ def _error(rule: str, ref: str, message: str, found: str | None = None,
 
 
 def read_targets(sheets: dict[str, Sheet]) -> tuple[list[TargetRow] | None, list[Finding]]:
-    """The typed rows of the workbook's 绩效目标表 (None when it has none) and the findings
+    """The typed rows of the workbook's 绩效目标表 (None when it has none or left it blank) and the findings
     of reading it. A broken sheet is an error, never a quarantine: the sheet is optional."""
     sheet, findings = find_targets_sheet(sheets)
     if sheet is None:
@@ -226,8 +226,6 @@ def read_targets(sheets: dict[str, Sheet]) -> tuple[list[TargetRow] | None, list
             actual=actual, actual_raw=nfkc(raw.get("actual")) or None,
             weight=weight, weight_raw=raw.get("weight"), reason=nfkc(raw.get("reason")) or None,
             row_ref=row_ref, cells=refs))
-    if not rows:
-        findings.append(Finding(
-            ERROR, "targets.empty", f"{SHEET_TARGETS}!A{header_row + 2}",
-            "绩效目标表只有表头，没有填写任何绩效目标。", expected="至少一行绩效目标"))
+    if not rows:  # the blank sheet of the template, handed back unfilled: as if there were none
+        return None, findings
     return rows, findings

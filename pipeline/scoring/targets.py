@@ -155,7 +155,7 @@ def missing_sheet_findings(codes: Sequence[str], sheet_rule: str) -> list[Findin
     named = "、".join(codes)
     tail = "本年度绩效目标表为必报，请补报后重新报送。" if severity == ERROR else "建议按模板填报绩效目标表。"
     return [Finding(severity, "targets.sheet_missing", "工作簿",
-                    f"没有绩效目标表，{named}无法复核，复核得分暂按自评得分计。{tail}",
+                    f"没有绩效目标表（或未填写），{named}无法复核，复核得分暂按自评得分计。{tail}",
                     expected=SHEET_TARGETS)]
 
 
