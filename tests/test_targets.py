@@ -1,0 +1,291 @@
+"""绩效目标表: completion per direction, weights, rounding, the two rules, reading and findings."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from pipeline.forms.template import write_template
+from pipeline.forms.writer import write_workbook
+from pipeline.reading.grid import read_workbook
+from pipeline.reading.targets import TargetRow, parse_target_number, read_targets
+from pipeline.scoring import targets as t
+from pipeline.scoring.framework import load_framework
+from tests.builders import REFERENCE_UNIT, County, reference_form, unit_form
+from tests.conftest import processed
+
+TABLE = {"达成": 1.0, "基本达成": 0.8, "部分达成": 0.5, "未达成": 0.0}
+
+
+def row(direction="≥", target=100.0, actual=100.0, *, kind="产出指标", weight=None, reason=None,
+        actual_raw=None, name="指标") -> TargetRow:
+    return TargetRow(kind=kind, category="数量指标", name=name, direction=direction, direction_raw=direction,
+                     target=target, target_raw=None if target is None else str(target), unit="%",
+                     actual=actual, actual_raw=actual_raw if actual_raw is not None else
+                     (None if actual is None else str(actual)),
+                     weight=weight, weight_raw=None if weight is None else str(weight), reason=reason,
+                     row_ref="绩效目标表 第5行",
+                     cells={"actual": "绩效目标表!G5", "reason": "绩效目标表!I5", "weight": "绩效目标表!H5"})
+
+
+# ---------------------------------------------------------------- completion per direction
+
+@pytest.mark.parametrize("actual, target, expected", [
+    (96.5, 95, 1.0), (95, 95, 1.0), (92.3, 95, 0.9716), (0, 95, 0.0),
+    (0, 0, 1.0), (5, 0, 1.0),          # a target of 0 is met by anything ≥ 0
+    (2, 3, 0.6667),                     # 0.66666… rounds up at the fourth decimal
+])
+def test_at_least(actual, target, expected):
+    assert t.completion_at_least(actual, target) == expected
+
+
+@pytest.mark.parametrize("actual, target, expected", [
+    (0.5, 1, 1.0), (1, 1, 1.0), (1.25, 1, 0.8), (3, 2, 0.6667), (0, 0, 1.0), (0.1, 0, 0.0),
+])
+def test_at_most(actual, target, expected):
+    assert t.completion_at_most(actual, target) == expected
+
+
+@pytest.mark.parametrize("actual, target, expected", [
+    (100, 100, 1.0), (100.5, 100, 1.0), (99.5, 100, 1.0),   # within 0.5 %
+    (101, 100, 0.99), (80, 100, 0.8), (250, 100, 0.0),      # never below 0
+    (0.01, 0, 1.0), (0.02, 0, 0.0),                          # a target of 0: within 0.01
+    (-101, -100, 0.99),
+])
+def test_equal(actual, target, expected):
+    assert t.completion_equal(actual, target) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("达成", 1.0), ("基本达成", 0.8), ("部分达成", 0.5), ("未达成", 0.0), (" 达 成 ", 1.0), ("完成", None), (None, None),
+])
+def test_qualitative_from_the_framework_table(value, expected):
+    assert t.completion_qualitative(value, TABLE) == expected
+
+
+def test_qualitative_table_is_the_framework_s():
+    assert load_framework(2024).qualitative == TABLE
+    assert t.completion_qualitative("基本达成", {"基本达成": 0.7}) == 0.7
+
+
+def test_completion_rounds_half_away_from_zero():
+    assert t.round_completion(0.99995) == 1.0
+    assert t.round_completion(0.12345) == 0.1235
+    assert t.completion_at_least(1, 3) == 0.3333
+
+
+def test_completion_not_computable():
+    assert t.completion(row(direction=None), TABLE) is None
+    assert t.completion(row(actual=None), TABLE) is None
+    assert t.completion(row(direction="定性", target=None, actual=None, actual_raw="还行"), TABLE) is None
+
+
+# ---------------------------------------------------------------- weights and rules
+
+def test_blank_weights_are_equal_and_partial_take_the_mean():
+    assert t.weights([row(), row()]) == [1.0, 1.0]
+    assert t.weights([row(weight=30), row(weight=10), row()]) == [30, 10, 20]
+
+
+def test_targets_rule_weighted_over_kinds():
+    rows = [row(actual=50, weight=30, kind="产出指标"),          # c = 0.5
+            row(actual=100, weight=10, kind="效益指标"),         # c = 1
+            row(actual=0, weight=60, kind="满意度指标")]         # c = 0
+    assert t.targets_score(20, rows, ("产出指标", "效益指标", "满意度指标"), TABLE) == 20 * (15 + 10) / 100
+    assert t.targets_score(20, rows, ("效益指标",), TABLE) == 20.0
+    assert t.targets_score(20, rows, ("其他",), TABLE) is None
+
+
+def test_unverifiable_row_counts_as_not_met():
+    rows = [row(actual=100), row(actual=None)]
+    assert t.targets_score(20, rows, ("产出指标",), TABLE) == 10.0
+
+
+def test_targets_score_rounds_to_two_decimals():
+    rows = [row(actual=2, target=3), row(actual=100)]   # (0.6667 + 1) / 2 = 0.83335
+    assert t.targets_score(20, rows, ("产出指标",), TABLE) == 16.67
+
+
+def test_measurable_caps_never_raises():
+    rows = [row(weight=3), row(direction="定性", target=None, actual=None, actual_raw="达成", weight=1)]
+    assert t.quantified_share(rows) == 0.75
+    assert t.measurable_score(20, rows, 20) == 15.0
+    assert t.measurable_score(20, rows, 12) == 12.0
+    assert t.measurable_score(20, rows, None) == 0.0
+    assert t.measurable_score(20, [], 20) is None
+
+
+def test_indicator_score_falls_back_without_rows():
+    assert t.indicator_score("targets", 20, {"kinds": ["产出指标"]}, None, 20, TABLE) is None
+    assert t.indicator_score("measurable", 20, {}, [], 20, TABLE) is None
+    with pytest.raises(ValueError):
+        t.indicator_score("judged", 20, {}, [row()], 20, TABLE)
+
+
+# ---------------------------------------------------------------- findings that need the framework
+
+def rules_of(findings):
+    return sorted(f.rule for f in findings)
+
+
+def test_row_findings():
+    rows = [row(actual=90, reason=None, weight=10),                              # missed, no reason
+            row(actual=90, reason="台风影响", weight=10),                          # missed with reason
+            row(direction="定性", target=None, actual=None, actual_raw="完成", weight=10),  # unknown value
+            row(actual=100)]                                                      # weight blank among filled
+    findings = t.row_findings(rows, TABLE)
+    assert rules_of(findings) == ["targets.qualitative_unknown", "targets.reason_missing", "targets.weight_missing"]
+    missing = next(f for f in findings if f.rule == "targets.reason_missing")
+    assert missing.location == "绩效目标表!I5" and missing.found == "90.00%" and missing.severity == "error"
+
+
+def test_all_qualitative_is_a_warning_and_percent_scale_an_error():
+    rows = [row(direction="定性", target=None, actual=None, actual_raw="达成")] * 2
+    assert [(f.rule, f.severity) for f in t.row_findings(rows, TABLE)] == [("targets.all_qualitative", "warning")]
+    scale = t.row_findings([row(target=95, actual=0.97, reason="x")], TABLE)
+    assert "targets.percent_scale" in rules_of(scale)
+
+
+def test_missing_sheet_warning_or_error():
+    assert [(f.severity, f.rule) for f in t.missing_sheet_findings(["A1", "A2"], "optional")] == [
+        ("warning", "targets.sheet_missing")]
+    assert t.missing_sheet_findings(["A1", "A2"], "required")[0].severity == "error"
+    assert "A1、A2无法复核" in t.missing_sheet_findings(["A1", "A2"], "optional")[0].message
+    assert t.missing_sheet_findings(["A1"], "none") == []
+
+
+# ---------------------------------------------------------------- reading a written sheet
+
+TARGETS = [
+    dict(kind="产出指标", category="数量指标", name="督办事项办结率", direction="≥", target="95%", unit=None,
+         actual="92.3%", weight=20, reason="部分事项跨年度办理"),
+    dict(kind="产出指标", category="质量指标", name="公文差错率", direction="不超过", target=1, unit="%", actual=0.5,
+         weight=10),
+    dict(kind="效益指标", category="社会效益指标", name="政务服务保障", direction="定性", target="有效保障",
+         actual="基本达成", weight=10, reason="个别会议保障不及时"),
+    dict(kind="满意度指标", category="服务对象满意度指标", name="服务对象满意度", direction="不低于", target=90,
+         unit="%", actual=93, weight=10),
+]
+
+
+def read(tmp_path, targets, **extra):
+    path = tmp_path / "w.xlsx"
+    layout = write_workbook(path, **reference_form(targets=targets, **extra))
+    return layout, read_targets(read_workbook(path))
+
+
+def test_read_sheet_numbers_percent_and_directions(tmp_path):
+    layout, (rows, findings) = read(tmp_path, TARGETS, target_notes=["说明：按申报的目标填写"])
+    assert findings == []
+    assert [r.direction for r in rows] == ["≥", "≤", "定性", "≥"]
+    assert (rows[0].target, rows[0].actual, rows[0].unit) == (95.0, 92.3, "%")
+    assert rows[2].target is None and rows[2].actual_raw == "基本达成"
+    # title, one line of notes, header: the first target is on row 4
+    assert rows[0].cells["actual"] == str(layout.target_cells[(0, "actual")]) == "绩效目标表!G4"
+
+
+def test_merged_level_cells_carried_down(tmp_path):
+    targets = [dict(TARGETS[0]), dict(TARGETS[1], kind="产出指标", category="数量指标")]
+    _, (rows, _) = read(tmp_path, targets)
+    assert [(r.kind, r.category) for r in rows] == [("产出指标", "数量指标")] * 2
+
+
+def test_header_found_by_labels_below_title_rows(tmp_path):
+    _, (rows, findings) = read(tmp_path, TARGETS, extra_title_rows=3)
+    assert len(rows) == 4 and findings == []
+    assert rows[0].row_ref == "绩效目标表 第6行"   # title, three extra lines, header
+
+
+def test_broken_cells_are_findings_at_the_cell(tmp_path):
+    broken = [dict(TARGETS[0], direction="大约"), dict(TARGETS[1], actual="见附件"),
+              dict(TARGETS[3], target="#DIV/0!", weight="-5")]
+    _, (rows, findings) = read(tmp_path, broken)
+    got = {(f.rule, f.location) for f in findings}
+    assert got == {("targets.direction_unknown", "绩效目标表!D3"), ("targets.actual_not_a_number", "绩效目标表!G4"),
+                   ("targets.target_not_a_number", "绩效目标表!E5"), ("targets.weight_invalid", "绩效目标表!H5")}
+    assert all(f.severity == "error" for f in findings)
+    assert "公式出错：#DIV/0!" in next(f.message for f in findings if f.location == "绩效目标表!E5")
+    assert "“大约”" in next(f.message for f in findings if f.location == "绩效目标表!D3")
+
+
+def test_no_sheet_and_blank_sheet_are_none(tmp_path):
+    path = tmp_path / "w.xlsx"
+    write_workbook(path, **reference_form())
+    assert read_targets(read_workbook(path)) == (None, [])
+    assert read(tmp_path, [{}] * 3)[1] == (None, [])
+
+
+def test_number_forms():
+    assert parse_target_number("９５％", None) == (95.0, "%")
+    assert parse_target_number("≥95%", None) == (95.0, "%")
+    assert parse_target_number("1,200件", "件") == (1200.0, None)
+    assert parse_target_number("12万元", None) == (12.0, "万元")
+    with pytest.raises(ValueError):
+        parse_target_number("较好", None)
+
+
+# ---------------------------------------------------------------- the template
+
+def test_template_sheet_with_validations(tmp_path):
+    path = write_template(2024, tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(path)["绩效目标表"]
+    header = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "一级指标")
+    assert [ws.cell(header, c).value for c in range(1, 10)] == [
+        "一级指标", "二级指标", "三级指标", "指标方向", "年度指标值", "计量单位", "实际完成值", "权重", "偏差原因"]
+    notes = " ".join(str(ws.cell(r, 1).value or "") for r in range(1, header))
+    assert "示例" in notes and "达成、基本达成、部分达成、未达成" in notes
+    lists = {next(iter(dv.sqref.ranges)).coord[0]: dv for dv in ws.data_validations.dataValidation}
+    assert lists["D"].type == "list" and lists["D"].formula1 == '"≥,≤,=,定性"'
+    assert "达成" in lists["G"].prompt and lists["H"].type == "decimal"
+    assert lists["A"].formula1 == '"产出指标,效益指标,满意度指标"'
+    # a unit that hands the template back without targets has no sheet to score from
+    assert read_targets(read_workbook(path)) == (None, [])
+
+
+# ---------------------------------------------------------------- through the pipeline
+
+def reviews_of(result, unit, year=2024):
+    sub = next(s for s in result.submissions if s.unit_name == unit and s.year == year and s.state == "loaded")
+    return {r.code: r for r in sub.reviews}, sub.findings
+
+
+def test_pipeline_scores_a1_a2_from_the_sheet_and_falls_back(county):
+    county.workbook("ref.xlsx", reference_form())
+    county.workbook("fin.xlsx", unit_form("遂溪县财政局", targets=TARGETS))
+    county.workbook("edu.xlsx", unit_form("遂溪县教育局", targets=[dict(TARGETS[2], kind="效益指标"),
+                                                                  dict(TARGETS[2], name="校园安全", actual="达成")]))
+    result = processed(county.raw)
+    ref, ref_findings = reviews_of(result, REFERENCE_UNIT)
+    assert (ref["A1"].rule, ref["A1"].review_score, ref["A2"].rule, ref["A2"].review_score) == ("judged", 20, "judged", 20)
+    assert [f.severity for f in ref_findings if f.rule == "targets.sheet_missing"] == ["warning"]
+    scores = result.tables["unit_scores"].filter(unit_name=REFERENCE_UNIT)
+    assert scores["review_score"].to_list() == [97.97]
+
+    fin, fin_findings = reviews_of(result, "遂溪县财政局")
+    # c: 0.9716 (w 20), 1 (w 10), 0.8 (w 10), 1 (w 10) → 47.432 / 50 = 0.94864 → 18.97;
+    # q = 40 / 50 (the 定性 row is not quantified) → A1 min(20, 16)
+    assert (fin["A2"].rule, fin["A2"].review_score) == ("targets", 18.97)
+    assert (fin["A1"].rule, fin["A1"].review_score) == ("measurable", 16.0)
+    assert not [f for f in fin_findings if f.rule.startswith("targets.")]
+
+    edu, edu_findings = reviews_of(result, "遂溪县教育局")
+    assert (edu["A1"].review_score, edu["A2"].review_score) == (0.0, 18.0)
+    assert [f.rule for f in edu_findings if f.rule.startswith("targets.")] == ["targets.all_qualitative"]
+
+    table = result.tables["targets"]
+    fin_rows = table.filter(unit_name="遂溪县财政局").sort("location")
+    assert fin_rows["completion"].to_list() == [0.9716, 1.0, 0.8, 1.0]
+    assert fin_rows["unit_code"].to_list() == ["440823002"] * 4
+    assert table.filter(unit_name=REFERENCE_UNIT).height == 0
+    rules = result.tables["indicator_scores"].filter(code="A2").sort("unit_name")
+    assert dict(zip(rules["unit_name"], rules["rule"])) == {
+        REFERENCE_UNIT: "judged", "遂溪县财政局": "targets", "遂溪县教育局": "targets"}
+
+
+def test_missing_reason_is_an_error_that_sends_the_unit_back(county):
+    county.workbook("fin.xlsx", unit_form("遂溪县财政局", targets=[dict(TARGETS[0], reason=None)]))
+    result = processed(county.raw)
+    _, findings = reviews_of(result, "遂溪县财政局")
+    missing = [f for f in findings if f.rule == "targets.reason_missing"]
+    assert [(f.location, f.severity) for f in missing] == [("绩效目标表!I3", "error")]
+    assert result.tables["unit_scores"].filter(unit_name="遂溪县财政局")["must_resubmit"].to_list() == [True]
