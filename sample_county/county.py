@@ -30,6 +30,7 @@ from pipeline.forms.writer import write_workbook, write_xls_workbook
 from pipeline.scoring.framework import Framework, IndicatorSpec, load_framework, review_score
 from pipeline.scoring.metrics import grade as grade_of
 from pipeline.scoring.metrics import round_score
+from sample_county import targets as sample_targets
 from schemas.form import DATA_LINES, REQUIRED_SHEETS, SHEET_DATA, SHEET_SCORES
 
 SEED = "suixi-sample-2025"
@@ -424,7 +425,7 @@ def generate_scores(framework: Framework, f: Mapping[int, int | None], quality: 
     scores: dict[str, tuple[float, str | None]] = {}
     for ind in framework.indicators:
         code, top = ind.code, ind.max_score
-        if ind.rule == "judged":
+        if ind.rule in ("judged", "targets", "measurable"):  # A1/A2 from the 绩效目标表 later
             loss = (1 - quality) * 0.45 * rng.uniform(0.5, 1.5)
             points_off = min(round(top * loss), top)
             if points_off:
@@ -461,6 +462,7 @@ class Submission:
     info: dict[str, Any]
     quantum: int = 1
     declared_year: int | None = None          # 评价年度 as written, when it differs
+    targets: tuple[dict[str, Any], ...] | None = None  # 绩效目标表 rows (sample_county/targets.py)
 
     @property
     def filed_on(self) -> dt.date:
@@ -497,6 +499,8 @@ def build_submission(profile: Profile, year: int, framework: Framework,
         figures = generate_figures(profile, year, rng, quantum)
         scores = generate_scores(framework, figures, quality, rng, _INFLATED.get((unit.name, year), ()))
         filed = framework.deadline - dt.timedelta(days=rng.randint(1, 28))
+    targets = sample_targets.generate_targets(unit.name, unit.unit_type, year, figures, framework)
+    scores = sample_targets.score_from_targets(unit.name, scores, targets, framework)
     total = total_of(scores)
     info = {
         "单位名称": unit.name,
@@ -510,7 +514,8 @@ def build_submission(profile: Profile, year: int, framework: Framework,
                   else f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}"),
         **_staffing(profile, year, rng),
     }
-    return Submission(unit, year, figures, scores, total, grade_of(total), info, quantum)
+    return Submission(unit, year, figures, scores, total, grade_of(total), info, quantum,
+                      targets=None if targets is None else tuple(targets))
 
 
 def _unlisted_unit() -> Unit:
@@ -563,6 +568,7 @@ def _form_args(sub: Submission, framework_year: int) -> dict[str, Any]:
         grade=sub.grade,
         framework_year=framework_year,
         wanyuan=sub.quantum == FEN_PER_WANYUAN_CENT,
+        targets=None if sub.targets is None else [dict(r) for r in sub.targets],
     )
 
 
