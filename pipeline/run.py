@@ -188,6 +188,7 @@ def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], S
                   ) -> tuple[list[Submission], list[dict], set[tuple[str, int]]]:
     """Read every 自评报告, match it to its unit, extract its figures and compare them."""
     from pipeline.narratives import reports
+    from pipeline.narratives import targets as report_targets
 
     names = sorted(set(roster_names) | {u for u, _ in loaded})
     subs, figures, covered = [], [], set()
@@ -215,6 +216,11 @@ def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], S
         workbook = loaded.get((unit, found.folder_year))
         if workbook is not None:
             sub.add(reports.check_report(extracted, table_values(workbook.parsed, workbook.reviews)))
+            if workbook.parsed.targets:  # the report's figures for the unit's own named targets
+                claims = report_targets.target_claims(text, workbook.parsed.targets)
+                sub.add(report_targets.check_target_claims(claims, workbook.parsed.targets))
+                figures += report_targets.report_target_rows(claims, file=found.relative, unit_name=unit,
+                                                             year=found.folder_year)
     return subs, figures, covered
 
 

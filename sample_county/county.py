@@ -917,7 +917,8 @@ def report_paragraphs(spec: _ReportSpec, sub: Submission, framework: Framework,
 
         out.append(("body", f"{item(0)}履职效能"))
         out.append(("body", f"{sub_item(0)}绩效目标合理性与可衡量性：" + judged("A1")))
-        out.append(("body", f"{sub_item(1)}效益指标完成情况：" + judged("A2")))
+        out.append(("body", f"{sub_item(1)}效益指标完成情况：" + judged("A2")
+                            + sample_targets.report_sentence(sub.unit.name, sub.targets and list(sub.targets))))
         rate = "100%" if spec.stated_rate_100 else _pct(f[13], f[12])
         formula = (f"{_plain_yuan(f[13])}/{_plain_yuan(f[12])}*100%={rate}" if not spec.wanyuan
                    else rate)

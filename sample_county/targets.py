@@ -226,3 +226,27 @@ def score_from_targets(unit_name: str, scores: dict[str, tuple[float, str | None
             if cap < claimed:
                 scores[spec.code] = (cap, f"部分绩效目标为定性指标、未量化，扣{round_score(spec.max_score - cap):g}分")
     return scores
+
+
+def report_sentence(unit_name: str, rows: list[dict[str, Any]] | None) -> str:
+    """What the unit's 自评报告 says of its first quantified targets (REPORT_DISAGREES
+    overstates the first one)."""
+    if not rows:
+        return ""
+    stated = []
+    for row in rows:
+        actual = row.get("actual")
+        if row.get("direction") == "定性" or not isinstance(actual, (int, float, str)) or row.get("name") == "三公经费支出":
+            continue
+        if isinstance(actual, str):
+            if not actual.endswith("%"):
+                continue
+            value, unit = float(actual[:-1]), "%"
+        else:
+            value, unit = float(actual), row.get("unit") or ""
+        if unit_name == REPORT_DISAGREES and not stated:
+            value = min(value + 1.5, 100.0) if unit == "%" else value * 1.1
+        stated.append(f"{row['name']}{value:g}{unit}")
+        if len(stated) == 2:
+            break
+    return f"主要绩效目标完成情况：{'，'.join(stated)}。" if stated else ""
