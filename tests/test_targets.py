@@ -289,3 +289,35 @@ def test_missing_reason_is_an_error_that_sends_the_unit_back(county):
     missing = [f for f in findings if f.rule == "targets.reason_missing"]
     assert [(f.location, f.severity) for f in missing] == [("绩效目标表!I3", "error")]
     assert result.tables["unit_scores"].filter(unit_name="遂溪县财政局")["must_resubmit"].to_list() == [True]
+
+
+# ---------------------------------------------------------------- the 自评报告 against the sheet
+
+def test_report_claims_for_named_targets():
+    from pipeline.narratives.targets import check_target_claims, target_claims
+
+    rows = [row(name="督办事项办结率", actual=96.5), row(name="公文处理差错率", direction="≤", target=1, actual=0.5),
+            row(name="服务保障", direction="定性", target=None, actual=None, actual_raw="达成")]
+    text = ("一、绩效目标完成情况\n全年督办事项办结率达到92.3%，公文处理差错率0.5%，服务保障100%。\n"
+            "其他：办结率98%。\n")
+    claims = target_claims(text, rows)
+    assert [(c.item, c.value, c.written) for c in claims] == [
+        ("target.公文处理差错率", 0.5, "0.5%"), ("target.督办事项办结率", 92.3, "92.3%")]
+    findings = check_target_claims(claims, rows)
+    assert [(f.rule, f.location, f.found, f.expected) for f in findings] == [
+        ("report.mismatch.target", "自评报告 第2段", "92.3%", "96.5%")]
+    assert "绩效目标表!G5" in findings[0].message and findings[0].severity == "warning"
+    # stated to the report's own precision: 96.5 written as 97% (whole percent) agrees, 95% does not
+    assert check_target_claims(target_claims("督办事项办结率97%。", rows), rows) == []
+    assert len(check_target_claims(target_claims("督办事项办结率95%。", rows), rows)) == 1
+
+
+def test_report_disagreement_through_the_pipeline(county):
+    county.workbook("fin.xlsx", unit_form("遂溪县财政局", targets=TARGETS))
+    (county.raw / "2024" / "遂溪县财政局2024年度自评报告.txt").write_text(
+        "遂溪县财政局2024年度部门整体支出绩效自评报告\n督办事项办结率95%，服务对象满意度93%。\n", encoding="utf-8")
+    result = processed(county.raw)
+    mismatches = result.tables["findings"].filter(rule="report.mismatch.target")
+    assert mismatches["found"].to_list() == ["95%"] and mismatches["expected"].to_list() == ["92.3%"]
+    figures = result.tables["report_figures"].filter(item="target.服务对象满意度")
+    assert figures["value"].to_list() == [93.0]
