@@ -27,6 +27,7 @@ import streamlit as st
 
 from pipeline import settings
 from presentation.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR
+from presentation.targets import TARGETS_OF_UNIT, TARGETS_OF_YEAR
 
 from . import auth
 
@@ -57,6 +58,7 @@ UNIT_SCOPE = {
     "unit_changes": (_OWN_UNIT_ROWS, True),
     "submission_status": (_OWN_UNIT_ROWS, True),
     "report_figures": (_OWN_UNIT_ROWS, True),
+    "targets": (_OWN_UNIT_ROWS, True),
 }
 _NO_ROWS = 'SELECT * FROM published.main."{table}" WHERE false'
 
@@ -269,3 +271,12 @@ def ingest_files(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFram
 def report_figures(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     return query("SELECT * FROM report_figures WHERE unit_name = ? AND year = ? ORDER BY item",
                  [unit_name, year], viewer=viewer)
+
+
+def targets(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """绩效目标表 rows of the year, with 单位类型 and 主管部门."""
+    return query(TARGETS_OF_YEAR, [year], viewer=viewer)
+
+
+def unit_targets(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    return query(TARGETS_OF_UNIT, [unit_name, year], viewer=viewer)

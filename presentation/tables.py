@@ -23,7 +23,8 @@ PCT = "（%）"
 
 STATE_LABELS = {"loaded": "已入库", "quarantined": "已隔离", "superseded": "已被替代", "skipped": "已跳过"}
 KIND_LABELS = {"workbook": "工作簿", "report": "自评报告", "other": "其他"}
-RULE_LABELS = {"judged": "主观评分", "proportional": "按比例", "deduction": "扣减", "ceiling": "上限控制"}
+RULE_LABELS = {"judged": "主观评分", "proportional": "按比例", "deduction": "扣减", "ceiling": "上限控制",
+               "targets": "目标完成度", "measurable": "目标可衡量性"}
 
 
 def to_wanyuan(values: pd.Series) -> pd.Series:

@@ -90,14 +90,20 @@ def weights(rows: Sequence[TargetRow]) -> list[float]:
     return [r.weight if r.weight is not None else mean for r in rows]
 
 
-def completion_rate(rows: Sequence[TargetRow], table: Mapping[str, float]) -> float | None:
-    """Σ(w·c) / Σw over the rows; a row whose completion cannot be computed counts as 0 (a
+def weighted_completion(row_weights: Sequence[float], completions: Sequence[float | None]) -> float | None:
+    """Σ(w·c) / Σw, 4 decimals; a completion that cannot be computed (None) counts as 0 (a
     target that cannot be verified is not taken as met). None without rows."""
-    if not rows:
+    if not row_weights:
         return None
-    ws = weights(rows)
-    done = [completion(r, table) or 0.0 for r in rows]
-    return round_completion(math.fsum(w * c for w, c in zip(ws, done)) / math.fsum(ws))
+    total = math.fsum(row_weights)
+    if total <= 0:
+        return None
+    return round_completion(math.fsum(w * (c or 0.0) for w, c in zip(row_weights, completions)) / total)
+
+
+def completion_rate(rows: Sequence[TargetRow], table: Mapping[str, float]) -> float | None:
+    """Σ(w·c) / Σw over the rows (weighted_completion with the rows' weights as used)."""
+    return weighted_completion(weights(rows), [completion(r, table) for r in rows])
 
 
 def quantified_share(rows: Sequence[TargetRow]) -> float | None:
