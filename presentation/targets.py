@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
-from pipeline.scoring.targets import weighted_completion
+from pipeline.scoring.targets import round_completion, weighted_completion
 
 TARGETS_OF_YEAR = """
     SELECT t.*, sc.unit_type, sc.department
@@ -130,7 +130,7 @@ def county_targets(targets: pd.DataFrame) -> CountyTargets:
         targets=len(targets),
         met=int((~_missed(targets)).sum()) if len(targets) else 0,
         missed_without_reason=int(summary["missed_without_reason"].sum()) if len(summary) else 0,
-        completion=round(sum(completions) / len(completions), 4) if completions else None,
+        completion=round_completion(sum(completions) / len(completions)) if completions else None,
     )
 
 

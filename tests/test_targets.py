@@ -321,3 +321,32 @@ def test_report_disagreement_through_the_pipeline(county):
     assert mismatches["found"].to_list() == ["95%"] and mismatches["expected"].to_list() == ["92.3%"]
     figures = result.tables["report_figures"].filter(item="target.服务对象满意度")
     assert figures["value"].to_list() == [93.0]
+
+
+# ---------------------------------------------------------------- presentation
+
+def test_presentation_tables_and_figure():
+    import pandas as pd
+
+    from presentation import targets as views
+
+    frame = pd.DataFrame({
+        "unit_name": ["甲", "甲", "乙"], "unit_type": ["乡镇", "乡镇", "事业单位"],
+        "kind": ["产出指标"] * 3, "category": ["数量指标"] * 3, "name": ["a", "b", "c"],
+        "direction": ["≥", "定性", "≤"], "target": [95.0, None, 1.0], "target_text": ["95%", "有效", "1"],
+        "unit": ["%", None, "%"], "actual": [92.3, None, 2.0], "actual_text": ["92.3", "达成", "2"],
+        "weight": [30.0, 10.0, 1.0], "completion": [0.9716, 1.0, 0.5], "reason": [None, None, "台风"],
+        "location": ["绩效目标表 第3行", "绩效目标表 第4行", "绩效目标表 第3行"]})
+    summary = views.unit_completion(frame)
+    assert summary.set_index("unit_name")["completion"].to_dict() == {"甲": 0.9787, "乙": 0.5}
+    assert summary.set_index("unit_name")["missed_without_reason"].to_dict() == {"甲": 1, "乙": 0}
+    county = views.county_targets(frame)
+    assert (county.units, county.targets, county.met, county.missed_without_reason, county.completion) == (
+        2, 3, 1, 1, 0.7394)
+    missed = views.missed_without_reason_table(frame)
+    assert missed[["单位名称", "三级指标", "年度指标值", "完成度（%）"]].values.tolist() == [["甲", "a", "95", 97.16]]
+    shown = views.unit_targets_table(frame[frame["unit_name"] == "甲"])
+    assert shown["年度指标值"].tolist() == ["95", "有效"] and shown["实际完成值"].tolist() == ["92.3", "达成"]
+    figure = views.completion_by_unit(summary)
+    assert list(figure.data[0].y) == ["甲", "乙"] and list(figure.data[0].x) == [97.87, 50.0]
+    assert figure.data[0].marker.color[0] == "#c0392b"
