@@ -146,3 +146,23 @@ def completion_by_unit(summary: pd.DataFrame) -> go.Figure:
                          margin=dict(l=10, r=10, t=50, b=40))
     figure.update_xaxes(range=[min(50.0, min([_pct(c) or 0 for c in ordered["completion"]], default=50)), 100.5])
     return figure
+
+
+def review_basis(unit_targets: pd.DataFrame, rule: str) -> str | None:
+    """What the 复核 of A1 or A2 rests on, in words, for the 复核表 (None for other rules)."""
+    if rule not in ("targets", "measurable"):
+        return None
+    if unit_targets.empty:
+        return "未报送绩效目标表，按自评得分计"
+    summary = unit_completion(unit_targets.assign(unit_type=None)).iloc[0]
+    if rule == "measurable":
+        direction = unit_targets["direction"].fillna("")
+        quantified = (direction.isin(["≥", "≤", "="]) & unit_targets["target"].notna())
+        share = weighted_completion([float(w) for w in unit_targets["weight"]], [1.0 if q else 0.0 for q in quantified])
+        return f"量化目标权重占比{_pct(share):.2f}%，自评不超过分值×该占比"
+    text = f"绩效目标加权完成度{_pct(summary['completion']):.2f}%"
+    if summary["missed"]:
+        text += f"，{int(summary['missed'])}个未完全完成"
+        if summary["missed_without_reason"]:
+            text += f"（{int(summary['missed_without_reason'])}个未说明原因）"
+    return text

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from presentation.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR
+from presentation.targets import TARGETS_OF_YEAR
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class YearData:
     changes: pd.DataFrame         # unit_changes of the year
     build_id: str
     built_at: object
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)  # 绩效目标表 rows of the year
 
 
 class NoSuchYear(Exception):
@@ -55,6 +57,7 @@ def read_year(db: Path, year: int) -> YearData:
             changes=frame("SELECT * FROM unit_changes WHERE year = ? ORDER BY unit_name", year),
             build_id=str(build[0]),
             built_at=build[1],
+            targets=frame(TARGETS_OF_YEAR, year),
         )
     finally:
         con.close()

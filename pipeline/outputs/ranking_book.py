@@ -16,6 +16,9 @@ import pandas as pd
 import xlsxwriter
 
 from pipeline.scoring import metrics
+from pipeline.scoring.framework import FrameworkError, load_framework
+from pipeline.scoring.targets import TARGET_RULES
+from presentation import targets as target_views
 from pipeline.checking.findings import SEVERITIES, rule_label
 
 from .common import display_width, is_missing, severity_label
@@ -38,7 +41,8 @@ FIRST_DATA_ROW = 2
 MIN_WIDTH = 6
 WRAP_WIDTH = 46         # wider text wraps instead of widening the column
 
-REVIEW_METHOD_LABELS = {"judged": "主观评分", "proportional": "按比例", "deduction": "扣减", "ceiling": "上限控制"}
+REVIEW_METHOD_LABELS = {"judged": "主观评分", "proportional": "按比例", "deduction": "扣减", "ceiling": "上限控制",
+                        "targets": "目标完成度", "measurable": "目标可衡量性"}
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,19 @@ def ranking_sheet(scores: pd.DataFrame, year: int) -> Sheet:
     return sheet
 
 
-def review_sheet(indicators: pd.DataFrame, scores: pd.DataFrame, year: int) -> Sheet:
-    """Each unit's indicators, self against 复核, in ranking order, each unit closed by its 小计."""
+def _method(row, unit_targets: pd.DataFrame | None, framework_rule: str | None) -> str:
+    """复核方法 in words; for A1/A2 also what the 绩效目标表 showed (or that there was none)."""
+    label = REVIEW_METHOD_LABELS.get(row.rule, row.rule)
+    if unit_targets is None or framework_rule not in ("targets", "measurable"):
+        return label
+    basis = target_views.review_basis(unit_targets, row.rule if row.rule != "judged" else framework_rule)
+    return f"{label}：{basis}" if basis else label
+
+
+def review_sheet(indicators: pd.DataFrame, scores: pd.DataFrame, year: int,
+                 targets: pd.DataFrame | None = None, target_rules: dict[str, str] | None = None) -> Sheet:
+    """Each unit's indicators, self against 复核, in ranking order, each unit closed by its 小计.
+    With the year's targets, A1/A2 say what the 绩效目标表 showed (target_rules: code → framework rule)."""
     sheet = Sheet(SHEET_REVIEW, f"{year}年度部门整体支出绩效自评复核表（自评得分与复核得分）", [
         Column("排名", "count"), Column("单位名称"), Column("代码"), Column("一级指标"), Column("二级指标"),
         Column("三级指标"), Column("分值", "score"), Column("自评得分", "score"), Column("复核得分", "score"),
@@ -127,12 +142,14 @@ def review_sheet(indicators: pd.DataFrame, scores: pd.DataFrame, year: int) -> S
             ["_order", "unit_name"], sort=False):
         name = unit_name[1]
         rank = _value(ranks.get(name))
+        unit_targets = None if targets is None else (
+            targets[targets["unit_name"] == name] if len(targets) else targets)
         for row in group.itertuples(index=False):
             difference = (None if is_missing(row.self_score) or is_missing(row.review_score)
                           else metrics.round_score(row.self_score - row.review_score))
             sheet.add([rank, name, row.code, row.level1, row.level2, row.level3, row.max_score,
                        row.self_score, row.review_score, difference,
-                       REVIEW_METHOD_LABELS.get(row.rule, row.rule), row.note, row.source_cell])
+                       _method(row, unit_targets, (target_rules or {}).get(row.code)), row.note, row.source_cell])
         self_total, review_total = _sum(group["self_score"]), _sum(group["review_score"])
         difference = (None if self_total is None or review_total is None
                       else metrics.round_score(self_total - review_total))
@@ -171,8 +188,18 @@ def missing_sheet(status: pd.DataFrame, year: int) -> Sheet:
     return sheet
 
 
+def target_rules(year: int) -> dict[str, str]:
+    """Indicator code → `targets` / `measurable` in the year's framework (none without one)."""
+    try:
+        framework = load_framework(year)
+    except FrameworkError:
+        return {}
+    return {i.code: i.rule for i in framework.indicators if i.rule in TARGET_RULES}
+
+
 def year_sheets(data: YearData) -> list[Sheet]:
-    return [ranking_sheet(data.scores, data.year), review_sheet(data.indicators, data.scores, data.year),
+    return [ranking_sheet(data.scores, data.year),
+            review_sheet(data.indicators, data.scores, data.year, data.targets, target_rules(data.year)),
             findings_sheet(data.findings, data.year), missing_sheet(data.status, data.year)]
 
 
