@@ -70,6 +70,30 @@ class ScoreSheet(pa.DataFrameModel):
         unique = ["submission", "code"]  # each indicator once per workbook
 
 
+class TargetSheet(pa.DataFrameModel):
+    """绩效目标表, one row per target (numbers in the row's own unit; None where unreadable)."""
+
+    submission: int  # which workbook of the batch
+    kind: str = pa.Field(nullable=True, isin=["产出指标", "效益指标", "满意度指标"])
+    category: str = pa.Field(nullable=True, isin=[
+        "数量指标", "质量指标", "时效指标", "成本指标", "经济效益指标", "社会效益指标", "生态效益指标",
+        "可持续影响指标", "服务对象满意度指标"])
+    name: str = pa.Field(nullable=True)
+    direction: str = pa.Field(nullable=True, isin=["≥", "≤", "=", "定性"])
+    target: float = pa.Field(nullable=True)
+    actual: float = pa.Field(nullable=True)
+    weight: float = pa.Field(gt=0, nullable=True)
+    cell: str                # the 一级指标 cell of the row, e.g. 绩效目标表!A5
+    category_cell: str
+
+    @pa.dataframe_check(name="target_named")
+    def target_named(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("name").is_not_null().alias("ok"))
+
+    class Config:
+        strict = True
+
+
 # (schema, column, check) → (severity, rule, message). {found} is the failing value.
 CHECK_FINDINGS: dict[tuple[str, str | None, str], tuple[str, str, str]] = {
     ("InfoSheet", "year", "greater_than_or_equal_to"): ("fatal", "info.year_invalid", "评价年度“{found}”不是有效年份。"),
@@ -84,4 +108,7 @@ CHECK_FINDINGS: dict[tuple[str, str | None, str], tuple[str, str, str]] = {
     ("ScoreSheet", "self_score", "greater_than_or_equal_to"): ("error", "scores.negative", "自评得分“{found}”为负数，得分应在0到分值之间。"),
     ("ScoreSheet", "max_score", "greater_than_or_equal_to"): ("error", "scores.max_negative", "分值“{found}”为负数。"),
     ("ScoreSheet", None, "self_score_within_max"): ("error", "scores.above_max", "自评得分{found}超过该指标分值，得分应在0到分值之间，请改正。"),
+    ("TargetSheet", "kind", "isin"): ("error", "targets.kind_unknown", "一级指标“{found}”不是产出指标、效益指标、满意度指标之一，该目标无法计入效益指标完成情况。"),
+    ("TargetSheet", "category", "isin"): ("warning", "targets.category_unknown", "二级指标“{found}”不是绩效目标表的二级指标之一（数量、质量、时效、成本、经济效益、社会效益、生态效益、可持续影响、服务对象满意度指标）。"),
+    ("TargetSheet", None, "target_named"): ("error", "targets.name_missing", "绩效目标未填写三级指标（目标名称）。"),
 }

@@ -350,3 +350,35 @@ def test_presentation_tables_and_figure():
     figure = views.completion_by_unit(summary)
     assert list(figure.data[0].y) == ["甲", "乙"] and list(figure.data[0].x) == [97.87, 50.0]
     assert figure.data[0].marker.color[0] == "#c0392b"
+
+
+# ---------------------------------------------------------------- pandera model and hardened reading
+
+def test_pandera_model_checks_levels_and_names(county):
+    rows = [dict(TARGETS[0], kind="产出"),                      # short for 产出指标: read as it
+            dict(TARGETS[1], kind="过程指标"),                   # not a kind of the sheet: error at A4
+            dict(TARGETS[3], category="满意度", name=None)]       # category warning, name missing
+    county.workbook("fin.xlsx", unit_form("遂溪县财政局", targets=rows))
+    result = processed(county.raw)
+    _, findings = reviews_of(result, "遂溪县财政局")
+    got = {(f.rule, f.severity, f.location) for f in findings if f.rule.startswith("targets.")}
+    assert ("targets.kind_unknown", "error", "绩效目标表!A4") in got
+    assert ("targets.category_unknown", "warning", "绩效目标表!B5") in got
+    assert ("targets.name_missing", "error", "绩效目标表!A5") in got
+    assert not any(rule == "targets.kind_unknown" and loc == "绩效目标表!A3" for rule, _, loc in got)
+    assert "过程指标" in next(f.message for f in findings if f.rule == "targets.kind_unknown")
+
+
+def test_digit_grouping_and_year_named_sheet(tmp_path):
+    with pytest.raises(ValueError):
+        parse_target_number("250000,00", None)
+    assert parse_target_number("1,250,000.5", None) == (1250000.5, None)
+    path = tmp_path / "w.xlsx"
+    write_workbook(path, **reference_form(targets=TARGETS, sheet_name_overrides={"绩效目标表": "绩效目标表(2024)"},
+                                          extra_sheets={"绩效目标表(2023)": [["三级指标", "指标方向", "实际完成值"],
+                                                                         ["旧目标", "≥", 1]]}))
+    rows, findings = read_targets(read_workbook(path), 2024)
+    assert findings == [] and [r.name for r in rows] == [t["name"] for t in TARGETS]
+    rows, findings = read_targets(read_workbook(path))
+    # without the year the two sheets cannot be told apart: an error, and the 2023 rows are never read
+    assert rows == [] and [f.rule for f in findings] == ["targets.sheet_ambiguous"]

@@ -120,6 +120,9 @@ RULE_LABELS = {
     "targets.percent_scale": "百分数与小数混填",
     "targets.reason_missing": "未完成目标未说明原因",
     "targets.all_qualitative": "绩效目标全部为定性",
+    "targets.kind_unknown": "绩效目标一级指标无法识别",
+    "targets.category_unknown": "绩效目标二级指标不规范",
+    "targets.name_missing": "绩效目标未填写名称",
     "report.mismatch.target": "自评报告与绩效目标表不一致",
 }
 

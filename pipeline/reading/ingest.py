@@ -37,7 +37,7 @@ def parse_file(path: str) -> ParseResult:
     except WorkbookReadError as exc:
         return exc
     parsed = parse_workbook(stage_workbook(sheets))
-    parsed.targets, more = read_targets(sheets)
+    parsed.targets, more = read_targets(sheets, parsed.year)
     parsed.findings += more
     return parsed
 

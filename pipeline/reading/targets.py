@@ -32,6 +32,7 @@ _ERROR_VALUE = re.compile(r"^#(DIV/0!|VALUE!|REF!|N/A|NAME\?|NUM!|NULL!)$")
 # A comparator typed in front of the value itself (`≥95%`), as many forms print it.
 _LEADING_DIRECTION = re.compile(r"^(≥|>=|≤|<=|=|不低于|不高于|不超过|大于等于|小于等于)")
 _TOTAL_LABELS = ("合计", "总计")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,17 @@ class TargetRow:
         return self.direction in ("≥", "≤", "=") and self.target is not None
 
 
-def find_targets_sheet(sheets: dict[str, Sheet]) -> tuple[Sheet | None, list[Finding]]:
-    """The 绩效目标表 by its normalised name (a year or copy mark around it is tolerated)."""
+def find_targets_sheet(sheets: dict[str, Sheet], year: int | None = None) -> tuple[Sheet | None, list[Finding]]:
+    """The 绩效目标表 by its normalised name (a year or copy mark around it is tolerated; of
+    several, the one named for the evaluation year)."""
     wanted = sheet_key(SHEET_TARGETS)
     exact = [s for name, s in sheets.items() if sheet_key(name) == wanted]
     if exact:
         return exact[0], []
     candidates = [s for name, s in sheets.items() if wanted in sheet_key(name)]
+    if len(candidates) > 1 and year is not None:
+        of_year = [s for s in candidates if str(year) in sheet_key(s.name)]
+        candidates = of_year if len(of_year) == 1 else candidates
     if len(candidates) > 1:
         return None, [Finding(
             ERROR, "targets.sheet_ambiguous", "工作簿",
@@ -94,6 +99,12 @@ def _find_header(sheet: Sheet) -> tuple[int, dict[str, int]] | None:
     return None
 
 
+def _level(raw: str | None) -> str:
+    """一级/二级指标 as named: `产出` is 产出指标, `社会效益` is 社会效益指标."""
+    text = squash(raw)
+    return text + "指标" if text and not text.endswith("指标") else text
+
+
 def parse_direction(raw: str | None) -> str | None:
     """指标方向 as the contract names it: `>=`, `不低于` → ≥; None when not one of them."""
     return TARGET_DIRECTIONS.get(squash(raw))
@@ -117,6 +128,8 @@ def parse_target_number(raw: str | None, unit: str | None) -> tuple[float | None
         text = text[: -len(unit_text)]
     if text in ("-", "—", "/"):
         raise ValueError("不是数字")
+    if "," in text and not _GROUPED.match(text):
+        raise ValueError("的逗号不是千位分隔（每三位一个逗号）")
     value, in_wanyuan = parse_amount(text)
     if in_wanyuan:
         carried = "万元"
@@ -138,10 +151,10 @@ def _error(rule: str, ref: str, message: str, found: str | None = None,
     return Finding(ERROR, rule, ref, f"{ref}{message}", found=found, expected=expected)
 
 
-def read_targets(sheets: dict[str, Sheet]) -> tuple[list[TargetRow] | None, list[Finding]]:
+def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[list[TargetRow] | None, list[Finding]]:
     """The typed rows of the workbook's 绩效目标表 (None when it has none or left it blank) and the findings
     of reading it. A broken sheet is an error, never a quarantine: the sheet is optional."""
-    sheet, findings = find_targets_sheet(sheets)
+    sheet, findings = find_targets_sheet(sheets, year)
     if sheet is None:
         return ([] if findings else None), findings
     header = _find_header(sheet)
@@ -165,8 +178,8 @@ def read_targets(sheets: dict[str, Sheet]) -> tuple[list[TargetRow] | None, list
         if any(squash(raw.get(k)) in _TOTAL_LABELS for k in ("kind", "category", "name")):
             continue
         # 一级/二级 are merged cells in the form: blank below their first row.
-        kind = squash(raw.get("kind")) or kind
-        category = squash(raw.get("category")) or category
+        kind = _level(raw.get("kind")) or kind
+        category = _level(raw.get("category")) or category
         if not any(squash(raw.get(k)) for k in ("name", "direction", "target", "actual")):
             continue  # a blank row, or a note written across the first columns
         refs = {k: c.ref for k, c in cells.items() if c is not None}
