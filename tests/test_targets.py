@@ -382,3 +382,49 @@ def test_digit_grouping_and_year_named_sheet(tmp_path):
     rows, findings = read_targets(read_workbook(path))
     # without the year the two sheets cannot be told apart: an error, and the 2023 rows are never read
     assert rows == [] and [f.rule for f in findings] == ["targets.sheet_ambiguous"]
+
+
+# ---------------------------------------------------------------- the framework says
+
+def _framework_dir(tmp_path, **replacements):
+    from pipeline.settings import FRAMEWORKS_DIR
+
+    folder = tmp_path / "frameworks"
+    folder.mkdir(parents=True)
+    for path in FRAMEWORKS_DIR.glob("*.toml"):
+        text = path.read_text(encoding="utf-8")
+        for old, new in replacements.items():
+            text = text.replace(old, new)
+        (folder / path.name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_required_sheet_missing_is_an_error(county, tmp_path, monkeypatch):
+    folder = _framework_dir(tmp_path, **{'targets_sheet = "optional"': 'targets_sheet = "required"'})
+    monkeypatch.setenv("PERF_FRAMEWORKS", str(folder))
+    county.workbook("ref.xlsx", reference_form())
+    result = processed(county.raw)
+    reviews, findings = reviews_of(result, REFERENCE_UNIT)
+    assert [(f.severity, f.rule) for f in findings if f.rule.startswith("targets.")] == [
+        ("error", "targets.sheet_missing")]
+    assert "必报" in next(f.message for f in findings if f.rule == "targets.sheet_missing")
+    assert reviews["A2"].rule == "judged" and reviews["A2"].review_score == 20
+
+
+def test_framework_rejects_an_unknown_sheet_rule_and_a_targets_rule_without_kinds(tmp_path):
+    from pipeline.scoring.framework import FrameworkError
+
+    folder = _framework_dir(tmp_path, **{'targets_sheet = "optional"': 'targets_sheet = "sometimes"'})
+    with pytest.raises(FrameworkError, match="targets_sheet"):
+        load_framework(2024, folder)
+    folder = _framework_dir(tmp_path / "b", **{'kinds = ["产出指标", "效益指标", "满意度指标"]': ''})
+    with pytest.raises(FrameworkError, match="kinds"):
+        load_framework(2024, folder)
+
+
+def test_a2_counts_only_the_framework_s_kinds(county, tmp_path, monkeypatch):
+    folder = _framework_dir(tmp_path, **{'kinds = ["产出指标", "效益指标", "满意度指标"]': 'kinds = ["效益指标"]'})
+    monkeypatch.setenv("PERF_FRAMEWORKS", str(folder))
+    county.workbook("fin.xlsx", unit_form("遂溪县财政局", targets=TARGETS))
+    reviews, _ = reviews_of(processed(county.raw), "遂溪县财政局")
+    assert (reviews["A2"].rule, reviews["A2"].review_score) == ("targets", 16.0)   # only the 定性 row, 基本达成
