@@ -428,3 +428,30 @@ def test_a2_counts_only_the_framework_s_kinds(county, tmp_path, monkeypatch):
     county.workbook("fin.xlsx", unit_form("遂溪县财政局", targets=TARGETS))
     reviews, _ = reviews_of(processed(county.raw), "遂溪县财政局")
     assert (reviews["A2"].rule, reviews["A2"].review_score) == ("targets", 16.0)   # only the 定性 row, 基本达成
+
+
+# ---------------------------------------------------------------- the sample county
+
+def test_sample_county_targets_are_what_its_cases_say(sample_warehouse, query):
+    from sample_county import targets as sample
+
+    rules = {"no_sheet": "targets.sheet_missing", "all_qualitative": "targets.all_qualitative",
+             "missed_without_reason": "targets.reason_missing", "actual_not_a_number": "targets.actual_not_a_number",
+             "direction_unknown": "targets.direction_unknown", "a2_claimed_in_full": "review.self_score_above_review"}
+    for case in sample.TARGET_CASES:
+        found = query(sample_warehouse, "SELECT count(*) FROM findings WHERE unit_name = ? AND year = ? AND rule = ?",
+                      case["unit_name"], case["year"], rules[case["case"]])
+        assert found[0][0] >= 1, case
+    (units, with_sheet), = query(sample_warehouse, """SELECT count(*), count(*) FILTER (WHERE EXISTS (
+        SELECT 1 FROM targets t WHERE t.unit_name = s.unit_name AND t.year = s.year)) FROM unit_scores s
+        WHERE year = 2024""")
+    assert with_sheet > 0.8 * units
+    assert query(sample_warehouse, "SELECT count(*) FROM targets WHERE unit_name = ?", sample.REFERENCE_UNIT) == [(0,)]
+    assert query(sample_warehouse, "SELECT review_score FROM unit_scores WHERE unit_name = ? AND year = 2024",
+                 sample.REFERENCE_UNIT) == [(97.97,)]
+    (with_reason,), = query(sample_warehouse, "SELECT count(*) FROM targets WHERE completion < 1 AND reason IS NOT NULL")
+    assert with_reason >= 5
+    assert query(sample_warehouse, "SELECT count(*) FROM findings WHERE rule = 'report.mismatch.target' "
+                                   "AND unit_name = ?", sample.REPORT_DISAGREES) == [(1,)]
+    kinds = {k for (k,) in query(sample_warehouse, "SELECT DISTINCT kind FROM targets")}
+    assert kinds == {"产出指标", "效益指标", "满意度指标"}
