@@ -455,3 +455,11 @@ def test_sample_county_targets_are_what_its_cases_say(sample_warehouse, query):
                                    "AND unit_name = ?", sample.REPORT_DISAGREES) == [(1,)]
     kinds = {k for (k,) in query(sample_warehouse, "SELECT DISTINCT kind FROM targets")}
     assert kinds == {"产出指标", "效益指标", "满意度指标"}
+
+
+def test_xls_workbook_carries_the_sheet(county):
+    county.workbook("fin.xls", unit_form("遂溪县财政局", targets=TARGETS), xls=True)
+    result = processed(county.raw)
+    reviews, findings = reviews_of(result, "遂溪县财政局")
+    assert (reviews["A2"].rule, reviews["A2"].review_score) == ("targets", 18.97)
+    assert result.tables["targets"]["location"].to_list() == [f"绩效目标表 第{n}行" for n in (3, 4, 5, 6)]
