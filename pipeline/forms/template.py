@@ -19,6 +19,7 @@ from pipeline.forms.writer import (
     render_xlsx,
 )
 from pipeline.scoring.framework import Framework, load_framework
+from pipeline.scoring.targets import TARGET_RULES
 from schemas.form import (
     DATA_LINES, GRADES, QUALITATIVE, SHEET_DATA, SHEET_INFO, SHEET_SCORES, SHEET_TARGETS, TARGET_CATEGORIES,
     TARGET_KINDS, UNIT_TYPES,
@@ -29,10 +30,17 @@ TARGET_BLANK_ROWS = 20  # rows with validation on the blank 绩效目标表
 DIRECTION_CHOICES = ("≥", "≤", "=", QUALITATIVE)
 
 
+def target_codes(framework: Framework) -> str:
+    """The indicators the 绩效目标表 checks, e.g. A1、A2."""
+    return "、".join(i.code for i in framework.indicators if i.rule in TARGET_RULES)
+
+
 def target_notes(framework: Framework) -> list[str]:
     """Lines above the 绩效目标表 header: how to fill it in, with an example row in words."""
     values = "、".join(framework.qualitative) or "达成、基本达成、部分达成、未达成"
-    need = {"required": "本年度必报", "optional": "本年度选报，未填报的A1、A2两项按自评得分计、不予复核"}.get(
+    codes = target_codes(framework)
+    need = {"required": "本年度必报",
+            "optional": f"本年度选报，未填报的{codes}按自评得分计、不予复核" if codes else "本年度选报"}.get(
         framework.targets_sheet, "")
     return [
         f"填表说明：按预算编制时申报的部门整体绩效目标逐项填写年度指标值和实际完成值{('（' + need + '）') if need else ''}。",
@@ -68,9 +76,8 @@ def instructions(year: int, framework: Framework) -> list[str]:
         "九、合计栏自动求和，请勿改写；自评等级按合计得分确定：优（90分及以上）、良（80分至90分以下）、中（60分至80分以下）、差（60分以下）。",
         "十、部门预算资金支出率、预算编制约束性、公用经费控制率、三公经费控制率四项指标由财政局按数据表复核计分，自评得分应与数据表一致。",
         "十一、自评报告（Word或文本）与本表一并报送，报告中的数据应与数据表、评分表一致。",
-        "十二、绩效目标表：逐项填写部门整体绩效目标的年度指标值和实际完成值，财政局据此复核A1、A2两项；"
-        "填写方法见该表表头上方的说明。",
-    ]
+    ] + ([f"十二、绩效目标表：逐项填写部门整体绩效目标的年度指标值和实际完成值，财政局据此复核{target_codes(framework)}；"
+           "填写方法见该表表头上方的说明。"] if framework.targets_sheet != "none" else [])
 
 
 def _add_validations(workbook: xlsxwriter.Workbook, plan: FormPlan, indicators) -> None:
