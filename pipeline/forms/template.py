@@ -21,13 +21,13 @@ from pipeline.forms.writer import (
 from pipeline.scoring.framework import Framework, load_framework
 from pipeline.scoring.targets import TARGET_RULES
 from schemas.form import (
-    DATA_LINES, GRADES, QUALITATIVE, SHEET_DATA, SHEET_INFO, SHEET_SCORES, SHEET_TARGETS, TARGET_CATEGORIES,
-    TARGET_KINDS, UNIT_TYPES,
+    DATA_LINES, GRADES, SHEET_DATA, SHEET_INFO, SHEET_SCORES, SHEET_TARGETS, TARGET_CATEGORIES,
+    TARGET_DIRECTIONS, TARGET_KINDS, UNIT_TYPES,
 )
 
 INSTRUCTIONS_SHEET = "填表说明"
 TARGET_BLANK_ROWS = 20  # rows with validation on the blank 绩效目标表
-DIRECTION_CHOICES = ("≥", "≤", "=", QUALITATIVE)
+DIRECTION_CHOICES = tuple(dict.fromkeys(TARGET_DIRECTIONS.values()))  # ≥ ≤ = 定性
 
 
 def target_codes(framework: Framework) -> str:
