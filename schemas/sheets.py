@@ -13,6 +13,8 @@ from __future__ import annotations
 import polars as pl
 import pandera.polars as pa
 
+from schemas.form import TARGET_CATEGORIES, TARGET_DIRECTIONS, TARGET_KINDS
+
 
 class InfoSheet(pa.DataFrameModel):
     """基本信息, one row per submission."""
@@ -74,12 +76,10 @@ class TargetSheet(pa.DataFrameModel):
     """绩效目标表, one row per target (numbers in the row's own unit; None where unreadable)."""
 
     submission: int  # which workbook of the batch
-    kind: str = pa.Field(nullable=True, isin=["产出指标", "效益指标", "满意度指标"])
-    category: str = pa.Field(nullable=True, isin=[
-        "数量指标", "质量指标", "时效指标", "成本指标", "经济效益指标", "社会效益指标", "生态效益指标",
-        "可持续影响指标", "服务对象满意度指标"])
+    kind: str = pa.Field(nullable=True, isin=list(TARGET_KINDS))
+    category: str = pa.Field(nullable=True, isin=list(TARGET_CATEGORIES))
     name: str = pa.Field(nullable=True)
-    direction: str = pa.Field(nullable=True, isin=["≥", "≤", "=", "定性"])
+    direction: str = pa.Field(nullable=True, isin=list(dict.fromkeys(TARGET_DIRECTIONS.values())))
     target: float = pa.Field(nullable=True)
     actual: float = pa.Field(nullable=True)
     weight: float = pa.Field(gt=0, nullable=True)
@@ -108,7 +108,7 @@ CHECK_FINDINGS: dict[tuple[str, str | None, str], tuple[str, str, str]] = {
     ("ScoreSheet", "self_score", "greater_than_or_equal_to"): ("error", "scores.negative", "自评得分“{found}”为负数，得分应在0到分值之间。"),
     ("ScoreSheet", "max_score", "greater_than_or_equal_to"): ("error", "scores.max_negative", "分值“{found}”为负数。"),
     ("ScoreSheet", None, "self_score_within_max"): ("error", "scores.above_max", "自评得分{found}超过该指标分值，得分应在0到分值之间，请改正。"),
-    ("TargetSheet", "kind", "isin"): ("error", "targets.kind_unknown", "一级指标“{found}”不是产出指标、效益指标、满意度指标之一，该目标无法计入效益指标完成情况。"),
-    ("TargetSheet", "category", "isin"): ("warning", "targets.category_unknown", "二级指标“{found}”不是绩效目标表的二级指标之一（数量、质量、时效、成本、经济效益、社会效益、生态效益、可持续影响、服务对象满意度指标）。"),
+    ("TargetSheet", "kind", "isin"): ("error", "targets.kind_unknown", f"一级指标“{{found}}”不是{'、'.join(TARGET_KINDS)}之一，该目标无法计入效益指标完成情况。"),
+    ("TargetSheet", "category", "isin"): ("warning", "targets.category_unknown", f"二级指标“{{found}}”不是绩效目标表的二级指标之一（{'、'.join(TARGET_CATEGORIES)}）。"),
     ("TargetSheet", None, "target_named"): ("error", "targets.name_missing", "绩效目标未填写三级指标（目标名称）。"),
 }
