@@ -87,7 +87,7 @@ def inflation_findings(parsed: ParsedWorkbook, reviews: list[IndicatorReview]) -
     detail = "；".join(f"{r.code}{r.level3} 自评{r.self_score:g}分、复核{r.review_score:g}分" for r in over)
     return [Finding(
         WARNING, "review.self_score_above_review", parsed.total_cell or SHEET_SCORES,
-        f"自评得分{claimed:g}分高于按数据表复核的{review:g}分（高{gap:g}分）。"
+        f"自评得分{claimed:g}分高于复核得分{review:g}分（高{gap:g}分）。"
         f"差异来自：{detail or '各指标合计'}。请核实自评依据。",
         found=f"{claimed:g}", expected=f"{review:g}")]
 
