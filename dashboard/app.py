@@ -27,6 +27,7 @@ PAGES = (
     ("execution.py", "预算执行", ":material/account_balance_wallet:", "execution"),
     ("sangong.py", "三公经费", ":material/directions_car:", "sangong"),
     ("grades.py", "等级与得分", ":material/grading:", "grades"),
+    ("targets.py", "绩效目标", ":material/flag:", "targets"),
     ("unit_detail.py", "单位详情", ":material/apartment:", "unit"),
     ("quality.py", "数据质量", ":material/fact_check:", "quality"),
     ("rectification.py", "退回与整改", ":material/assignment_return:", "rectification"),

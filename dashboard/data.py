@@ -27,6 +27,7 @@ import streamlit as st
 
 from pipeline import settings
 from presentation.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR
+from presentation.targets import TARGETS_OF_UNIT, TARGETS_OF_YEAR
 
 from . import auth
 
@@ -62,6 +63,7 @@ UNIT_SCOPE = {
     "rectifications": (_OWN_UNIT_ROWS, True),
     # The bureau's own working list: a unit is not told whether, or why, it was sampled.
     "review_sample": (_NO_ROWS, False),
+    "targets": (_OWN_UNIT_ROWS, True),
 }
 
 
@@ -306,9 +308,10 @@ def ledger_decisions(year: int, *, viewer: auth.Viewer | None = None) -> pd.Data
         {"score": "float64"})
 
 
+def targets(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """绩效目标表 rows of the year, with 单位类型 and 主管部门."""
+    return query(TARGETS_OF_YEAR, [year], viewer=viewer)
+
+
 def unit_targets(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
-    """The unit's 绩效目标表 rows; empty when the build has no targets table."""
-    try:
-        return query("SELECT * FROM targets WHERE unit_name = ? AND year = ?", [unit_name, year], viewer=viewer)
-    except WarehouseUnavailable:
-        return pd.DataFrame(columns=["unit_name", "year"])
+    return query(TARGETS_OF_UNIT, [unit_name, year], viewer=viewer)

@@ -18,6 +18,7 @@ import polars as pl
 from pipeline import ledger as bureau_ledger
 from pipeline.scoring import review as scoring
 from pipeline.scoring import metrics, sampling
+from pipeline.scoring import targets as target_scoring
 from pipeline.checking import resubmission, rules
 from pipeline.reading.discover import FoundFile, discover, read_roster
 from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding
@@ -107,11 +108,20 @@ def check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
         sub.reviews = scoring.review_indicators(parsed, framework)
         more += scoring.inflation_findings(parsed, sub.reviews)
         more += scoring.unscored_findings(sub.reviews)
+        more += target_findings(parsed, framework)
     sub.add(more)
     if any(f.severity == FATAL for f in sub.findings):
         sub.state = QUARANTINED
         sub.reason = "；".join(dict.fromkeys(f.message for f in sub.findings if f.severity == FATAL))
     return sub
+
+
+def target_findings(parsed: ParsedWorkbook, framework: Framework) -> list[Finding]:
+    """The 绩效目标表 checked against the year's framework (contract section 9)."""
+    if parsed.targets is None:
+        codes = [i.code for i in framework.indicators if i.rule in target_scoring.TARGET_RULES]
+        return target_scoring.missing_sheet_findings(codes, framework.targets_sheet)
+    return target_scoring.row_findings(parsed.targets, framework.qualitative)
 
 
 def unit_in_file_name(file_name: str, unit_names: list[str]) -> str | None:
@@ -195,6 +205,7 @@ def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], S
                   ) -> tuple[list[Submission], list[dict], set[tuple[str, int]]]:
     """Read every 自评报告, match it to its unit, extract its figures and compare them."""
     from pipeline.narratives import reports
+    from pipeline.narratives import targets as report_targets
 
     names = sorted(set(roster_names) | {u for u, _ in loaded})
     subs, figures, covered = [], [], set()
@@ -223,6 +234,11 @@ def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], S
         workbook = loaded.get((unit, found.folder_year))
         if workbook is not None:
             sub.add(reports.check_report(extracted, table_values(workbook.parsed, workbook.reviews), names_by_code))
+            if workbook.parsed.targets:  # the report's figures for the unit's own named targets
+                claims = report_targets.target_claims(text, workbook.parsed.targets)
+                sub.add(report_targets.check_target_claims(claims, workbook.parsed.targets))
+                figures += report_targets.report_target_rows(claims, file=found.relative, unit_name=unit,
+                                                             year=found.folder_year)
     return subs, figures, covered
 
 
@@ -273,7 +289,9 @@ def rectification_tables(chains: dict[tuple[str, int], list[resubmission.Version
 def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Submission],
                  report_figures: list[dict], extra_findings: list[Finding],
                  build_id: str, notices: list[resubmission.SentNotice] | None = None,
-                 samplings: dict | None = None) -> dict[str, pl.DataFrame]:
+                 samplings: dict | None = None, frameworks: dict[int, Framework] | None = None,
+                 ) -> dict[str, pl.DataFrame]:
+    frameworks = frameworks or {}
     roster_by_name = {u["unit_name"]: u for u in roster}
     loaded = [s for s in subs if s.state == LOADED and s.found.kind == "workbook"]
     resubmission.excuse_late_resubmissions(subs)
@@ -293,10 +311,14 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
     def counts(sub: Submission, severity: str) -> int:
         return by_file[(sub.found.relative, severity)] + by_report[(sub.unit_name, sub.year, severity)]
 
-    info_rows, line_rows, indicator_rows, score_rows = [], [], [], []
+    info_rows, line_rows, indicator_rows, score_rows, target_rows = [], [], [], [], []
     for sub in loaded:
         p, a = sub.parsed, sub.parsed.amounts
         entry = roster_by_name.get(sub.unit_name, {})
+        qualitative = frameworks[sub.year].qualitative if sub.year in frameworks else {}
+        target_rows += [dict(unit_code=entry.get("unit_code") or p.info.get("unit_code"),
+                             unit_name=sub.unit_name, year=sub.year, **record)
+                        for record in target_scoring.target_records(p.targets or [], qualitative)]
         info_rows.append(dict(
             unit_name=sub.unit_name, year=sub.year, file=sub.found.relative,
             unit_code=p.info.get("unit_code"), department=p.info.get("department"),
@@ -382,6 +404,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         "submission_status": _frame("submission_status", status_rows, ["year", "unit_code", "unit_name"]),
         "report_figures": _frame("report_figures", report_figures, ["file", "item", "sentence"]),
         **rectification_tables(chains, roster, notices or []),
+        "targets": _frame("targets", target_rows, ["year", "unit_name", "location"]),
     }
     tables["review_sample"] = _frame("review_sample", sampling.review_sample(
         tables["unit_scores"], tables["indicator_scores"], findings, tables.get("targets"), samplings or {}),
@@ -523,7 +546,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
     build_id = build_fingerprint(raw, files, ledger)
     notices = sent_notices(ledger)
     return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra, build_id, notices,
-                                        load_samplings(years_in_scope)))
+                                        load_samplings(years_in_scope), frameworks))
 
 
 def cache_file_for(db: Path) -> Path:

@@ -30,6 +30,7 @@ from pipeline.forms.writer import write_workbook, write_xls_workbook
 from pipeline.scoring.framework import Framework, IndicatorSpec, assess, load_framework
 from pipeline.scoring.metrics import METRICS, grade
 from pipeline.scoring.metrics import round_score
+from sample_county import targets as sample_targets
 from schemas.form import DATA_LINES, REQUIRED_SHEETS, SHEET_DATA, SHEET_SCORES
 
 SEED = "suixi-sample-2025"
@@ -458,7 +459,7 @@ def generate_scores(framework: Framework, f: Mapping[int, int | None], quality: 
     scores: dict[str, tuple[float, str | None]] = {}
     for ind in framework.indicators:
         code, top = ind.code, ind.max_score
-        if ind.rule == "judged":
+        if ind.rule in ("judged", "targets", "measurable"):  # A1/A2 from the 绩效目标表 later
             loss = (1 - quality) * 0.45 * rng.uniform(0.5, 1.5)
             points_off = min(round(top * loss), top)
             if points_off:
@@ -498,6 +499,7 @@ class Submission:
     quantum: int = 1
     declared_year: int | None = None          # 评价年度 as written, when it differs
     grades: Mapping[str, float] | None = None  # the year's bands
+    targets: tuple[dict[str, Any], ...] | None = None  # 绩效目标表 rows (sample_county/targets.py)
 
     def grade_of(self, total: float) -> str | None:
         return grade(total, dict(self.grades or {}))
@@ -537,6 +539,8 @@ def build_submission(profile: Profile, year: int, framework: Framework,
         figures = generate_figures(profile, year, rng, quantum)
         scores = generate_scores(framework, figures, quality, rng, _INFLATED.get((unit.name, year), ()))
         filed = framework.deadline - dt.timedelta(days=rng.randint(1, 28))
+    targets = sample_targets.generate_targets(unit.name, unit.unit_type, year, figures, framework)
+    scores = sample_targets.score_from_targets(unit.name, scores, targets, framework)
     total = total_of(scores)
     info = {
         "单位名称": unit.name,
@@ -551,7 +555,7 @@ def build_submission(profile: Profile, year: int, framework: Framework,
         **_staffing(profile, year, rng),
     }
     return Submission(unit, year, figures, scores, total, framework.grade(total), info, quantum,
-                      grades=framework.grades)
+                      grades=framework.grades, targets=None if targets is None else tuple(targets))
 
 
 def _unlisted_unit() -> Unit:
@@ -604,6 +608,7 @@ def _form_args(sub: Submission, framework_year: int) -> dict[str, Any]:
         grade=sub.grade,
         framework_year=framework_year,
         wanyuan=sub.quantum == FEN_PER_WANYUAN_CENT,
+        targets=None if sub.targets is None else [dict(r) for r in sub.targets],
     )
 
 
@@ -968,7 +973,8 @@ def report_paragraphs(spec: _ReportSpec, sub: Submission, framework: Framework,
 
         out.append(("body", f"{item(0)}履职效能"))
         out.append(("body", f"{sub_item(0)}绩效目标合理性与可衡量性：" + judged("A1")))
-        out.append(("body", f"{sub_item(1)}效益指标完成情况：" + judged("A2")))
+        out.append(("body", f"{sub_item(1)}效益指标完成情况：" + judged("A2")
+                            + sample_targets.report_sentence(sub.unit.name, sub.targets and list(sub.targets))))
         rate = "100%" if spec.stated_rate_100 else _pct(f[13], f[12])
         formula = (f"{_plain_yuan(f[13])}/{_plain_yuan(f[12])}*100%={rate}" if not spec.wanyuan
                    else rate)

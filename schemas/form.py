@@ -92,3 +92,32 @@ WANYUAN_MARK = "金额单位：万元"
 
 GRADES = ("优", "良", "中", "差")
 GRADE_ALIASES = {"优秀": "优", "良好": "良", "中等": "中", "较差": "差"}
+
+# 绩效目标表 (contract section 9): targets set at budget time against what was achieved.
+SHEET_TARGETS = "绩效目标表"
+TARGET_HEADER = ("一级指标", "二级指标", "三级指标", "指标方向", "年度指标值", "计量单位",
+                 "实际完成值", "权重", "偏差原因")
+# column label → key of a target row
+TARGET_COLUMN_KEYS = {
+    "一级指标": "kind", "二级指标": "category", "三级指标": "name", "指标方向": "direction",
+    "年度指标值": "target", "计量单位": "unit", "实际完成值": "actual", "权重": "weight",
+    "偏差原因": "reason",
+}
+TARGET_KINDS = ("产出指标", "效益指标", "满意度指标")
+TARGET_CATEGORIES = ("数量指标", "质量指标", "时效指标", "成本指标", "经济效益指标", "社会效益指标",
+                     "生态效益指标", "可持续影响指标", "服务对象满意度指标")
+# 指标方向 as written → the direction it means
+TARGET_DIRECTIONS = {
+    "≥": "≥", ">=": "≥", "不低于": "≥", "大于等于": "≥",
+    "≤": "≤", "<=": "≤", "不高于": "≤", "不超过": "≤", "小于等于": "≤",
+    "=": "=", "==": "=", "等于": "=",
+    "定性": "定性",
+}
+QUALITATIVE = "定性"
+# Other headings units give the same columns (last year's form, the province's form).
+TARGET_COLUMN_ALIASES = {
+    "指标名称": "三级指标", "绩效指标": "三级指标", "方向": "指标方向", "指标值": "年度指标值",
+    "年度目标值": "年度指标值", "目标值": "年度指标值", "单位": "计量单位", "完成值": "实际完成值",
+    "实际值": "实际完成值", "全年实际完成值": "实际完成值", "偏差原因分析": "偏差原因",
+    "未完成原因": "偏差原因", "偏差原因分析及改进措施": "偏差原因",
+}

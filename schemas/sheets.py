@@ -13,6 +13,8 @@ from __future__ import annotations
 import polars as pl
 import pandera.polars as pa
 
+from schemas.form import TARGET_CATEGORIES, TARGET_DIRECTIONS, TARGET_KINDS
+
 
 class InfoSheet(pa.DataFrameModel):
     """基本信息, one row per submission."""
@@ -70,6 +72,28 @@ class ScoreSheet(pa.DataFrameModel):
         unique = ["submission", "code"]  # each indicator once per workbook
 
 
+class TargetSheet(pa.DataFrameModel):
+    """绩效目标表, one row per target (numbers in the row's own unit; None where unreadable)."""
+
+    submission: int  # which workbook of the batch
+    kind: str = pa.Field(nullable=True, isin=list(TARGET_KINDS))
+    category: str = pa.Field(nullable=True, isin=list(TARGET_CATEGORIES))
+    name: str = pa.Field(nullable=True)
+    direction: str = pa.Field(nullable=True, isin=list(dict.fromkeys(TARGET_DIRECTIONS.values())))
+    target: float = pa.Field(nullable=True)
+    actual: float = pa.Field(nullable=True)
+    weight: float = pa.Field(gt=0, nullable=True)
+    cell: str                # the 一级指标 cell of the row, e.g. 绩效目标表!A5
+    category_cell: str
+
+    @pa.dataframe_check(name="target_named")
+    def target_named(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("name").is_not_null().alias("ok"))
+
+    class Config:
+        strict = True
+
+
 # (schema, column, check) → (severity, rule, message). {found} is the failing value.
 CHECK_FINDINGS: dict[tuple[str, str | None, str], tuple[str, str, str]] = {
     ("InfoSheet", "year", "greater_than_or_equal_to"): ("fatal", "info.year_invalid", "评价年度“{found}”不是有效年份。"),
@@ -84,4 +108,7 @@ CHECK_FINDINGS: dict[tuple[str, str | None, str], tuple[str, str, str]] = {
     ("ScoreSheet", "self_score", "greater_than_or_equal_to"): ("error", "scores.negative", "自评得分“{found}”为负数，得分应在0到分值之间。"),
     ("ScoreSheet", "max_score", "greater_than_or_equal_to"): ("error", "scores.max_negative", "分值“{found}”为负数。"),
     ("ScoreSheet", None, "self_score_within_max"): ("error", "scores.above_max", "自评得分{found}超过该指标分值，得分应在0到分值之间，请改正。"),
+    ("TargetSheet", "kind", "isin"): ("error", "targets.kind_unknown", f"一级指标“{{found}}”不是{'、'.join(TARGET_KINDS)}之一，该目标无法计入效益指标完成情况。"),
+    ("TargetSheet", "category", "isin"): ("warning", "targets.category_unknown", f"二级指标“{{found}}”不是绩效目标表的二级指标之一（{'、'.join(TARGET_CATEGORIES)}）。"),
+    ("TargetSheet", None, "target_named"): ("error", "targets.name_missing", "绩效目标未填写三级指标（目标名称）。"),
 }

@@ -19,6 +19,7 @@ PAGES = {
     "views/quality.py": "数据质量",
     "views/rectification.py": "退回与整改",
     "views/review.py": "复核",
+    "views/targets.py": "绩效目标完成情况",
 }
 REFERENCE_UNIT = "遂溪县人民政府办公室"
 YEAR = 2024
@@ -174,3 +175,28 @@ def test_usage_statistics_are_off():
 
     config = tomllib.loads((APP.parent.parent / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["browser"]["gatherUsageStats"] is False
+
+
+def test_targets_page_compares_units_and_lists_missed_targets_without_reason(app, sample_warehouse):
+    _open(app, "views/targets.py", year=str(YEAR))
+    compared = _frame(app, "单位名称", "单位类型", "目标数")
+    expected = dict(_fetch(sample_warehouse, "SELECT unit_name, count(*) FROM targets WHERE year = ? GROUP BY 1", YEAR))
+    assert dict(zip(compared["单位名称"], compared["目标数"].astype(int))) == expected
+    assert REFERENCE_UNIT not in set(compared["单位名称"])
+    missed = _frame(app, "单位名称", "三级指标", "指标方向")
+    rows = _fetch(sample_warehouse, """SELECT unit_name, name FROM targets WHERE year = ?
+        AND (completion IS NULL OR completion < 1) AND (reason IS NULL OR trim(reason) = '')""", YEAR)
+    assert sorted(zip(missed["单位名称"], missed["三级指标"])) == sorted(rows) and rows
+
+
+def test_unit_detail_shows_the_unit_s_targets(app, sample_warehouse):
+    (unit, count), = _fetch(sample_warehouse, """SELECT unit_name, count(*) FROM targets WHERE year = ?
+        GROUP BY 1 ORDER BY 1 LIMIT 1""", YEAR)
+    _open(app, "views/unit_detail.py", year=str(YEAR), unit=unit)
+    shown = _frame(app, "一级指标", "二级指标", "三级指标")
+    assert len(shown) == count and shown["完成度（%）"].between(0, 100).all()
+
+
+def test_unit_detail_says_when_there_is_no_targets_sheet(app):
+    _open(app, "views/unit_detail.py", year=str(YEAR), unit=REFERENCE_UNIT)
+    assert any("没有报送绩效目标表" in i.value for i in app.info)

@@ -41,11 +41,12 @@ def _fetch(db: Path, sql: str, *params):
 
 @pytest.fixture(scope="module")
 def units(sample_warehouse: Path) -> tuple[str, str]:
-    """(own, other): the scoped unit has scores in several years, findings and report figures."""
+    """(own, other): the scoped unit has scores in several years, findings, report figures and targets."""
     own, other = [name for (name,) in _fetch(sample_warehouse, """
         SELECT s.unit_name FROM unit_scores s
         WHERE EXISTS (SELECT 1 FROM findings f WHERE f.unit_name = s.unit_name)
           AND EXISTS (SELECT 1 FROM report_figures r WHERE r.unit_name = s.unit_name)
+          AND EXISTS (SELECT 1 FROM targets t WHERE t.unit_name = s.unit_name)
         GROUP BY s.unit_name HAVING count(DISTINCT s.year) >= 2
         ORDER BY (SELECT count(*) FROM findings f WHERE f.unit_name = s.unit_name) DESC, s.unit_name
         LIMIT 2""")]
@@ -280,7 +281,7 @@ def test_a_unit_viewer_sees_all_of_its_own_rows(warehouse, units):
     own, _ = units
     viewer = auth.Viewer("unit-user", "unit", own)
     for table in ("units", "ingest_files", "findings", "unit_info", "data_lines", "indicator_scores", "unit_scores",
-                  "unit_changes", "submission_status", "report_figures"):
+                  "unit_changes", "submission_status", "report_figures", "targets"):
         (expected,), = _fetch(warehouse, f"SELECT count(*) FROM {table} WHERE unit_name = ?", own)
         assert len(data.query(f"SELECT * FROM {table}", viewer=viewer)) >= expected > 0, table
     assert len(data.query("SELECT * FROM build_info", viewer=viewer)) == 1

@@ -300,3 +300,28 @@ def test_word_files_render_with_chinese_fonts(produced, tmp_path):
         else:
             assert f"{YEAR}年度全县部门整体支出绩效自评情况" in text
             assert sum(len(page.images) for page in reader.pages) >= 5
+
+
+# --- 绩效目标表 in the outputs --------------------------------------------------------------
+
+
+def test_outputs_carry_the_targets(produced, workbook, sample_warehouse, query):
+    sheet = workbook["复核表"]
+    reference = {r[2].value: r for r in sheet.iter_rows(min_row=3) if r[1].value == REFERENCE_UNIT}
+    assert "未报送绩效目标表" in _cell(sheet, reference["A2"], "复核方法").value
+    (unit, missed), = query(sample_warehouse, """
+        SELECT unit_name, count(*) FROM targets WHERE year = ? AND completion < 1
+          AND (reason IS NULL OR trim(reason) = '') GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1""", YEAR)
+    row = next(r for r in sheet.iter_rows(min_row=3) if r[1].value == unit and r[2].value == "A2")
+    assert _cell(sheet, row, "复核方法").value.startswith("目标完成度：绩效目标加权完成度")
+    assert f"（{missed}个未说明原因）" in _cell(sheet, row, "复核方法").value
+
+    notice = next((produced / outputs_build.NOTICES_FOLDER).glob(f"*{unit}*.docx"))
+    text = _docx_text(notice.read_bytes())
+    assert "未完成目标未说明原因" in text and "须填写偏差原因" in text
+
+    summary = _docx_text(_summary(produced, ".docx").read_bytes())
+    (units, count), = query(sample_warehouse, "SELECT count(DISTINCT unit_name), count(*) FROM targets "
+                                              "WHERE year = ?", YEAR)
+    assert f"填报绩效目标表的单位 {units} 个，共设定绩效目标 {count} 个" in summary
+    assert "加权完成度平均为" in summary and REFERENCE_UNIT in summary.split("五之二")[1]

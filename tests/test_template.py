@@ -50,7 +50,8 @@ def validations_by_cell(ws):
 def test_sheets_and_returned_path(template):
     year, path, wb = template
     assert path.exists() and path.suffix == ".xlsx"
-    assert wb.sheetnames == ["填表说明", "基本信息", "数据表", "评分表"]
+    with_targets = framework(year).get("targets_sheet", "none") != "none"
+    assert wb.sheetnames == ["填表说明", "基本信息", "数据表", "评分表"] + (["绩效目标表"] if with_targets else [])
 
 
 def test_blank_except_labels_year_and_maxima(template):

@@ -6,6 +6,7 @@ import streamlit as st
 from dashboard import data, filters, ui
 from presentation import figures
 from presentation import tables
+from presentation import targets as target_views
 
 chosen = filters.current()
 scores = filters.apply(data.unit_scores(chosen.year), chosen)
@@ -48,7 +49,8 @@ if not info.empty:
             f"在职人数：{shown(record['staff'])}　退休人数：{shown(record['retired'])}　"
             f"数据表填报单位：{shown(record['amount_unit'])}")
 
-tab_lines, tab_scores, tab_findings, tab_trend = st.tabs(["数据表", "指标得分", "问题清单", "历年趋势"])
+tab_lines, tab_scores, tab_targets, tab_findings, tab_trend = st.tabs(
+    ["数据表", "指标得分", "绩效目标", "问题清单", "历年趋势"])
 with tab_lines:
     ui.table(tables.data_lines_table(data.data_lines(unit, chosen.year)), title="数据表", key="unit_lines")
     report = data.report_figures(unit, chosen.year)
@@ -58,6 +60,15 @@ with tab_lines:
 with tab_scores:
     ui.table(tables.indicator_table(data.unit_indicator_scores(unit, chosen.year)), title="指标得分",
              key="unit_scores")
+with tab_targets:
+    unit_targets = data.unit_targets(unit, chosen.year)
+    if unit_targets.empty:
+        st.info("该单位没有报送绩效目标表，A1、A2 无法复核，复核得分按自评得分计。")
+    else:
+        completion = target_views.unit_completion(unit_targets.assign(unit_type=row["unit_type"])).iloc[0]
+        st.caption(f"加权完成度 {ui.percent(completion['completion'])}；{int(completion['missed'])} 个目标未完全完成，"
+                   f"其中 {int(completion['missed_without_reason'])} 个未说明原因。")
+        ui.table(target_views.unit_targets_table(unit_targets), title="绩效目标", key="unit_targets")
 with tab_findings:
     unit_findings = data.unit_findings(unit, chosen.year)
     if unit_findings.empty:

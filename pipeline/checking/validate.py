@@ -16,7 +16,7 @@ import polars as pl
 from pipeline.checking.findings import ERROR, Finding
 from pipeline.reading.parse import ParsedWorkbook
 from schemas.form import SHEET_INFO
-from schemas.sheets import CHECK_FINDINGS, DataSheet, InfoSheet, ScoreSheet
+from schemas.sheets import CHECK_FINDINGS, DataSheet, InfoSheet, ScoreSheet, TargetSheet
 
 def frame_schema(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:
     """The polars columns of a model, in its order: the pandera model is their one definition."""
@@ -24,6 +24,15 @@ def frame_schema(model: type[pa.DataFrameModel]) -> dict[str, pl.DataType]:
 
 
 INFO_SCHEMA, DATA_SCHEMA, SCORE_SCHEMA = (frame_schema(m) for m in (InfoSheet, DataSheet, ScoreSheet))
+TARGET_SCHEMA = frame_schema(TargetSheet)
+
+
+def target_frame(batch: Sequence[ParsedWorkbook]) -> pl.DataFrame:
+    """The 绩效目标表 rows of the batch, typed for TargetSheet (workbooks without one add none)."""
+    rows = [(n, r.kind, r.category, r.name, r.direction, r.target, r.actual, r.weight,
+             r.cells.get("kind", r.row_ref), r.cells.get("category", r.row_ref))
+            for n, parsed in enumerate(batch) for r in (parsed.targets or [])]
+    return pl.DataFrame(rows, schema=TARGET_SCHEMA, orient="row")
 
 
 def typed_frames(batch: Sequence[ParsedWorkbook]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -75,7 +84,9 @@ def schema_findings(schema: type[pa.DataFrameModel], frame: pl.DataFrame,
             CHECK_FINDINGS.get((schema.__name__, column, check))
             or CHECK_FINDINGS.get((schema.__name__, None, check))
             or (ERROR, f"schema.{check}", f"{column or ''}不符合填报要求：{check}。"))
-        if "cell" in row:
+        if column == "category" and "category_cell" in row:
+            location = row["category_cell"]
+        elif "cell" in row:
             location = row["cell"]
         else:
             location = batch[submission].info_cells.get(column or "", SHEET_INFO)
@@ -95,7 +106,8 @@ def validate_batch(batch: Sequence[ParsedWorkbook]) -> None:
         return
     info, data, scores = typed_frames(batch)
     found: list[tuple[int, Finding]] = []
-    for schema, frame in ((InfoSheet, info), (DataSheet, data), (ScoreSheet, scores)):
+    for schema, frame in ((InfoSheet, info), (DataSheet, data), (ScoreSheet, scores),
+                          (TargetSheet, target_frame(batch))):
         found += schema_findings(schema, frame, batch)
     found.sort(key=lambda pair: (pair[0], pair[1].location, pair[1].rule))
     for submission, finding in found:

@@ -20,9 +20,35 @@ from pipeline.forms.writer import (
 )
 from pipeline.scoring.framework import Framework, describe, grade_rule_words, load_framework
 from pipeline.scoring.metrics import METRICS
-from schemas.form import DATA_LINES, GRADES, SHEET_DATA, SHEET_INFO, SHEET_SCORES, UNIT_TYPES
+from pipeline.scoring.targets import TARGET_RULES
+from schemas.form import (
+    DATA_LINES, GRADES, SHEET_DATA, SHEET_INFO, SHEET_SCORES, SHEET_TARGETS, TARGET_CATEGORIES,
+    TARGET_DIRECTIONS, TARGET_KINDS, UNIT_TYPES,
+)
 
 INSTRUCTIONS_SHEET = "填表说明"
+TARGET_BLANK_ROWS = 20  # rows with validation on the blank 绩效目标表
+DIRECTION_CHOICES = tuple(dict.fromkeys(TARGET_DIRECTIONS.values()))  # ≥ ≤ = 定性
+
+
+def target_codes(framework: Framework) -> str:
+    """The indicators the 绩效目标表 checks, e.g. A1、A2."""
+    return "、".join(i.code for i in framework.indicators if i.rule in TARGET_RULES)
+
+
+def target_notes(framework: Framework) -> list[str]:
+    """Lines above the 绩效目标表 header: how to fill it in, with an example row in words."""
+    values = "、".join(framework.qualitative) or "达成、基本达成、部分达成、未达成"
+    codes = target_codes(framework)
+    need = {"required": "本年度必报",
+            "optional": f"本年度选报，未填报的{codes}按自评得分计、不予复核" if codes else "本年度选报"}.get(
+        framework.targets_sheet, "")
+    return [
+        f"填表说明：按预算编制时申报的部门整体绩效目标逐项填写年度指标值和实际完成值{('（' + need + '）') if need else ''}。",
+        "指标方向填≥（不低于）、≤（不高于）、=（等于）或定性；定量指标的年度指标值和实际完成值填数字，百分数可填95或95%，计量单位填%。",
+        f"定性指标的实际完成值填{values}之一；权重可不填（各行等权），填写的须大于0；未完全完成的目标须填写偏差原因。",
+        "示例：产出指标 | 数量指标 | 督办事项办结率 | ≥ | 95% | % | 96.5 | 20 | （已完成可不填）",
+    ]
 
 
 def _fmt_max(value: float) -> str:
@@ -51,7 +77,8 @@ def instructions(year: int, framework: Framework) -> list[str]:
         f"九、合计栏自动求和，请勿改写；自评等级按合计得分确定：{grade_rule_words(framework.grades)}。",
         *formula_note(framework),
         f"{'十一' if framework.formula_indicators() else '十'}、自评报告（Word或文本）与本表一并报送，报告中的数据应与数据表、评分表一致。",
-    ]
+    ] + ([f"{'十二' if framework.formula_indicators() else '十一'}、绩效目标表：逐项填写部门整体绩效目标的年度指标值和实际完成值，"
+          f"财政局据此复核{target_codes(framework)}；填写方法见该表表头上方的说明。"] if framework.targets_sheet != "none" else [])
 
 
 _COUNTS = "零一二三四五六七八九十"
@@ -123,12 +150,46 @@ def _add_validations(workbook: xlsxwriter.Workbook, plan: FormPlan, indicators) 
     })
 
 
+def _add_target_validations(workbook: xlsxwriter.Workbook, plan: FormPlan, framework: Framework) -> None:
+    layout = plan.layout
+    if SHEET_TARGETS not in layout.sheet_names:
+        return
+    sheet = {ws.get_name(): ws for ws in workbook.worksheets()}[layout.sheet_names[SHEET_TARGETS]]
+    rows = sorted({i for i, _ in layout.target_cells})
+    if not rows:
+        return
+
+    def column(key: str) -> str:
+        return f"{layout.target_cells[(rows[0], key)].address}:{layout.target_cells[(rows[-1], key)].address}"
+
+    qualitative = "、".join(framework.qualitative)
+    sheet.data_validation(column("kind"), {
+        "validate": "list", "source": list(TARGET_KINDS),
+        "error_message": "一级指标只能填写：" + "、".join(TARGET_KINDS) + "。"})
+    sheet.data_validation(column("category"), {
+        "validate": "list", "source": list(TARGET_CATEGORIES), "error_type": "warning",
+        "error_message": "二级指标一般为：" + "、".join(TARGET_CATEGORIES) + "。"})
+    sheet.data_validation(column("direction"), {
+        "validate": "list", "source": list(DIRECTION_CHOICES),
+        "input_title": "指标方向", "input_message": "≥ 不低于；≤ 不高于；= 等于；定性 无法量化",
+        "error_title": "指标方向", "error_message": "指标方向只能填写：≥、≤、=、定性。"})
+    sheet.data_validation(column("actual"), {
+        "validate": "any", "input_title": "实际完成值",
+        "input_message": f"定量指标填数字（如96.5或96.5%）；定性指标填{qualitative}之一"})
+    sheet.data_validation(column("weight"), {
+        "validate": "decimal", "criteria": ">", "value": 0,
+        "error_title": "权重", "error_message": "权重须为大于0的数字；各行都不填则按等权计算。"})
+
+
 def write_template(year: int, path: Path, frameworks_dir: Path | None = None) -> Path:
     """Write the blank 部门整体支出绩效自评表 for ``year`` (its framework from ``frameworks_dir``,
     else the configured folder) to ``path``; returns the path."""
     framework = load_framework(year, frameworks_dir)
     indicators = framework.indicators
-    plan = plan_form(info={"评价年度": year}, indicators=indicators, framework_year=year)
+    with_targets = framework.targets_sheet != "none"
+    plan = plan_form(info={"评价年度": year}, indicators=indicators, framework_year=year,
+                     targets=[{}] * TARGET_BLANK_ROWS if with_targets else None,
+                     target_notes=target_notes(framework) if with_targets else ())
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = xlsxwriter.Workbook(str(path))
@@ -140,6 +201,7 @@ def write_template(year: int, path: Path, frameworks_dir: Path | None = None) ->
         notes.write_string(row, 0, text, title if row == 0 else wrap)
     render_xlsx(workbook, plan)
     _add_validations(workbook, plan, indicators)
+    _add_target_validations(workbook, plan, framework)
     workbook.set_properties({"title": f"{year}年度部门整体支出绩效自评表", "created": plan.created})
     workbook.close()
     return path

@@ -35,6 +35,9 @@ from schemas.form import (
     SHEET_DATA,
     SHEET_INFO,
     SHEET_SCORES,
+    SHEET_TARGETS,
+    TARGET_COLUMN_KEYS,
+    TARGET_HEADER,
     WANYUAN_MARK,
 )
 
@@ -43,6 +46,7 @@ TITLES = {
     SHEET_INFO: "部门整体支出绩效自评 基本信息表",
     SHEET_DATA: "部门整体支出绩效自评 数据表",
     SHEET_SCORES: "部门整体支出绩效自评 评分表",
+    SHEET_TARGETS: "部门整体绩效目标完成情况表",
 }
 # Lines printed above the header when a unit adds its own notes to the form.
 EXTRA_TITLE_TEXTS = (
@@ -104,6 +108,8 @@ class FormLayout:
     grade_cell: CellRef | None                    # 自评等级
     level1_merges: dict[str, str] = field(default_factory=dict)   # 一级指标 → "B3:B5"
     level2_merges: dict[str, str] = field(default_factory=dict)   # 二级指标 → "C3:C4"
+    target_cells: dict[tuple[int, str], CellRef] = field(default_factory=dict)  # (row index, key) → cell
+    target_header_row: int | None = None
 
 
 @dataclass(frozen=True)
@@ -259,6 +265,41 @@ def _score_sheet(name, indicators, scores, max_overrides, total, grade, extra):
     return plan, score_refs, max_refs, note_refs, total_ref, grade_ref, header_row, level_merges
 
 
+def _targets_sheet(name, rows, notes, extra):
+    """绩效目标表: notes above the header, one row per target, 一级/二级 merged over their runs."""
+    last_col = len(TARGET_HEADER) - 1
+    cells, merges, row = _sheet_top(SHEET_TARGETS, last_col, extra)
+    for text in notes:
+        cells.append(Cell(row, 0, text, "plain"))
+        row += 1
+    header_row = row + 1
+    for col, text in enumerate(TARGET_HEADER):
+        cells.append(Cell(row, col, text, "header"))
+    row += 1
+    first = row
+    keys = [TARGET_COLUMN_KEYS[label] for label in TARGET_HEADER]
+    refs: dict[tuple[int, str], CellRef] = {}
+    for i, values in enumerate(rows):
+        for col, key in enumerate(keys):
+            refs[(i, key)] = CellRef(SHEET_TARGETS, name, first + i + 1, col)
+            if col < 2:
+                continue
+            style = "note" if key == "reason" else "text"
+            cells.append(Cell(first + i, col, values.get(key), style))
+    for col, key in ((0, "kind"), (1, "category")):
+        # 一级 runs bound the 二级 runs, as on the 评分表.
+        run_keys = [(r.get("kind"), r.get(key)) for r in rows] if col else [r.get("kind") for r in rows]
+        for start, end, value in _runs(run_keys):
+            text = value[1] if isinstance(value, tuple) else value
+            if end > start and text is not None:
+                merges.append(Merge(first + start, col, first + end, col, text, "level"))
+            else:
+                for i in range(start, end + 1):
+                    cells.append(Cell(first + i, col, text, "level"))
+    widths = ((0, 12), (1, 16), (2, 30), (3, 9), (4, 12), (5, 9), (6, 12), (7, 8), (8, 40))
+    return SheetPlan(SHEET_TARGETS, name, tuple(cells), tuple(merges), widths), refs, header_row
+
+
 def _extra_sheet(name: str, rows: Iterable[Sequence[Any]]) -> SheetPlan:
     cells = tuple(
         Cell(r, c, v, "plain") for r, values in enumerate(rows) for c, v in enumerate(values)
@@ -296,6 +337,8 @@ def plan_form(
     max_overrides: Mapping[str, Any] | None = None,
     extra_sheets: Mapping[str, Sequence[Sequence[Any]]] | None = None,
     created: dt.datetime | None = None,
+    targets: Sequence[Mapping[str, Any]] | None = None,
+    target_notes: Sequence[str] = (),
 ) -> FormPlan:
     """Every cell of the workbook and where each value went, without touching a file.
 
@@ -303,12 +346,14 @@ def plan_form(
     ``sheets`` lists the form sheets to include, in order (leave one out to make a
     workbook with a sheet missing). ``sheet_name_overrides`` renames a form sheet as
     written (e.g. {"数据表": " 数据表 "}). ``extra_sheets`` adds unrelated sheets after
-    the form sheets.
+    the form sheets. ``targets`` adds a 绩效目标表 after the form sheets: one mapping per
+    row with the keys of TARGET_COLUMN_KEYS (kind, category, name, direction, target,
+    unit, actual, weight, reason); ``target_notes`` are lines above its header.
     """
     info = dict(info or {})
     data = dict(data or {})
     scores = dict(scores or {})
-    names = {s: (sheet_name_overrides or {}).get(s, s) for s in REQUIRED_SHEETS}
+    names = {s: (sheet_name_overrides or {}).get(s, s) for s in (*REQUIRED_SHEETS, SHEET_TARGETS)}
     if indicators is None:
         if framework_year is None:
             year = info.get("评价年度")
@@ -340,11 +385,18 @@ def plan_form(
              level_merges) = _score_sheet(names[role], indicators, scores, max_overrides or {},
                                           total, grade, extra)
         plans.append(plan)
+    target_refs: dict[tuple[int, str], CellRef] = {}
+    target_header = None
+    if targets is not None:
+        plan, target_refs, target_header = _targets_sheet(
+            names[SHEET_TARGETS], [dict(r) for r in targets], target_notes,
+            _extra_rows(extra_title_rows, SHEET_TARGETS))
+        plans.append(plan)
     for name, rows in (extra_sheets or {}).items():
         plans.append(_extra_sheet(name, rows))
 
     layout = FormLayout(
-        sheet_names={s: names[s] for s in sheets},
+        sheet_names={s: names[s] for s in (*sheets, *((SHEET_TARGETS,) if targets is not None else ()))},
         info_cells=info_refs,
         data_cells=data_refs,
         data_header_row=data_header,
@@ -357,6 +409,8 @@ def plan_form(
         grade_cell=grade_ref,
         level1_merges=level_merges[0],
         level2_merges=level_merges[1],
+        target_cells=target_refs,
+        target_header_row=target_header,
     )
     return FormPlan(tuple(plans), layout, created or default_created(info, framework_year))
 

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from presentation.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR
+from presentation.targets import TARGETS_OF_YEAR
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class YearData:
     build_id: str
     built_at: object
     rectifications: pd.DataFrame = field(default_factory=pd.DataFrame)  # 整改 items of the year (section 12)
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)  # 绩效目标表 rows of the year
 
 
 class NoSuchYear(Exception):
@@ -58,6 +60,7 @@ def read_year(db: Path, year: int) -> YearData:
             built_at=build[1],
             rectifications=frame("SELECT * FROM rectifications WHERE year = ? ORDER BY unit_name, first_file, rule, "
                                  "location", year),
+            targets=frame(TARGETS_OF_YEAR, year),
         )
     finally:
         con.close()

@@ -16,7 +16,9 @@ import pandas as pd
 import xlsxwriter
 
 from pipeline.scoring import metrics
-from pipeline.scoring.framework import formula_basis, method_label
+from pipeline.scoring.framework import FrameworkError, formula_basis, load_framework, method_label
+from pipeline.scoring.targets import TARGET_RULES
+from presentation import targets as target_views
 from pipeline.checking.findings import SEVERITIES, rule_label
 from presentation.review import SOURCE_LABELS, officer_changes
 
@@ -126,9 +128,20 @@ def _basis(row) -> str | None:
                          row.review_score, row.max_score)
 
 
-def review_sheet(indicators: pd.DataFrame, scores: pd.DataFrame, year: int) -> Sheet:
+def _method(row, unit_targets: pd.DataFrame | None, framework_rule: str | None) -> str | None:
+    """复核方法 in words; for A1/A2 also what the 绩效目标表 showed (or that there was none)."""
+    label = method_label(row.rule)
+    if unit_targets is None or framework_rule not in TARGET_RULES:
+        return label
+    basis = target_views.review_basis(unit_targets, row.rule if row.rule != "judged" else framework_rule)
+    return f"{label}：{basis}" if basis else label
+
+
+def review_sheet(indicators: pd.DataFrame, scores: pd.DataFrame, year: int,
+                 targets: pd.DataFrame | None = None, target_rules: dict[str, str] | None = None) -> Sheet:
     """Each unit's indicators, self against 复核, in ranking order, each unit closed by its 小计.
-    复核得分 is the final one: the officer's where recorded (with officer and reason), else the rule's."""
+    复核得分 is the final one: the officer's where recorded (with officer and reason), else the rule's.
+    With the year's targets, A1/A2 say what the 绩效目标表 showed (target_rules: code → framework rule)."""
     sheet = Sheet(SHEET_REVIEW, f"{year}年度部门整体支出绩效自评复核表（自评得分与复核得分）", [
         Column("排名", "count"), Column("单位名称"), Column("代码"), Column("一级指标"), Column("二级指标"),
         Column("三级指标"), Column("分值", "score"), Column("自评得分", "score"), Column("规则复核得分", "score"),
@@ -143,13 +156,16 @@ def review_sheet(indicators: pd.DataFrame, scores: pd.DataFrame, year: int) -> S
             ["_order", "unit_name"], sort=False):
         name = unit_name[1]
         rank = _value(ranks.get(name))
+        unit_targets = None if targets is None else (
+            targets[targets["unit_name"] == name] if len(targets) else targets)
         for row in group.itertuples(index=False):
             difference = (None if is_missing(row.self_score) or is_missing(row.review_score)
                           else metrics.round_score(row.self_score - row.review_score))
             source = getattr(row, "review_source", None)
             sheet.add([rank, name, row.code, row.level1, row.level2, row.level3, row.max_score,
                        row.self_score, getattr(row, "rule_score", None), row.review_score, difference,
-                       method_label(row.rule), _basis(row), SOURCE_LABELS.get(source, source),
+                       _method(row, unit_targets, (target_rules or {}).get(row.code)), _basis(row),
+                       SOURCE_LABELS.get(source, source),
                        getattr(row, "officer", None), getattr(row, "reason", None), row.note, row.source_cell])
         self_total, review_total = _sum(group["self_score"]), _sum(group["review_score"])
         difference = (None if self_total is None or review_total is None
@@ -190,9 +206,18 @@ def missing_sheet(status: pd.DataFrame, year: int) -> Sheet:
     return sheet
 
 
+def target_rules(year: int) -> dict[str, str]:
+    """Indicator code → `targets` / `measurable` in the year's framework (none without one)."""
+    try:
+        framework = load_framework(year)
+    except FrameworkError:
+        return {}
+    return {i.code: i.rule for i in framework.indicators if i.rule in TARGET_RULES}
+
+
 def year_sheets(data: YearData) -> list[Sheet]:
     return [ranking_sheet(data.scores, data.year, data.indicators),
-            review_sheet(data.indicators, data.scores, data.year),
+            review_sheet(data.indicators, data.scores, data.year, data.targets, target_rules(data.year)),
             findings_sheet(data.findings, data.year), missing_sheet(data.status, data.year)]
 
 

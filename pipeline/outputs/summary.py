@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 
 from presentation import figures as figure_builders
 from presentation import tables as dashboard_tables
+from presentation import targets as target_views
 from pipeline import settings
 from pipeline.checking.findings import SEVERITIES, rule_label
 from schemas.form import GRADES
@@ -268,6 +269,9 @@ def summary_content(data: YearData, issued_on: date) -> Summary:
     summary.figures["sangong"] = figure_builders.sangong_totals_by_year(data.all_scores)
     add(Chart("sangong", "图5　三公经费历年预算数与实际支出数"))
 
+    if len(data.targets):
+        _targets_section(summary, data)
+
     add(Heading("六、审核发现的主要问题"))
     problems = common_problems(data.findings)
     severity_counts = data.findings["severity"].value_counts()
@@ -309,6 +313,27 @@ def summary_content(data: YearData, issued_on: date) -> Summary:
         "请相关单位按期重新报送；对预算资金支出率偏低、三公经费超预算和自评得分明显高于复核得分的单位，"
         "将在下一年度预算安排和绩效监控中予以重点关注。"))
     return summary
+
+
+def _targets_section(summary: Summary, data: YearData) -> None:
+    """五之二: the county's completion of the units' own 绩效目标表 targets."""
+    add = summary.blocks.append
+    county = target_views.county_targets(data.targets)
+    without = sorted(set(data.scores["unit_name"]) - set(data.targets["unit_name"]))
+    per_unit = target_views.unit_completion(data.targets)
+    add(Heading("五之二、绩效目标完成情况"))
+    add(Paragraph(
+        f"填报绩效目标表的单位 {county.units} 个，共设定绩效目标 {county.targets} 个，完全完成 {county.met} 个；"
+        f"各单位加权完成度平均为 {percent(county.completion)}（每个单位计一次，无法核实的目标按未完成计）。"
+        f"未完全完成且未说明偏差原因的目标 {county.missed_without_reason} 个，已在退回修改通知中列明。"
+        + (f"未填报绩效目标表、绩效目标两项指标无法复核的单位 {len(without)} 个：{'、'.join(without)}。"
+           if without else "")))
+    lowest = per_unit.head(TOP_COUNT)
+    add(Paragraph(f"加权完成度最低的 {len(lowest)} 个单位："))
+    add(Table(["单位名称", "目标数", "未完全完成", "其中未说明原因", "加权完成度"],
+              [[r.unit_name, str(r.targets), str(r.missed), str(r.missed_without_reason), percent(r.completion)]
+               for r in lowest.itertuples(index=False)],
+              [4.6, 1.2, 1.5, 1.8, 1.6]))
 
 
 def _wan_text(value) -> str:

@@ -25,7 +25,7 @@ DDL_PATH = Path(__file__).with_name("warehouse.sql")
 TABLES = (
     "build_info", "units", "ingest_files", "findings", "unit_info", "data_lines",
     "indicator_scores", "unit_scores", "unit_changes", "submission_status", "report_figures",
-    "submission_changes", "rectifications", "review_sample",
+    "submission_changes", "rectifications", "review_sample", "targets",
 )
 
 

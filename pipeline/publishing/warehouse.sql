@@ -90,7 +90,7 @@ CREATE TABLE indicator_scores (
     max_score     DOUBLE NOT NULL,    -- 分值, from the year's framework
     self_score    DOUBLE,             -- 自评得分 as submitted
     review_score  DOUBLE,             -- 复核得分
-    rule          VARCHAR NOT NULL,   -- judged, or a formula's shape (proportional, deduct_above …), or another rule type
+    rule          VARCHAR NOT NULL,   -- the rule that gave review_score: judged, a formula's shape (proportional, deduct_above …), targets / measurable (judged when a 绩效目标表 rule had no sheet)
     note          VARCHAR,            -- 评分说明
     source_cell   VARCHAR,            -- e.g. 评分表!F5
     rule_score    DOUBLE,             -- the rule's 复核得分 (the self-score for judged), before any officer's score
@@ -233,4 +233,25 @@ CREATE TABLE review_sample (
     reasons       VARCHAR NOT NULL,   -- the signals that count, in Chinese, e.g. 错误2个；支出率85.00%低于90%
     selected_by   VARCHAR NOT NULL,   -- risk (the highest-risk half) / random (drawn within 单位类型, seeded by the year)
     PRIMARY KEY (year, unit_name)
+);
+
+-- One row per target of a loaded unit's 绩效目标表 (contract section 9): what it set against
+-- what it achieved. Units without the sheet have no rows.
+CREATE TABLE targets (
+    unit_code     VARCHAR,            -- roster first, else 基本信息
+    unit_name     VARCHAR NOT NULL,
+    year          INTEGER NOT NULL,
+    kind          VARCHAR,            -- 一级指标: 产出指标 / 效益指标 / 满意度指标 (merged cells carried down)
+    category      VARCHAR,            -- 二级指标, e.g. 数量指标, 社会效益指标
+    name          VARCHAR,            -- 三级指标: the target's name, e.g. 督办事项办结率
+    direction     VARCHAR,            -- ≥ / ≤ / = / 定性 (as written when not one of them)
+    target        DOUBLE,             -- 年度指标值 in the row's own unit (95% → 95); NULL for 定性 or unreadable
+    target_text   VARCHAR,            -- 年度指标值 as written
+    unit          VARCHAR,            -- 计量单位: %, 件, 人次, 万元 …
+    actual        DOUBLE,             -- 实际完成值 in the row's own unit; NULL for 定性 or unreadable
+    actual_text   VARCHAR,            -- 实际完成值 as written (for 定性: 达成 / 基本达成 / 部分达成 / 未达成)
+    weight        DOUBLE NOT NULL,    -- weight as used: as written, 1 each when all blank
+    completion    DOUBLE,             -- c between 0 and 1, 4 decimals; NULL when it cannot be computed
+    reason        VARCHAR,            -- 偏差原因
+    location      VARCHAR NOT NULL    -- e.g. 绩效目标表 第5行
 );

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pipeline.reading.parse import ParsedWorkbook, parse_workbook
 from pipeline.reading.staging import stage_workbook
+from pipeline.reading.targets import read_targets
 from pipeline.reading.grid import WorkbookReadError, read_workbook
 
 # Below this many files a pool costs more to start than it saves.
@@ -35,7 +36,10 @@ def parse_file(path: str) -> ParseResult:
         sheets = read_workbook(Path(path))
     except WorkbookReadError as exc:
         return exc
-    return parse_workbook(stage_workbook(sheets))
+    parsed = parse_workbook(stage_workbook(sheets))
+    parsed.targets, more = read_targets(sheets, parsed.year)
+    parsed.findings += more
+    return parsed
 
 
 @functools.cache  # the code does not change while a run reads and writes its cache
@@ -45,10 +49,11 @@ def code_fingerprint() -> str:
     from pipeline.reading import parse
     from pipeline.reading import staging
     from pipeline.reading import grid as workbook
+    from pipeline.reading import targets
     from schemas import form
 
     digest = hashlib.sha256()
-    for module in (normalise, parse, staging, workbook, form):
+    for module in (normalise, parse, staging, workbook, form, targets):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 

@@ -50,6 +50,7 @@ class ParsedWorkbook:
     grade_raw: str | None = None
     sheets_found: frozenset[str] = frozenset()
     findings: list[Finding] = field(default_factory=list)
+    targets: list | None = None  # 绩效目标表 rows (pipeline/reading/targets.py); None: no such sheet
 
     @property
     def usable(self) -> bool:

@@ -41,7 +41,7 @@ _INDICATOR_KEYS = ("code", "level1", "level2", "level3", "max", "rule", "metric"
                    "when_not_applicable", "remove")
 # Top-level keys this module reads; any other top-level key or table is kept as it is in
 # Framework.settings (e.g. [sampling]) for the part of the pipeline that uses it.
-_KNOWN_TOP = ("year", "deadline", "notice", "grades", "indicator", "extends", "targets_sheet")
+_KNOWN_TOP = ("year", "deadline", "notice", "grades", "indicator", "extends", "targets_sheet", "qualitative")
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ class Framework:
     targets_sheet: str = "none"                # none | optional | required (绩效目标表)
     settings: Mapping[str, object] = field(default_factory=dict)   # other top-level tables, raw
     source: str = ""
+    qualitative: Mapping[str, float] = field(default_factory=dict)  # 定性 value → completion (绩效目标表)
 
     def indicator(self, code: str) -> IndicatorSpec | None:
         return next((i for i in self.indicators if i.code == code), None)
@@ -390,6 +391,13 @@ def assess(spec: IndicatorSpec, amounts: Amounts, self_score: float | None) -> O
     return Outcome(score, value)
 
 
+@rule("targets", "kinds", label="按绩效目标完成情况复核")
+@rule("measurable", label="按绩效目标可衡量性复核")
+def from_targets_sheet(spec: IndicatorSpec, amounts: Amounts, self_score: float | None) -> float | None:
+    """Scored from the 绩效目标表 (pipeline/scoring/targets.py); without one, judged."""
+    return None
+
+
 def review_score(spec: IndicatorSpec, amounts: Amounts, self_score: float | None) -> float | None:
     """复核得分 of one indicator; None when the figures a rule needs are missing."""
     return assess(spec, amounts, self_score).score
@@ -597,8 +605,9 @@ def parse_framework(data: Mapping[str, object], source: str) -> Framework:
     if targets_sheet not in TARGETS_SHEET:
         raise fail(f"targets_sheet 应为 {' / '.join(TARGETS_SHEET)}，而不是 “{targets_sheet}”")
     settings = {k: v for k, v in data.items() if k not in _KNOWN_TOP}
+    qualitative = {str(k): float(v) for k, v in dict(data.get("qualitative") or {}).items()}  # type: ignore[arg-type]
     return Framework(year, deadline, tuple(indicators), grades, str(data.get("notice", "")),
-                     targets_sheet, settings, source)
+                     targets_sheet, settings, source, qualitative)
 
 
 def _merge(base: dict, override: Mapping[str, object]) -> dict:

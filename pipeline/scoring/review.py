@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from pipeline.scoring import metrics
+from pipeline.scoring import targets as target_scoring
 from pipeline.checking.findings import WARNING, Finding
 from pipeline.scoring.framework import Figures, Framework, assess, self_score_kept
 from pipeline.reading.parse import ParsedWorkbook
@@ -59,12 +60,17 @@ def review_indicators(parsed: ParsedWorkbook, framework: Framework,
         row = by_code.get(spec.code)
         self_score = row.self_score if row else None
         outcome = assess(spec, figures, self_score)
-        # the figures a rule needs are missing: the judged rule's score
-        score = outcome.score if outcome.score is not None else self_score_kept(spec, self_score)
-        source = SOURCE_SELF if spec.rule == "judged" or outcome.score is None else SOURCE_RULE
+        score, rule_used = outcome.score, spec.method
+        if spec.rule in target_scoring.TARGET_RULES:
+            score = target_scoring.indicator_score(spec.rule, spec.max_score, spec.params, parsed.targets,
+                                                   self_score, framework.qualitative)
+            rule_used = spec.rule if score is not None else "judged"
+        source = SOURCE_SELF if rule_used == "judged" or score is None else SOURCE_RULE
+        if score is None:  # the figures a rule needs are missing: the judged rule's score
+            score = self_score_kept(spec, self_score)
         reviews.append(IndicatorReview(
             spec.code, spec.level1, spec.level2, spec.level3, spec.max_score, self_score,
-            score, spec.method, row.note if row else None, row.cell if row else None,
+            score, rule_used, row.note if row else None, row.cell if row else None,
             source, score, metric=spec.metric, metric_value=outcome.metric_value, unscored=outcome.unscored))
     return reviews
 
@@ -138,7 +144,7 @@ def inflation_findings(parsed: ParsedWorkbook, reviews: list[IndicatorReview]) -
     detail = "；".join(f"{r.code}{r.level3} 自评{r.self_score:g}分、复核{r.review_score:g}分" for r in over)
     return [Finding(
         WARNING, "review.self_score_above_review", parsed.total_cell or SHEET_SCORES,
-        f"自评得分{claimed:g}分高于按数据表复核的{review:g}分（高{gap:g}分）。"
+        f"自评得分{claimed:g}分高于复核得分{review:g}分（高{gap:g}分）。"
         f"差异来自：{detail or '各指标合计'}。请核实自评依据。",
         found=f"{claimed:g}", expected=f"{review:g}")]
 

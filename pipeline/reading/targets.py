@@ -1,0 +1,244 @@
+"""绩效目标表 (contract section 9): stage and parse the targets sheet. Pure.
+
+The sheet is optional in a workbook: None means the unit did not hand one in, an empty
+list a sheet whose rows could not be read (with the finding that says why). Each row
+keeps the cells it came from, so a finding names the exact cell.
+
+Reading only converts what is written. Whether a 定性 value is one the framework knows,
+and how complete a row is, are decided with the year's framework
+(pipeline/scoring/targets.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pipeline.checking.findings import ERROR, Finding, clip
+from pipeline.reading.grid import Sheet
+from pipeline.reading.normalise import label_key, nfkc, parse_amount, sheet_key, squash
+from pipeline.reading.staging import Cell
+from schemas.form import (
+    QUALITATIVE,
+    SHEET_TARGETS,
+    TARGET_COLUMN_ALIASES,
+    TARGET_COLUMN_KEYS,
+    TARGET_DIRECTIONS,
+)
+
+_HEADER_SCAN_ROWS = 30
+_NEEDED = {"三级指标", "指标方向", "实际完成值"}
+_ERROR_VALUE = re.compile(r"^#(DIV/0!|VALUE!|REF!|N/A|NAME\?|NUM!|NULL!)$")
+# A comparator typed in front of the value itself (`≥95%`), as many forms print it.
+_LEADING_DIRECTION = re.compile(r"^(≥|>=|≤|<=|=|不低于|不高于|不超过|大于等于|小于等于)")
+_TOTAL_LABELS = ("合计", "总计")
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """One row of the 绩效目标表, typed. Numbers are as written (95% is 95 with unit %)."""
+
+    kind: str | None            # 一级指标
+    category: str | None        # 二级指标
+    name: str | None            # 三级指标
+    direction: str | None       # ≥ ≤ = 定性; None when blank or unknown
+    direction_raw: str | None
+    target: float | None        # 年度指标值, numeric
+    target_raw: str | None
+    unit: str | None            # 计量单位
+    actual: float | None        # 实际完成值, numeric
+    actual_raw: str | None      # for 定性: 达成 / 基本达成 / 部分达成 / 未达成
+    weight: float | None        # 权重 as written; None when blank or not a positive number
+    weight_raw: str | None
+    reason: str | None          # 偏差原因
+    row_ref: str                # 绩效目标表 第5行
+    cells: dict[str, str] = field(default_factory=dict)  # column key → 绩效目标表!G5
+
+    @property
+    def quantified(self) -> bool:
+        """A measurable target: a direction other than 定性 and a numeric 年度指标值."""
+        return self.direction in ("≥", "≤", "=") and self.target is not None
+
+
+def find_targets_sheet(sheets: dict[str, Sheet], year: int | None = None) -> tuple[Sheet | None, list[Finding]]:
+    """The 绩效目标表 by its normalised name (a year or copy mark around it is tolerated; of
+    several, the one named for the evaluation year)."""
+    wanted = sheet_key(SHEET_TARGETS)
+    exact = [s for name, s in sheets.items() if sheet_key(name) == wanted]
+    if exact:
+        return exact[0], []
+    candidates = [s for name, s in sheets.items() if wanted in sheet_key(name)]
+    if len(candidates) > 1 and year is not None:
+        of_year = [s for s in candidates if str(year) in sheet_key(s.name)]
+        candidates = of_year if len(of_year) == 1 else candidates
+    if len(candidates) > 1:
+        return None, [Finding(
+            ERROR, "targets.sheet_ambiguous", "工作簿",
+            f"工作簿中有{len(candidates)}张绩效目标表（{'、'.join(s.name for s in candidates)}），"
+            "无法确定以哪一张为准，请只保留本年度的一张。",
+            found="、".join(s.name for s in candidates), expected=SHEET_TARGETS)]
+    return (candidates[0] if candidates else None), []
+
+
+def _column_key(text: str | None) -> str:
+    key = label_key(text)
+    return TARGET_COLUMN_ALIASES.get(key, key)
+
+
+def _find_header(sheet: Sheet) -> tuple[int, dict[str, int]] | None:
+    """The header row by its labels (not its position): label → column."""
+    for r, row in enumerate(sheet.rows[:_HEADER_SCAN_ROWS]):
+        columns: dict[str, int] = {}
+        for c, value in enumerate(row):
+            key = _column_key(value)
+            if key in TARGET_COLUMN_KEYS and key not in columns:
+                columns[key] = c
+        if _NEEDED <= columns.keys():
+            return r, columns
+    return None
+
+
+def _level(raw: str | None) -> str:
+    """一级/二级指标 as named: `产出` is 产出指标, `社会效益` is 社会效益指标."""
+    text = squash(raw)
+    return text + "指标" if text and not text.endswith("指标") else text
+
+
+def parse_direction(raw: str | None) -> str | None:
+    """指标方向 as the contract names it: `>=`, `不低于` → ≥; None when not one of them."""
+    return TARGET_DIRECTIONS.get(squash(raw))
+
+
+def parse_target_number(raw: str | None, unit: str | None) -> tuple[float | None, str | None]:
+    """A target or achieved value: (number, unit it carried). `95%` → (95, '%'); `1,200件`
+    with 计量单位 件 → (1200, None). Raises ValueError (Chinese reason) for anything else."""
+    text = squash(raw)
+    if text == "":
+        return None, None
+    if _ERROR_VALUE.match(text.upper()):
+        raise ValueError(f"是公式出错：{text}")
+    text = _LEADING_DIRECTION.sub("", text)
+    carried = None
+    for mark in ("%", "％"):
+        if text.endswith(mark):
+            text, carried = text[: -len(mark)], "%"
+    unit_text = squash(unit)
+    if carried is None and unit_text and unit_text != "%" and text.endswith(unit_text):
+        text = text[: -len(unit_text)]
+    if text in ("-", "—", "/"):
+        raise ValueError("不是数字")
+    if "," in text and not _GROUPED.match(text):
+        raise ValueError("的逗号不是千位分隔（每三位一个逗号）")
+    value, in_wanyuan = parse_amount(text)
+    if in_wanyuan:
+        carried = "万元"
+    return value, carried
+
+
+def _parse_weight(raw: str | None) -> float | None:
+    text = squash(raw).removesuffix("%").removesuffix("％")
+    if text == "":
+        return None
+    value, _ = parse_amount(text)
+    if value is None or value <= 0:
+        raise ValueError("不是大于0的数字")
+    return value
+
+
+def _error(rule: str, ref: str, message: str, found: str | None = None,
+           expected: str | None = None) -> Finding:
+    return Finding(ERROR, rule, ref, f"{ref}{message}", found=found, expected=expected)
+
+
+def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[list[TargetRow] | None, list[Finding]]:
+    """The typed rows of the workbook's 绩效目标表 (None when it has none or left it blank) and the findings
+    of reading it. A broken sheet is an error, never a quarantine: the sheet is optional."""
+    sheet, findings = find_targets_sheet(sheets, year)
+    if sheet is None:
+        return ([] if findings else None), findings
+    header = _find_header(sheet)
+    if header is None:
+        return [], [Finding(
+            ERROR, "targets.header_missing", f"{SHEET_TARGETS}!A1",
+            "绩效目标表找不到“一级指标 | 二级指标 | 三级指标 | 指标方向 | 年度指标值 | 计量单位 | "
+            "实际完成值 | 权重 | 偏差原因”表头行，无法读取绩效目标。请使用模板的表头。",
+            expected="三级指标 | 指标方向 | 实际完成值")]
+    header_row, columns = header
+    rows: list[TargetRow] = []
+    kind = category = None
+
+    def cell(r: int, label: str) -> Cell | None:
+        col = columns.get(label)
+        return None if col is None else Cell(sheet.get(r, col), sheet.ref(r, col, SHEET_TARGETS))
+
+    for r in range(header_row + 1, len(sheet.rows)):
+        cells = {TARGET_COLUMN_KEYS[label]: cell(r, label) for label in columns}
+        raw = {k: (c.raw if c else None) for k, c in cells.items()}
+        if any(squash(raw.get(k)) in _TOTAL_LABELS for k in ("kind", "category", "name")):
+            continue
+        # 一级/二级 are merged cells in the form: blank below their first row.
+        kind = _level(raw.get("kind")) or kind
+        category = _level(raw.get("category")) or category
+        if not any(squash(raw.get(k)) for k in ("name", "direction", "target", "actual")):
+            continue  # a blank row, or a note written across the first columns
+        refs = {k: c.ref for k, c in cells.items() if c is not None}
+        row_ref = f"{SHEET_TARGETS} 第{r + 1}行"
+        name = nfkc(raw.get("name")) or None
+        what = f"（{name}）" if name else ""
+        unit = nfkc(raw.get("unit")) or None
+
+        direction_raw = raw.get("direction")
+        direction = parse_direction(direction_raw)
+        leading = _LEADING_DIRECTION.match(squash(raw.get("target")))
+        if direction is None and not squash(direction_raw) and leading:
+            direction = TARGET_DIRECTIONS.get(leading.group(1))
+        if direction is None:
+            ref = refs.get("direction", row_ref)
+            findings.append(_error(
+                "targets.direction_unknown", ref,
+                f"{what}的指标方向“{clip(direction_raw or '')}”无法识别，应填写≥、≤、=或定性。"
+                if squash(direction_raw) else f"{what}未填写指标方向，应填写≥、≤、=或定性。",
+                found=direction_raw, expected="≥ / ≤ / = / 定性"))
+
+        target = actual = None
+        if direction != QUALITATIVE:
+            for key, label in (("target", "年度指标值"), ("actual", "实际完成值")):
+                ref = refs.get(key, row_ref)
+                try:
+                    value, carried = parse_target_number(raw.get(key), unit)
+                except ValueError as exc:
+                    findings.append(_error(
+                        f"targets.{key}_not_a_number", ref,
+                        f"{what}的{label}“{clip(raw.get(key) or '')}”{exc}，定量指标须填写数字"
+                        "（如95或95%）；无法量化的指标请把指标方向填为“定性”。",
+                        found=raw.get(key), expected="数字"))
+                    continue
+                if value is None and direction is not None:
+                    findings.append(_error(
+                        f"targets.{key}_missing", ref, f"{what}未填写{label}。", expected=label))
+                if carried and not unit:
+                    unit = carried
+                if key == "target":
+                    target = value
+                else:
+                    actual = value
+        weight = None
+        if "weight" in cells:
+            try:
+                weight = _parse_weight(raw.get("weight"))
+            except ValueError as exc:
+                findings.append(_error(
+                    "targets.weight_invalid", refs["weight"],
+                    f"{what}的权重“{clip(raw.get('weight') or '')}”{exc}。",
+                    found=raw.get("weight"), expected="大于0的数字"))
+        rows.append(TargetRow(
+            kind=kind, category=category, name=name,
+            direction=direction, direction_raw=direction_raw,
+            target=target, target_raw=raw.get("target"), unit=unit,
+            actual=actual, actual_raw=nfkc(raw.get("actual")) or None,
+            weight=weight, weight_raw=raw.get("weight"), reason=nfkc(raw.get("reason")) or None,
+            row_ref=row_ref, cells=refs))
+    if not rows:  # the blank sheet of the template, handed back unfilled: as if there were none
+        return None, findings
+    return rows, findings
