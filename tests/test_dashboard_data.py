@@ -150,14 +150,16 @@ def build_synthetic_warehouse(path: Path, *, seed: int = 7, build_id: str = "syn
                     else:
                         self_score = indicator.max_score if rng.random() < 0.7 else float(
                             max(0, indicator.max_score - rng.randint(1, 3)))
-                    review = review_score(indicator, lines, self_score)
+                    review, method = review_score(indicator, lines, self_score), indicator.method
+                    if review is None:  # a 绩效目标表 rule without the sheet: judged
+                        review, method = min(self_score, indicator.max_score), "judged"
                     self_total += self_score
                     review_total += review
                     indicator_rows.append([name, year, indicator.code, indicator.level1, indicator.level2,
                                  indicator.level3, indicator.max_score, self_score, review,
-                                 indicator.method, None if self_score == indicator.max_score else "扣分原因见报告",
+                                 method, None if self_score == indicator.max_score else "扣分原因见报告",
                                  f"评分表!F{row}", review,
-                                 "self" if indicator.rule == "judged" else "rule", None, None, None, None])
+                                 "self" if method == "judged" else "rule", None, None, None, None])
                 review_total = metrics.round_score(review_total)
                 errors = 1 if index == 7 else 0
                 warnings = 1 if self_total > review_total + settings.INFLATION_WARNING_POINTS else 0

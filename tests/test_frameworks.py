@@ -459,7 +459,7 @@ def test_a_framework_in_earlier_terms_scores_the_same(tmp_path):
              "B2": dict(rule="deduction", count="r24", points_per_count=1),
              "B8": dict(rule="ceiling", numerator="r18", denominator="r17", limit=1.0, points_per_percent=1),
              "B9": dict(rule="ceiling", numerator="r20", denominator="r19", limit=1.0, points_per_percent="all")}
-    keep = ("code", "level1", "level2", "level3", "max", "rule")
+    keep = ("code", "level1", "level2", "level3", "max", "rule", "kinds")
     earlier["indicator"] = [{**{k: v for k, v in i.items() if k in keep}, **terms.get(i["code"], {})}
                             for i in earlier["indicator"]]
     old, new = parse_framework(earlier, "old.toml"), load_framework(2024)

@@ -391,8 +391,8 @@ def assess(spec: IndicatorSpec, amounts: Amounts, self_score: float | None) -> O
     return Outcome(score, value)
 
 
-@rule("targets", "kinds", label="按绩效目标完成情况复核")
-@rule("measurable", label="按绩效目标可衡量性复核")
+@rule("targets", "kinds", label="目标完成度")
+@rule("measurable", label="目标可衡量性")
 def from_targets_sheet(spec: IndicatorSpec, amounts: Amounts, self_score: float | None) -> float | None:
     """Scored from the 绩效目标表 (pipeline/scoring/targets.py); without one, judged."""
     return None
