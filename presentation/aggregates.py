@@ -63,30 +63,41 @@ def group_table(scores: pd.DataFrame, by: str, *, sort_by: str = "execution_rate
                 ascending: bool = True) -> pd.DataFrame:
     """One row per group: units, amounts (万元), pooled rates (%), grades and flags; ordered by the
     pooled rate `sort_by` (or the mean 复核得分 when sort_by names no rate), lowest first."""
-    rows = []
+    if scores.empty:
+        return pd.DataFrame()
     low = settings.LOW_EXECUTION_RATE
-    for name, group in scores.groupby(group_keys(scores, by), sort=True):
-        rates = pooled_rates(group)
-        grades = group["review_grade"].value_counts()
-        review = pd.to_numeric(group["review_score"], errors="coerce")
-        rows.append({
-            label(by): str(name),
-            "单位数": len(group),
-            label("budget_issued") + WAN: _wan(_total(group["budget_issued"])),
-            label("spent") + WAN: _wan(_total(group["spent"])),
-            **{label(rate) + PCT: _pct(rates[rate]) for rate in (*EXECUTION_RATES, "budget_adjustment_rate",
-                                                                  "sangong_control_rate")},
-            "平均复核得分": None if review.dropna().empty else round(float(review.mean()), 2),
-            **{f"复核{g}": int(grades.get(g, 0)) for g in GRADES},
-            f"支出率低于{low:.0%}单位数": int((pd.to_numeric(group["execution_rate"], errors="coerce") < low).sum()),
-            label("low_execution_two_years") + "单位数": int(group["low_execution_two_years"].fillna(False)
-                                                        .astype(bool).sum()),
-            "需退回修改单位数": int(group["must_resubmit"].fillna(False).astype(bool).sum()),
-            "_sort": rates.get(sort_by) if sort_by in RATES else review.mean(),
-        })
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return table
+    keys = group_keys(scores, by).rename("_group")
+    amounts = sorted({c for _, numerator, denominator in RATES.values() for c in (numerator, denominator)})
+    numbers = scores[amounts].apply(pd.to_numeric, errors="coerce")
+    # min_count=1: a group with no figure at all has no sum (None), as _total gives
+    sums = numbers.groupby(keys, sort=True).sum(min_count=1)
+    sums = sums.astype(object).where(sums.notna(), None)
+    flags = pd.DataFrame({
+        "units": 1,
+        "below": pd.to_numeric(scores["execution_rate"], errors="coerce") < low,
+        "two_years": scores["low_execution_two_years"].fillna(False).astype(bool),
+        "resubmit": scores["must_resubmit"].fillna(False).astype(bool),
+    }).groupby(keys, sort=True).sum()
+    review = pd.to_numeric(scores["review_score"], errors="coerce").groupby(keys, sort=True).mean()
+    grades = pd.crosstab(keys, scores["review_grade"]).reindex(index=sums.index, columns=list(GRADES),
+                                                               fill_value=0)
+    rates = {rate: [metric(row[numerator], row[denominator]) for row in sums.to_dict("records")]
+             for rate, (metric, numerator, denominator) in RATES.items()}
+    table = pd.DataFrame({
+        label(by): sums.index.astype(str),
+        "单位数": flags["units"].to_numpy(),
+        label("budget_issued") + WAN: [_wan(v) for v in sums["budget_issued"]],
+        label("spent") + WAN: [_wan(v) for v in sums["spent"]],
+        **{label(rate) + PCT: [_pct(v) for v in rates[rate]]
+           for rate in (*EXECUTION_RATES, "budget_adjustment_rate", "sangong_control_rate")},
+        "平均复核得分": review.round(2).to_numpy(),
+        **{f"复核{g}": grades[g].to_numpy() for g in GRADES},
+        f"支出率低于{low:.0%}单位数": flags["below"].to_numpy(),
+        label("low_execution_two_years") + "单位数": flags["two_years"].to_numpy(),
+        "需退回修改单位数": flags["resubmit"].to_numpy(),
+        "_sort": rates[sort_by] if sort_by in RATES else review.to_numpy(),
+    })
+    table["_sort"] = pd.to_numeric(table["_sort"], errors="coerce")
     table = table.sort_values(["_sort", label(by)], ascending=[ascending, True],
                               na_position="last").drop(columns="_sort")
     return table.reset_index(drop=True)
