@@ -86,9 +86,15 @@ else:
     st.success(f"没有连续两年支出率低于 {low_line:.0%} 的单位。")
 
 st.subheader("各单位预算执行")
-text = "" if per_unit else st.text_input("按单位名称查找", key="execution_search",
-                                         placeholder="输入单位名称中的文字")
-ui.table(tables.search(tables.execution_table(scores), text), title="预算执行", key="execution")
-st.subheader("各单位预算执行分解")
-ui.table(tables.search(aggregates.execution_depth_table(scores), text), title="预算执行分解",
-         key="execution_depth")
+if per_unit:
+    ui.table(tables.execution_table(scores), title="预算执行", key="execution")
+    st.subheader("各单位预算执行分解")
+    ui.table(aggregates.execution_depth_table(scores), title="预算执行分解", key="execution_depth")
+else:
+    # One table of every unit, not two: each 10 000-row table costs the browser seconds.
+    text = st.text_input("按单位名称查找", key="execution_search", placeholder="输入单位名称中的文字")
+    depth = aggregates.execution_depth_table(scores)
+    both = tables.execution_table(scores).merge(
+        depth[["单位名称", *[c for c in depth.columns if c not in tables.execution_table(scores.head(0)).columns]]],
+        on="单位名称", how="left")
+    ui.table(tables.search(both, text), title="预算执行", key="execution")

@@ -12,9 +12,6 @@ st.title(f"排名 · {chosen.year} 年度")
 st.caption("按复核得分排名（并列同名次）；类型内排名、部门内排名为全县口径，不受筛选影响。点击表头可排序。")
 
 scores = filters.with_region(ui.filtered_scores(chosen), chosen)
-levels.compare(scores, chosen, value="平均复核得分", sort_by="review_score", title="平均复核得分",
-               axis_title="平均复核得分（分）", key="ranking_levels")
-
 text = st.text_input("按单位名称查找", key="ranking_search", placeholder="输入单位名称中的文字")
 ranking = tables.search(tables.ranking_table(scores), text)
 ui.table(ranking, title="单位排名", key="ranking")
@@ -29,3 +26,6 @@ else:
     ui.figure(figures.extremes(low, high, "review_score", title=f"复核得分最低和最高的 {count} 个单位",
                                axis_title="得分（分）", scale=1.0, beside="self_score", beside_name="自评得分"),
               key="ranking_extremes")
+
+levels.compare(scores, chosen, value="平均复核得分", sort_by="review_score", title="平均复核得分",
+               axis_title="平均复核得分（分）", key="ranking_levels")
