@@ -132,3 +132,34 @@ def test_a_province_page_in_chromium_draws_no_bar_per_unit(province_warehouse):
                 browser.close()
     finally:
         dashboard_server.stop(server)
+
+
+def test_the_level_compared_follows_the_filters():
+    from dashboard.filters import Filters
+
+    roster = {"甲县财政局": "甲县", "甲县教育局": "甲县", "乙县财政局": "乙县"}
+    assert Filters(year=YEAR, region_of=roster).compare_by() == "region"
+    assert Filters(year=YEAR, regions=("甲县", "乙县"), region_of=roster).compare_by() == "region"
+    assert Filters(year=YEAR, regions=("甲县",), region_of=roster).compare_by() == "department"
+    assert Filters(year=YEAR, regions=("甲县",), departments=("甲县财政局",),
+                   region_of=roster).compare_by() is None
+    # a roster without 地区: 主管部门 first
+    assert Filters(year=YEAR).compare_by() == "department"
+    assert ("地区", "甲县") in Filters(year=YEAR, regions=("甲县",), region_of=roster).describe()
+    assert "地区" not in dict(Filters(year=YEAR).describe())
+
+
+def test_region_filter_applies_to_any_frame_with_unit_names():
+    import pandas as pd
+
+    from dashboard import filters
+
+    roster = pd.DataFrame({"unit_name": ["甲局", "乙局", "丙局"], "department": ["甲部门", "乙部门", "甲部门"],
+                           "region": ["甲县", "乙县", "乙县"]})
+    chosen = filters.Filters(year=YEAR, regions=("乙县",), region_of=dict(zip(roster["unit_name"], roster["region"])))
+    findings = pd.DataFrame({"unit_name": ["甲局", "乙局", "丙局", "名录外"], "rule": ["r"] * 4})
+    assert list(filters.apply(findings, chosen, grade_column=None)["unit_name"]) == ["乙局", "丙局"]
+    assert list(filters.with_region(findings, chosen)["region"].fillna("")) == ["甲县", "乙县", "乙县", ""]
+    assert chosen.narrows_units
+    assert filters.departments_in(("甲县",), roster, ["甲部门", "乙部门"]) == ["甲部门"]
+    assert filters.departments_in((), roster, ["甲部门", "乙部门"]) == ["甲部门", "乙部门"]
