@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pandas as pd
 import streamlit as st
 
@@ -12,6 +14,18 @@ from presentation import aggregates, figures
 from . import filters, ui
 
 EXTREMES_KEY = "n"
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _computed(module: str, name: str, args: tuple, kwargs: tuple):
+    return getattr(importlib.import_module(module), name)(*args, **dict(kwargs))
+
+
+def cached(function, *args, **kwargs):
+    """function(*args, **kwargs), a pure builder of presentation/, kept for the next rerun: going
+    back to a page or changing a widget elsewhere redraws without recomputing a province's
+    aggregates and figures. The key is the arguments' content, so a new build recomputes."""
+    return _computed(function.__module__, function.__name__, args, tuple(sorted(kwargs.items())))
 
 
 def extremes_count(container=None) -> int:
@@ -41,15 +55,15 @@ def compare(scores: pd.DataFrame, chosen: filters.Filters, *, value: str, title:
     if by is None:
         return None
     frame = filters.with_region(scores, chosen)
-    table = aggregates.group_table(frame, by, sort_by=sort_by, ascending=not over_is_bad)
+    table = cached(aggregates.group_table, frame, by, sort_by=sort_by, ascending=not over_is_bad)
     if len(table) < 2:
         return None
     level = aggregates.label(by)
     st.subheader(f"按{level}比较（{len(table)} 个{level}）")
     st.caption("比率为各组支出（实际数）之和 ÷ 预算数之和，不是各单位比率的平均；"
                + ("选择一个地区，查看其中各主管部门。" if by == "region" else "选择一个主管部门，查看其中各单位。"))
-    ui.figure(figures.group_bars(table, level, value, title=title, axis_title=axis_title, reference=reference,
-                                 over_is_bad=over_is_bad), key=f"{key}_{by}_chart")
+    ui.figure(cached(figures.group_bars, table, level, value, title=title, axis_title=axis_title,
+                     reference=reference, over_is_bad=over_is_bad), key=f"{key}_{by}_chart")
     names = table[level].astype(str).tolist()
     choice_key = f"{key}_{by}_drill"
 

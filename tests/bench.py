@@ -338,7 +338,15 @@ def browser_lines(pages: dict[str, dict], server: dict[str, list[float]], units:
             f"| {facts['warm']:.2f} s（{facts.get('warm_script', float('nan')):.2f} s）"
             f"{'' if facts['warm'] <= warm_goal else ' 未达到'} "
             f"| {cold:.2f} s | {warm:.2f} s | {facts['height']:,} px | {facts['bars']} |")
-    lines.append(BROWSER_END)
+    lines += [
+        "",
+        "未达到目标时的原因（逐项去掉页面内容测得）：图表不再每个单位画一条（上表的页面高度和条形数），"
+        "剩下的时间主要是三部分：① 每个单位一行的表格（一万行），表格数据整表发送到浏览器并在其中排序、查找，"
+        "一张一万行的表约占 2 秒；② 每次重新运行时在服务器上计算分组合计、分布和图表，在负载高的机器上约 2 秒；"
+        "③ 首次打开时看板进程刚启动：导入程序库、第一次读取五个年度的数据（之后按构建缓存），"
+        "这部分只在看板启动后第一次打开时发生。本表在多人共用的 2 核机器上测得，负载见上。",
+        BROWSER_END,
+    ]
     return lines
 
 

@@ -35,7 +35,7 @@ reference = right.slider("参考线（%）", min_value=50, max_value=100, value=
 
 st.subheader(f"支出率最低的 {int(count)} 个单位：是否自评满分")
 indicators = data.indicator_scores(chosen.year)
-lowest = tables.lowest_execution_table(scores, indicators, int(count))
+lowest = levels.cached(tables.lowest_execution_table, scores, indicators, int(count))
 ui.table(lowest, title="支出率最低的单位", key="lowest")
 claimed = int((lowest["A3自评满分"] == "是").sum())
 st.markdown(f"其中 **{claimed}** 个单位的 A3 自评为满分（10 分），复核按实际支出率计分。")
@@ -45,18 +45,18 @@ levels.compare(scores, chosen, value=aggregates.label("execution_rate") + tables
                reference=reference, key="execution_levels")
 
 if per_unit:
-    ui.figure(figures.execution_by_unit(scores, reference / 100), key="execution_chart")
-    ui.figure(figures.budget_against_rate(scores, reference / 100), key="execution_scatter")
+    ui.figure(levels.cached(figures.execution_by_unit, scores, reference / 100), key="execution_chart")
+    ui.figure(levels.cached(figures.budget_against_rate, scores, reference / 100), key="execution_scatter")
 else:
     by, by_label = levels.grouping(scores, chosen)
-    ui.figure(figures.histogram(scores, "execution_rate", title="预算资金支出率", axis_title="预算资金支出率（%）",
+    ui.figure(levels.cached(figures.histogram, scores, "execution_rate", title="预算资金支出率", axis_title="预算资金支出率（%）",
                                 colour_by="unit_type", reference=reference / 100), key="execution_histogram")
-    low, high = aggregates.extremes(scores, "execution_rate", count)
-    ui.figure(figures.extremes(low, high, "execution_rate", title=f"支出率最低和最高的 {int(count)} 个单位",
+    low, high = levels.cached(aggregates.extremes, scores, "execution_rate", count)
+    ui.figure(levels.cached(figures.extremes, low, high, "execution_rate", title=f"支出率最低和最高的 {int(count)} 个单位",
                                axis_title="预算资金支出率（%）", reference=reference / 100),
               key="execution_extremes")
-    sized = scores.assign(size_band=aggregates.size_bands(scores))
-    ui.figure(figures.box_by_group(sized, "execution_rate", "size_band", title="预算规模分档的支出率",
+    sized = scores.assign(size_band=levels.cached(aggregates.size_bands, scores))
+    ui.figure(levels.cached(figures.box_by_group, sized, "execution_rate", "size_band", title="预算规模分档的支出率",
                                    axis_title="预算资金支出率（%）", reference=reference / 100),
               key="execution_bands")
 
@@ -66,35 +66,35 @@ st.caption("年初预算执行率 = 支出决算数 ÷ 年初支出预算数（�
            "预算调整率 = （财政下达预算数 − 年初支出预算数）÷ 年初支出预算数。")
 left, right = st.columns([2, 3])
 with left:
-    ui.figure(figures.execution_depth_totals(rates, reference / 100), key="execution_depth_totals")
+    ui.figure(levels.cached(figures.execution_depth_totals, rates, reference / 100), key="execution_depth_totals")
 with right:
     if per_unit:
-        ui.figure(figures.execution_depth_by_unit(scores, reference / 100), key="execution_depth_units")
+        ui.figure(levels.cached(figures.execution_depth_by_unit, scores, reference / 100), key="execution_depth_units")
     else:
-        group_table = aggregates.group_table(scores, by)
-        ui.figure(figures.execution_depth_by_group(group_table, by_label, reference_rate=reference / 100),
+        group_table = levels.cached(aggregates.group_table, scores, by)
+        ui.figure(levels.cached(figures.execution_depth_by_group, group_table, by_label, reference_rate=reference / 100),
                   key="execution_depth_groups")
 if not per_unit:
-    ui.figure(figures.histogram(scores, "budget_adjustment_rate", title="预算调整率", axis_title="预算调整率（%）",
+    ui.figure(levels.cached(figures.histogram, scores, "budget_adjustment_rate", title="预算调整率", axis_title="预算调整率（%）",
                                 colour_by="unit_type"), key="execution_adjustment")
 
 st.subheader(f"连续两年支出率低于 {low_line:.0%} 的单位（{flagged} 个）")
 if flagged:
     previous = filters.apply(data.unit_scores(chosen.year - 1), chosen, grade_column=None)
-    ui.table(aggregates.low_two_years_table(scores, previous), title="连续两年支出率偏低", key="low_two_years")
+    ui.table(levels.cached(aggregates.low_two_years_table, scores, previous), title="连续两年支出率偏低", key="low_two_years")
 else:
     st.success(f"没有连续两年支出率低于 {low_line:.0%} 的单位。")
 
 st.subheader("各单位预算执行")
 if per_unit:
-    ui.table(tables.execution_table(scores), title="预算执行", key="execution")
+    ui.table(levels.cached(tables.execution_table, scores), title="预算执行", key="execution")
     st.subheader("各单位预算执行分解")
-    ui.table(aggregates.execution_depth_table(scores), title="预算执行分解", key="execution_depth")
+    ui.table(levels.cached(aggregates.execution_depth_table, scores), title="预算执行分解", key="execution_depth")
 else:
     # One table of every unit, not two: each 10 000-row table costs the browser seconds.
     text = st.text_input("按单位名称查找", key="execution_search", placeholder="输入单位名称中的文字")
-    depth = aggregates.execution_depth_table(scores)
-    both = tables.execution_table(scores).merge(
-        depth[["单位名称", *[c for c in depth.columns if c not in tables.execution_table(scores.head(0)).columns]]],
+    depth = levels.cached(aggregates.execution_depth_table, scores)
+    both = levels.cached(tables.execution_table, scores).merge(
+        depth[["单位名称", *[c for c in depth.columns if c not in levels.cached(tables.execution_table, scores.head(0)).columns]]],
         on="单位名称", how="left")
     ui.table(tables.search(both, text), title="预算执行", key="execution")

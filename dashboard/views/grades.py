@@ -22,7 +22,7 @@ columns[2].metric("平均高出", ui.points(scores["inflation"].mean()))
 
 left, right = st.columns([3, 2])
 with left:
-    scatter = figures.self_against_review(scores) if per_unit else figures.self_against_review_density(scores)
+    scatter = levels.cached(figures.self_against_review, scores) if per_unit else levels.cached(figures.self_against_review_density, scores)
     ui.figure(scatter, key="grades_scatter")
 with right:
     ui.figure(figures.grade_distribution(scores), key="grades_distribution")
@@ -31,7 +31,7 @@ levels.compare(scores, chosen, value="平均复核得分", sort_by="review_score
                axis_title="平均复核得分（分）", key="grades_levels")
 
 st.subheader("自评与复核对照")
-inflation = tables.inflation_table(scores)
+inflation = levels.cached(tables.inflation_table, scores)
 if not per_unit:
     inflation = tables.search(inflation, st.text_input("按单位名称查找", key="grades_search",
                                                        placeholder="输入单位名称中的文字"))
@@ -45,10 +45,10 @@ indicators = indicators[indicators["unit_name"].isin(scores["unit_name"])]
 if indicators.empty:
     ui.empty("没有指标得分。")
 elif per_unit:
-    ui.figure(figures.deduction_heatmap(indicators, basis=basis), key="grades_heatmap")
+    ui.figure(levels.cached(figures.deduction_heatmap, indicators, basis=basis), key="grades_heatmap")
 else:
     by, by_label = levels.grouping(scores, chosen)
-    ui.figure(figures.deduction_heatmap_by_group(indicators, scores.set_index("unit_name")[by], basis=basis,
+    ui.figure(levels.cached(figures.deduction_heatmap_by_group, indicators, scores.set_index("unit_name")[by], basis=basis,
                                                  label=by_label), key="grades_heatmap")
 
 st.subheader(f"复核等级流向（{chosen.year - 1} → {chosen.year}）")
@@ -58,6 +58,6 @@ if changes.empty:
 else:
     left, right = st.columns([3, 2])
     with left:
-        ui.figure(figures.grade_flows(changes), key="grades_flows")
+        ui.figure(levels.cached(figures.grade_flows, changes), key="grades_flows")
     with right:
         ui.table(tables.grade_flow_table(changes), title="等级流向", key="grade_flows")

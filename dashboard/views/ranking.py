@@ -13,17 +13,17 @@ st.caption("按复核得分排名（并列同名次）；类型内排名、部�
 
 scores = filters.with_region(ui.filtered_scores(chosen), chosen)
 text = st.text_input("按单位名称查找", key="ranking_search", placeholder="输入单位名称中的文字")
-ranking = tables.search(tables.ranking_table(scores), text)
+ranking = tables.search(levels.cached(tables.ranking_table, scores), text)
 ui.table(ranking, title="单位排名", key="ranking")
 shown = scores[scores["unit_name"].isin(ranking["单位名称"])]
 if figures.shows_units(shown):
-    ui.figure(figures.score_ranking(shown), key="ranking_chart")
+    ui.figure(levels.cached(figures.score_ranking, shown), key="ranking_chart")
 else:
     count = levels.extremes_count()
-    ui.figure(figures.histogram(shown, "review_score", title="复核得分", axis_title="复核得分（分）", scale=1.0,
+    ui.figure(levels.cached(figures.histogram, shown, "review_score", title="复核得分", axis_title="复核得分（分）", scale=1.0,
                                 colour_by="review_grade"), key="ranking_histogram")
-    low, high = aggregates.extremes(shown, "review_score", count)
-    ui.figure(figures.extremes(low, high, "review_score", title=f"复核得分最低和最高的 {count} 个单位",
+    low, high = levels.cached(aggregates.extremes, shown, "review_score", count)
+    ui.figure(levels.cached(figures.extremes, low, high, "review_score", title=f"复核得分最低和最高的 {count} 个单位",
                                axis_title="得分（分）", scale=1.0, beside="self_score", beside_name="自评得分"),
               key="ranking_extremes")
 

@@ -29,18 +29,18 @@ levels.compare(scores, chosen, value=aggregates.label("sangong_control_rate") + 
                key="sangong_levels")
 
 if per_unit:
-    ui.figure(figures.sangong_control(scores), key="sangong_chart")
+    ui.figure(levels.cached(figures.sangong_control, scores), key="sangong_chart")
 else:
     count = levels.extremes_count()
-    ui.figure(figures.histogram(scores, "sangong_control_rate", title="三公经费控制率",
+    ui.figure(levels.cached(figures.histogram, scores, "sangong_control_rate", title="三公经费控制率",
                                 axis_title="三公经费控制率（%）", colour_by="unit_type", reference=1.0),
               key="sangong_histogram")
-    low, high = aggregates.extremes(scores, "sangong_control_rate", count)
-    ui.figure(figures.extremes(low, high, "sangong_control_rate", title=f"控制率最低和最高的 {count} 个单位",
+    low, high = levels.cached(aggregates.extremes, scores, "sangong_control_rate", count)
+    ui.figure(levels.cached(figures.extremes, low, high, "sangong_control_rate", title=f"控制率最低和最高的 {count} 个单位",
                                axis_title="三公经费控制率（%）", reference=1.0, low_is_bad=False),
               key="sangong_extremes")
 
-table = tables.sangong_table(scores)
+table = levels.cached(tables.sangong_table, scores)
 styled = len(table) <= tables.STYLED_ROWS_LIMIT
 st.subheader("各单位三公经费（超预算的排在前面" + ("，整行标红）" if styled else "）"))
 if not per_unit:
@@ -55,12 +55,12 @@ ui.table(shown, title="三公经费", key="sangong")
 left, right = st.columns(2)
 with left:
     if per_unit:
-        ui.figure(figures.sangong_composition(scores), key="sangong_parts")
+        ui.figure(levels.cached(figures.sangong_composition, scores), key="sangong_parts")
     else:
         by, by_label = levels.grouping(scores, chosen)
-        ui.figure(figures.sangong_composition_by_group(scores, by, label=by_label), key="sangong_parts")
+        ui.figure(levels.cached(figures.sangong_composition_by_group, scores, by, label=by_label), key="sangong_parts")
 with right:
     history = filters.apply(data.unit_scores(), chosen)
-    ui.figure(figures.sangong_totals_by_year(history), key="sangong_years")
+    ui.figure(levels.cached(figures.sangong_totals_by_year, history), key="sangong_years")
 st.subheader("历年合计（当前筛选的单位）")
-ui.table(tables.county_totals_by_year(history), title="历年合计", key="sangong_history")
+ui.table(levels.cached(tables.county_totals_by_year, history), title="历年合计", key="sangong_history")
