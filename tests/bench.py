@@ -322,7 +322,6 @@ def browser_lines(pages: dict[str, dict], server: dict[str, list[float]], units:
         "首次：看板刚启动、没有任何缓存时在地址栏打开；再次：转到另一页后点侧栏链接回到本页（查询已缓存），"
         "从点击算起。",
         "- 脚本时间：同一页面的 Python 脚本在 Streamlit AppTest 中运行的时间（不含浏览器绘制）。",
-        "",
         "- 括号内为浏览器中脚本运行结束（Streamlit 运行标志消失）的时刻；其后到页面不再变化的时间是浏览器绘制表格和图表的时间。",
         f"- 测量时机器的负载（1 分钟平均）：{os.getloadavg()[0]:.1f}（{os.cpu_count()} 核）。",
         "",
