@@ -395,7 +395,8 @@ REPORT_ITEM_LABELS = {
     "basic_budget": "年初基本支出预算", "project_budget": "年初项目支出预算", "basic_spent": "基本支出",
     "project_spent": "项目支出", "opening_execution_rate": "年初预算执行率", "basic_execution_rate": "基本支出执行率",
     "project_execution_rate": "项目支出执行率", "budget_adjustment_rate": "预算调整率",
-    "low_execution_two_years": f"连续两年支出率低于{settings.LOW_EXECUTION_RATE:.0%}", "review_score": "复核得分", "review_grade": "复核等级",
+    "low_execution_two_years": f"连续两年支出率低于{settings.LOW_EXECUTION_RATE:.0%}",
+    "review_score": "复核得分", "review_grade": "复核等级",
     "region": "地区", "department": "主管部门", "unit_type": "单位类型",
 }
 

@@ -72,7 +72,8 @@ with right:
         ui.figure(levels.cached(figures.execution_depth_by_unit, scores, reference / 100), key="execution_depth_units")
     else:
         group_table = levels.cached(aggregates.group_table, scores, by)
-        ui.figure(levels.cached(figures.execution_depth_by_group, group_table, by_label, reference_rate=reference / 100),
+        ui.figure(levels.cached(figures.execution_depth_by_group, group_table, by_label,
+                                reference_rate=reference / 100),
                   key="execution_depth_groups")
 if not per_unit:
     ui.figure(levels.cached(figures.histogram, scores, "budget_adjustment_rate", title="预算调整率", axis_title="预算调整率（%）",
@@ -94,7 +95,7 @@ else:
     # One table of every unit, not two: each 10 000-row table costs the browser seconds.
     text = st.text_input("按单位名称查找", key="execution_search", placeholder="输入单位名称中的文字")
     depth = levels.cached(aggregates.execution_depth_table, scores)
-    both = levels.cached(tables.execution_table, scores).merge(
-        depth[["单位名称", *[c for c in depth.columns if c not in levels.cached(tables.execution_table, scores.head(0)).columns]]],
-        on="单位名称", how="left")
+    table = levels.cached(tables.execution_table, scores)
+    both = table.merge(depth[["单位名称", *[c for c in depth.columns if c not in table.columns]]],
+                       on="单位名称", how="left")
     ui.table(tables.search(both, text), title="预算执行", key="execution")

@@ -22,7 +22,8 @@ columns[2].metric("平均高出", ui.points(scores["inflation"].mean()))
 
 left, right = st.columns([3, 2])
 with left:
-    scatter = levels.cached(figures.self_against_review, scores) if per_unit else levels.cached(figures.self_against_review_density, scores)
+    scatter = levels.cached(figures.self_against_review if per_unit else figures.self_against_review_density,
+                            scores)
     ui.figure(scatter, key="grades_scatter")
 with right:
     ui.figure(figures.grade_distribution(scores), key="grades_distribution")
@@ -48,8 +49,8 @@ elif per_unit:
     ui.figure(levels.cached(figures.deduction_heatmap, indicators, basis=basis), key="grades_heatmap")
 else:
     by, by_label = levels.grouping(scores, chosen)
-    ui.figure(levels.cached(figures.deduction_heatmap_by_group, indicators, scores.set_index("unit_name")[by], basis=basis,
-                                                 label=by_label), key="grades_heatmap")
+    ui.figure(levels.cached(figures.deduction_heatmap_by_group, indicators, scores.set_index("unit_name")[by],
+                            basis=basis, label=by_label), key="grades_heatmap")
 
 st.subheader(f"复核等级流向（{chosen.year - 1} → {chosen.year}）")
 changes = filters.apply(data.unit_changes(chosen.year), chosen)
