@@ -315,3 +315,9 @@ def targets(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
 
 def unit_targets(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
     return query(TARGETS_OF_UNIT, [unit_name, year], viewer=viewer)
+
+
+def regions(*, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """地区 of the roster units that have one, with their 主管部门 (no rows: the roster has no 地区)."""
+    return query("SELECT unit_name, department, region FROM units WHERE NULLIF(trim(region), '') IS NOT NULL "
+                 "ORDER BY region, department, unit_name", viewer=viewer)

@@ -34,6 +34,13 @@ INFLATION_WARNING_POINTS = 0.5
 # 预算资金支出率 below this (a fraction) two years running marks a unit for attention.
 LOW_EXECUTION_RATE = 0.90
 
+# Dashboard charts: up to this many units in view, one bar or point per unit; beyond it
+# (a city or a province) distributions, the lowest and highest N and group aggregates.
+PER_UNIT_CHART_LIMIT = 80
+EXTREMES_DEFAULT = 10          # N of 最低/最高 N when the address does not say (?n=)
+EXTREMES_MAX = 100
+GROUP_CHART_LIMIT = 40         # groups (地区, 主管部门…) drawn in one chart; the table lists all
+
 # Report figures: percentages agree when they round to the same 0.01 %, amounts to 1 元
 # (or to the last stated digit of a 万元 figure).
 REPORT_RATE_TOLERANCE = 0.00005

@@ -409,6 +409,13 @@ REPORT_ITEM_LABELS = {
     "execution_rate": "预算资金支出率", "public_control_rate": "公用经费控制率",
     "sangong_control_rate": "三公经费控制率", "basic_share": "基本支出占比", "carryover_rate": "结转结余率",
     "self_score": "自评得分（合计）", "self_grade": "自评等级", "unit_name": "单位名称", "filed_on": "填报日期",
+    "budget_issued": "财政下达预算数", "spent": "支出决算数", "opening_budget": "年初支出预算数",
+    "basic_budget": "年初基本支出预算", "project_budget": "年初项目支出预算", "basic_spent": "基本支出",
+    "project_spent": "项目支出", "opening_execution_rate": "年初预算执行率", "basic_execution_rate": "基本支出执行率",
+    "project_execution_rate": "项目支出执行率", "budget_adjustment_rate": "预算调整率",
+    "low_execution_two_years": f"连续两年支出率低于{settings.LOW_EXECUTION_RATE:.0%}",
+    "review_score": "复核得分", "review_grade": "复核等级",
+    "region": "地区", "department": "主管部门", "unit_type": "单位类型",
 }
 
 

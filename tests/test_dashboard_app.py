@@ -84,7 +84,7 @@ def test_ranking_lists_every_loaded_unit_in_warehouse_order(app, sample_warehous
 
 
 def test_lowest_execution_shows_a3_self_and_review_side_by_side(app, sample_warehouse):
-    _open(app, "views/execution.py", year=str(YEAR))
+    _open(app, "views/execution.py", year=str(YEAR), n="5")  # N of the lowest units, from the address
     lowest = _frame(app, "单位名称", "财政下达预算数（万元）", "支出决算数（万元）")
     expected = _fetch(sample_warehouse, """
         SELECT s.unit_name, s.execution_rate, s.budget_issued, a.self_score, a.review_score, a.max_score

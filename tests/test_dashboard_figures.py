@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import duckdb
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from presentation import figures
+from pipeline import settings
+from presentation import aggregates, figures
 from presentation import tables
 
 REFERENCE_UNIT = "遂溪县人民政府办公室"
@@ -19,12 +22,25 @@ def _scores() -> pd.DataFrame:
         "unit_type": ["行政单位", "事业单位", "乡镇"],
         "department": [REFERENCE_UNIT, "遂溪县甲局", "遂溪县乙镇人民政府"],
         "year": [2024, 2024, 2024],
+        "region": ["县直", "县直", "乙镇"],
         "budget_issued": [8397200.18, 2_000_000.0, 0.0],
         "spent": [8374036.75, 1_500_000.0, 0.0],
         "execution_rate": [8374036.75 / 8397200.18, 0.75, None],
+        "opening_budget": [10_850_997.08, 2_500_000.0, 0.0],
+        "basic_budget": [8_171_282.08, 1_000_000.0, 0.0],
+        "project_budget": [2_679_715.0, 1_500_000.0, 0.0],
+        "basic_spent": [7_034_584.75, 900_000.0, 0.0],
+        "project_spent": [1_339_452.0, 600_000.0, 0.0],
+        "opening_execution_rate": [8374036.75 / 10_850_997.08, 0.6, None],
+        "basic_execution_rate": [7_034_584.75 / 8_171_282.08, 0.9, None],
+        "project_execution_rate": [1_339_452.0 / 2_679_715.0, 0.4, None],
+        "budget_adjustment_rate": [(8397200.18 - 10_850_997.08) / 10_850_997.08, -0.2, None],
+        "low_execution_two_years": [False, True, False],
         "basic_share": [0.84, 0.5, None],
         "carryover": [29911.13, 500_000.0, 0.0],
         "carryover_rate": [0.0036, 0.25, None],
+        "public_budget": [100_000.0, 50_000.0, None],
+        "public_spent": [66_060.0, 51_000.0, None],
         "public_control_rate": [0.6606, 1.02, None],
         "sangong_budget": [340000.0, 100_000.0, 50_000.0],
         "sangong_spent": [256929.66, 120_000.0, 40_000.0],
@@ -234,3 +250,204 @@ def test_findings_table_names_each_rule_in_words():
     assert list(table["问题类型"]) == ["勾稽关系不符（行次13）", "自评报告与表格不一致"]
     assert list(table["规则"]) == ["identity.r13", "report.mismatch.execution_rate"]  # ids kept for filtering
     assert list(table["严重程度"]) == ["错误", "提示"]
+
+
+# --- at a province's size: bounded marks, groups, extremes, execution in depth -----
+
+
+def _province(units: int = 10_000, seed: int = 3) -> pd.DataFrame:
+    """`units` made-up units of one year over 100 地区, amounts in 元, rates as fractions."""
+    rng = np.random.default_rng(seed)
+    regions = np.array([f"测试{i:03d}县" for i in range(100)])
+    region = regions[np.arange(units) % 100]
+    budget = rng.lognormal(15, 1, units)
+    opening = budget * rng.uniform(0.8, 1.2, units)
+    spent = budget * rng.beta(9, 1.2, units)
+    basic_budget, project_budget = opening * 0.7, opening * 0.3
+    basic_spent = spent * 0.72
+    project_spent = spent - basic_spent
+    sangong_budget = rng.uniform(2e4, 3e5, units)
+    sangong_spent = sangong_budget * rng.uniform(0.5, 1.3, units)
+    review = np.clip(rng.normal(85, 6, units), 40, 100).round(2)
+    self_score = np.clip(review + rng.exponential(1.5, units), 0, 100).round(2)
+    grade = np.select([review >= 90, review >= 80, review >= 60], ["优", "良", "中"], "差")
+    parts = sangong_spent[:, None] * np.array([0.1, 0.6, 0.3])
+    return pd.DataFrame({
+        "unit_name": [f"{r}第{i}单位" for i, r in enumerate(region)],
+        "unit_type": np.array(["行政单位", "参公事业单位", "事业单位", "乡镇"])[np.arange(units) % 4],
+        "department": [f"{r}财政局" for r in region], "region": region, "year": 2024,
+        "budget_issued": budget, "spent": spent, "execution_rate": spent / budget,
+        "opening_budget": opening, "basic_budget": basic_budget, "project_budget": project_budget,
+        "basic_spent": basic_spent, "project_spent": project_spent,
+        "opening_execution_rate": spent / opening, "basic_execution_rate": basic_spent / basic_budget,
+        "project_execution_rate": project_spent / project_budget,
+        "budget_adjustment_rate": (budget - opening) / opening,
+        "public_budget": budget * 0.05, "public_spent": budget * 0.045, "public_control_rate": 0.9,
+        "sangong_budget": sangong_budget, "sangong_spent": sangong_spent,
+        "sangong_control_rate": sangong_spent / sangong_budget,
+        "sangong_abroad": parts[:, 0], "sangong_vehicles": parts[:, 1], "sangong_reception": parts[:, 2],
+        "self_score": self_score, "self_grade": grade, "review_score": review, "review_grade": grade,
+        "inflation": self_score - review, "low_execution_two_years": spent / budget < 0.8,
+        "must_resubmit": np.arange(units) % 10 == 9,
+    })
+
+
+def marks(figure: go.Figure) -> int:
+    """What the browser draws: a bar or point per value, a box per group, a cell per heatmap value."""
+    total = 0
+    for trace in figure.data:
+        if isinstance(trace, go.Heatmap):
+            total += int(np.size(trace.z))
+        elif isinstance(trace, go.Box):
+            total += len(trace.q1) if trace.q1 is not None else 1
+        else:
+            values = trace.x if trace.orientation != "h" and trace.x is not None else trace.y
+            total += 0 if values is None else len(values)
+    return total
+
+
+MARK_LIMIT = 400
+
+
+@pytest.fixture(scope="module")
+def province() -> pd.DataFrame:
+    return _province()
+
+
+def test_per_unit_charts_stop_at_the_setting():
+    assert figures.shows_units(_province(settings.PER_UNIT_CHART_LIMIT))
+    assert not figures.shows_units(_province(settings.PER_UNIT_CHART_LIMIT + 1))
+
+
+def test_a_per_unit_chart_of_a_province_would_draw_every_unit(province):
+    # the reason the pages switch: one bar per unit
+    assert marks(figures.execution_by_unit(province)) == len(province)
+
+
+def test_province_figures_draw_a_bounded_number_of_marks(province):
+    count = 20
+    low, high = aggregates.extremes(province, "execution_rate", count)
+    by_region = aggregates.group_table(province, "region")
+    indicators = pd.DataFrame({"unit_name": np.repeat(province["unit_name"].to_numpy(), 2),
+                               "year": 2024, "code": ["A3", "B6"] * len(province), "level3": "",
+                               "max_score": 10.0, "self_score": 10.0, "review_score": 8.0})
+    built = {
+        "histogram": figures.histogram(province, "execution_rate", title="t", axis_title="a",
+                                       colour_by="unit_type", reference=0.9),
+        "box": figures.box_by_group(province, "execution_rate", "region", title="t", axis_title="a"),
+        "extremes": figures.extremes(low, high, "execution_rate", title="t", axis_title="a"),
+        "groups": figures.group_bars(by_region, "地区", "预算资金支出率（%）", title="t", axis_title="a"),
+        "density": figures.self_against_review_density(province),
+        "heatmap": figures.deduction_heatmap_by_group(indicators, province.set_index("unit_name")["region"]),
+        "composition": figures.sangong_composition_by_group(province, "region"),
+        "depth": figures.execution_depth_by_group(by_region, "地区"),
+        "depth_totals": figures.execution_depth_totals(aggregates.pooled_rates(province)),
+    }
+    for name, figure in built.items():
+        assert 0 < marks(figure) <= MARK_LIMIT + (DENSITY_CELLS if name == "density" else 0), name
+    assert marks(built["extremes"]) == 2 * count
+    # 100 地区, drawn up to the setting; the table lists them all
+    assert len(built["groups"].data[0].y) == settings.GROUP_CHART_LIMIT
+    assert "另有 60 组" in built["groups"].layout.title.text
+    assert len(by_region) == 100
+
+
+DENSITY_CELLS = figures.DENSITY_BINS ** 2
+
+
+def test_histogram_counts_every_unit_once_tails_in_the_end_bins(province):
+    wild = province.assign(execution_rate=province["execution_rate"].where(province.index != 0, 30.0))
+    figure = figures.histogram(wild, "execution_rate", title="t", axis_title="a", colour_by="unit_type")
+    assert sum(int(sum(trace.y)) for trace in figure.data) == len(wild)
+    assert {trace.name for trace in figure.data} == {"行政单位", "参公事业单位", "事业单位", "乡镇"}
+    # the one 3 000 % slip does not stretch the axis: bins stay within the bulk
+    assert max(max(trace.x) for trace in figure.data) < 200
+
+
+def test_box_statistics_are_computed_per_group(province):
+    figure = figures.box_by_group(province, "execution_rate", "unit_type", title="t", axis_title="a")
+    box = figure.data[0]
+    medians = dict(zip(box.y, box.median))
+    expected = (province.groupby("unit_type")["execution_rate"].median() * 100).to_dict()
+    assert medians == pytest.approx(expected)
+    assert box.boxpoints is False  # no per-unit points
+
+
+def test_extremes_are_the_lowest_and_highest_without_overlap(province):
+    low, high = aggregates.extremes(province, "execution_rate", 5)
+    ordered = province.sort_values("execution_rate")
+    assert list(low["unit_name"]) == list(ordered["unit_name"].head(5))
+    assert list(high["unit_name"]) == list(ordered["unit_name"].tail(5))[::-1]
+    few_low, few_high = aggregates.extremes(_scores(), "execution_rate", 5)  # 2 units have a rate
+    assert len(few_low) + len(few_high) == 2
+    assert set(few_low["unit_name"]).isdisjoint(few_high["unit_name"])
+
+
+def test_group_rates_are_sums_over_sums_not_means(province):
+    table = aggregates.group_table(province, "region")
+    first = table.iloc[0]
+    units = province[province["region"] == first["地区"]]
+    assert first["单位数"] == len(units)
+    assert first["预算资金支出率（%）"] == pytest.approx(
+        round(units["spent"].sum() / units["budget_issued"].sum() * 100, 2))
+    assert first["项目支出执行率（%）"] == pytest.approx(
+        round(units["project_spent"].sum() / units["project_budget"].sum() * 100, 2))
+    # lowest first
+    assert list(table["预算资金支出率（%）"]) == sorted(table["预算资金支出率（%）"])
+    pooled = aggregates.pooled_rate(_scores(), "opening_execution_rate")
+    assert pooled == pytest.approx((8374036.75 + 1_500_000) / (10_850_997.08 + 2_500_000))
+    assert pooled != pytest.approx((0.7717 + 0.6) / 2, abs=1e-3)
+
+
+def test_group_table_puts_units_without_a_region_in_their_own_row():
+    table = aggregates.group_table(_scores().assign(region=["县直", None, "乙镇"]), "region")
+    assert set(table["地区"]) == {"县直", "乙镇", aggregates.NO_GROUP}
+    assert table["单位数"].sum() == 3
+
+
+def test_size_bands_hold_equal_counts(province):
+    bands = aggregates.size_bands(province)
+    counts = bands.value_counts()
+    assert len(counts) == 10 and counts.min() >= 990
+    assert bands.iloc[0].endswith("万元")
+
+
+def test_execution_depth_table_shows_the_four_rates_and_the_flag():
+    table = aggregates.execution_depth_table(_scores())
+    row = table[table["单位名称"] == REFERENCE_UNIT].iloc[0]
+    assert row["年初预算执行率（%）"] == pytest.approx(77.17)
+    assert row["项目支出执行率（%）"] == pytest.approx(49.98)
+    assert row["预算调整率（%）"] == pytest.approx(-22.61)
+    assert table.iloc[0]["单位名称"] == "遂溪县甲局"  # lowest 年初预算执行率 first
+    assert table.iloc[0]["连续两年支出率低于90%"] == "是"
+
+
+def test_low_two_years_lists_flagged_units_with_both_years():
+    scores = _scores()
+    previous = scores.assign(year=2023, execution_rate=[0.95, 0.85, None])
+    table = aggregates.low_two_years_table(scores, previous)
+    assert list(table["单位名称"]) == ["遂溪县甲局"]
+    assert table.loc[0, "2023年预算资金支出率（%）"] == pytest.approx(85.0)
+    assert table.loc[0, "2024年预算资金支出率（%）"] == pytest.approx(75.0)
+
+
+def test_execution_depth_figures_at_county_and_province_size(province):
+    county = figures.execution_depth_by_unit(_scores())
+    assert [trace.name for trace in county.data] == ["预算资金支出率", "年初预算执行率", "基本支出执行率",
+                                                     "项目支出执行率"]
+    opening = dict(zip(county.data[1].y, county.data[1].x))
+    assert opening[REFERENCE_UNIT] == pytest.approx(77.17)
+    totals = figures.execution_depth_totals(aggregates.pooled_rates(_scores())).data[0]
+    assert dict(zip(totals.x, totals.y))["项目支出执行率"] == pytest.approx(
+        round((1_339_452.0 + 600_000) / (2_679_715.0 + 1_500_000) * 100, 2))
+    grouped = figures.execution_depth_by_group(aggregates.group_table(province, "unit_type"), "单位类型")
+    assert len(grouped.data) == 4 and all(len(trace.y) == 4 for trace in grouped.data)
+
+
+def test_reference_unit_2024_execution_in_depth(sample_warehouse):
+    """The reference unit's 2024 figures as the pipeline computes them from raw/."""
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        scores = con.execute("SELECT * FROM unit_scores WHERE year = 2024").df()
+    row = aggregates.execution_depth_table(scores).set_index("单位名称").loc[REFERENCE_UNIT]
+    assert row["年初预算执行率（%）"] == pytest.approx(77.17)
+    assert row["项目支出执行率（%）"] == pytest.approx(49.98)

@@ -1,9 +1,15 @@
-"""预算执行: execution rate by unit against a reference line, budget size against rate, the lowest units."""
+"""预算执行: execution rate against a reference line, by 地区 / 主管部门 and by unit, the lowest
+units, execution in depth (年初预算, 基本支出, 项目支出, 预算调整) and the units low two years running.
+
+Up to settings.PER_UNIT_CHART_LIMIT units the charts draw every unit; beyond, distributions,
+the lowest and highest N and group aggregates (every pooled rate is a sum over a sum).
+"""
 
 import streamlit as st
 
-from dashboard import data, filters, ui
-from presentation import figures
+from dashboard import data, filters, levels, ui
+from pipeline import settings
+from presentation import aggregates, figures
 from presentation import tables
 from pipeline.scoring.framework import scoring_note
 
@@ -13,20 +19,87 @@ code, scoring = scoring_note(chosen.year, "execution_rate")
 code = code or "A3"
 st.caption(f"预算资金支出率 = 支出决算数（第13行）÷ 财政下达预算数（第12行）。{scoring}")
 
-scores = ui.filtered_scores(chosen)
+scores = filters.with_region(ui.filtered_scores(chosen), chosen)
+per_unit = figures.shows_units(scores)
+rates = aggregates.pooled_rates(scores)
+low_line = settings.LOW_EXECUTION_RATE
+flagged = int(scores["low_execution_two_years"].fillna(False).astype(bool).sum())
+columns = st.columns(6)
+for column, rate in zip(columns, (*aggregates.EXECUTION_RATES, "budget_adjustment_rate")):
+    column.metric(aggregates.label(rate), ui.percent(rates[rate]),
+                  help=f"{aggregates.RATES[rate][0].__doc__}；各单位金额之和相除，不是各单位比率的平均")
+columns[5].metric(f"连续两年低于 {low_line:.0%}", f"{flagged} 个单位")
+
 left, right = st.columns(2)
-count = left.number_input("支出率最低的单位数", min_value=1, max_value=max(1, len(scores)),
-                          value=min(5, len(scores)), step=1, key="lowest_count")
-reference = right.slider("参考线（%）", min_value=50, max_value=100, value=90, step=1, key="reference_rate")
+count = levels.extremes_count(left)
+reference = right.slider("参考线（%）", min_value=50, max_value=100, value=int(round(low_line * 100)), step=1,
+                         key="reference_rate")
 
 st.subheader(f"支出率最低的 {int(count)} 个单位：是否自评满分")
 indicators = data.indicator_scores(chosen.year)
-lowest = tables.lowest_execution_table(scores, indicators, int(count), code)
+if code:
+    indicators = indicators[indicators["code"] == code]  # all the table needs: a tenth of a province's rows
+lowest = levels.cached(tables.lowest_execution_table, scores, indicators, int(count), code)
 ui.table(lowest, title="支出率最低的单位", key="lowest")
 claimed = int((lowest[f"{code}自评满分"] == "是").sum())
 st.markdown(f"其中 **{claimed}** 个单位的 {code} 自评为满分，复核按实际支出率计分。")
 
-ui.figure(figures.execution_by_unit(scores, reference / 100), key="execution_chart")
-ui.figure(figures.budget_against_rate(scores, reference / 100), key="execution_scatter")
+levels.compare(scores, chosen, value=aggregates.label("execution_rate") + tables.PCT,
+               title="预算资金支出率", axis_title="预算资金支出率（%，支出之和 ÷ 预算之和）",
+               reference=reference, key="execution_levels")
+
+if per_unit:
+    ui.figure(levels.cached(figures.execution_by_unit, scores, reference / 100), key="execution_chart")
+    ui.figure(levels.cached(figures.budget_against_rate, scores, reference / 100), key="execution_scatter")
+else:
+    by, by_label = levels.grouping(scores, chosen)
+    ui.figure(levels.cached(figures.histogram, scores, "execution_rate", title="预算资金支出率", axis_title="预算资金支出率（%）",
+                                colour_by="unit_type", reference=reference / 100), key="execution_histogram")
+    low, high = levels.cached(aggregates.extremes, scores, "execution_rate", count)
+    ui.figure(levels.cached(figures.extremes, low, high, "execution_rate", title=f"支出率最低和最高的 {int(count)} 个单位",
+                               axis_title="预算资金支出率（%）", reference=reference / 100),
+              key="execution_extremes")
+    sized = scores.assign(size_band=levels.cached(aggregates.size_bands, scores))
+    ui.figure(levels.cached(figures.box_by_group, sized, "execution_rate", "size_band", title="预算规模分档的支出率",
+                                   axis_title="预算资金支出率（%）", reference=reference / 100),
+              key="execution_bands")
+
+st.subheader("预算执行分解")
+st.caption("年初预算执行率 = 支出决算数 ÷ 年初支出预算数（第9行）；基本支出执行率 = 基本支出（第14行）÷ 年初基本支出预算"
+           "（第10行）；项目支出执行率 = 项目支出（第15行）÷ 年初项目支出预算（第11行）；"
+           "预算调整率 = （财政下达预算数 − 年初支出预算数）÷ 年初支出预算数。")
+left, right = st.columns([2, 3])
+with left:
+    ui.figure(levels.cached(figures.execution_depth_totals, rates, reference / 100), key="execution_depth_totals")
+with right:
+    if per_unit:
+        ui.figure(levels.cached(figures.execution_depth_by_unit, scores, reference / 100), key="execution_depth_units")
+    else:
+        group_table = levels.cached(aggregates.group_table, scores, by)
+        ui.figure(levels.cached(figures.execution_depth_by_group, group_table, by_label,
+                                reference_rate=reference / 100),
+                  key="execution_depth_groups")
+if not per_unit:
+    ui.figure(levels.cached(figures.histogram, scores, "budget_adjustment_rate", title="预算调整率", axis_title="预算调整率（%）",
+                                colour_by="unit_type"), key="execution_adjustment")
+
+st.subheader(f"连续两年支出率低于 {low_line:.0%} 的单位（{flagged} 个）")
+if flagged:
+    previous = filters.apply(data.unit_scores(chosen.year - 1), chosen, grade_column=None)
+    ui.table(levels.cached(aggregates.low_two_years_table, scores, previous), title="连续两年支出率偏低", key="low_two_years")
+else:
+    st.success(f"没有连续两年支出率低于 {low_line:.0%} 的单位。")
+
 st.subheader("各单位预算执行")
-ui.table(tables.execution_table(scores), title="预算执行", key="execution")
+if per_unit:
+    ui.table(levels.cached(tables.execution_table, scores), title="预算执行", key="execution")
+    st.subheader("各单位预算执行分解")
+    ui.table(levels.cached(aggregates.execution_depth_table, scores), title="预算执行分解", key="execution_depth")
+else:
+    # One table of every unit, not two: each 10 000-row table costs the browser seconds.
+    text = st.text_input("按单位名称查找", key="execution_search", placeholder="输入单位名称中的文字")
+    depth = levels.cached(aggregates.execution_depth_table, scores)
+    table = levels.cached(tables.execution_table, scores)
+    both = table.merge(depth[["单位名称", *[c for c in depth.columns if c not in table.columns]]],
+                       on="单位名称", how="left")
+    ui.table(tables.search(both, text), title="预算执行", key="execution")

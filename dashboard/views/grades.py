@@ -1,8 +1,10 @@
-"""等级与得分: self-score against 复核得分, indicator-level deductions, grade flows between years."""
+"""等级与得分: self-score against 复核得分, indicator-level deductions, grade flows between years.
+Beyond settings.PER_UNIT_CHART_LIMIT units the scatter becomes a density and the deductions are
+averaged per 地区 / 主管部门 / 单位类型."""
 
 import streamlit as st
 
-from dashboard import data, filters, ui
+from dashboard import data, filters, levels, ui
 from presentation import figures
 from presentation import tables
 from pipeline.scoring.framework import grade_note
@@ -11,7 +13,8 @@ chosen = filters.current()
 st.title(f"等级与得分 · {chosen.year} 年度")
 st.caption(grade_note(chosen.year))
 
-scores = ui.filtered_scores(chosen)
+scores = filters.with_region(ui.filtered_scores(chosen), chosen)
+per_unit = figures.shows_units(scores)
 inflated = int((scores["inflation"] > 0).sum())
 mismatched = int((scores["self_grade"] != scores["review_grade"]).sum())
 columns = st.columns(3)
@@ -21,11 +24,21 @@ columns[2].metric("平均高出", ui.points(scores["inflation"].mean()))
 
 left, right = st.columns([3, 2])
 with left:
-    ui.figure(figures.self_against_review(scores), key="grades_scatter")
+    scatter = levels.cached(figures.self_against_review if per_unit else figures.self_against_review_density,
+                            scores)
+    ui.figure(scatter, key="grades_scatter")
 with right:
     ui.figure(figures.grade_distribution(scores), key="grades_distribution")
+
+levels.compare(scores, chosen, value="平均复核得分", sort_by="review_score", title="平均复核得分",
+               axis_title="平均复核得分（分）", key="grades_levels")
+
 st.subheader("自评与复核对照")
-ui.table(tables.inflation_table(scores), title="自评与复核对照", key="inflation")
+inflation = levels.cached(tables.inflation_table, scores)
+if not per_unit:
+    inflation = tables.search(inflation, st.text_input("按单位名称查找", key="grades_search",
+                                                       placeholder="输入单位名称中的文字"))
+ui.table(inflation, title="自评与复核对照", key="inflation")
 
 st.subheader("指标扣分热力图")
 basis_label = st.radio("口径", ["复核扣分（分值 − 复核得分）", "自评高出复核"], horizontal=True, key="heat_basis")
@@ -34,8 +47,12 @@ indicators = data.indicator_scores(chosen.year)
 indicators = indicators[indicators["unit_name"].isin(scores["unit_name"])]
 if indicators.empty:
     ui.empty("没有指标得分。")
+elif per_unit:
+    ui.figure(levels.cached(figures.deduction_heatmap, indicators, basis=basis), key="grades_heatmap")
 else:
-    ui.figure(figures.deduction_heatmap(indicators, basis=basis), key="grades_heatmap")
+    by, by_label = levels.grouping(scores, chosen)
+    ui.figure(levels.cached(figures.deduction_heatmap_by_group, indicators, scores.set_index("unit_name")[by],
+                            basis=basis, label=by_label), key="grades_heatmap")
 
 st.subheader(f"复核等级流向（{chosen.year - 1} → {chosen.year}）")
 changes = filters.apply(data.unit_changes(chosen.year), chosen)
@@ -44,6 +61,6 @@ if changes.empty:
 else:
     left, right = st.columns([3, 2])
     with left:
-        ui.figure(figures.grade_flows(changes), key="grades_flows")
+        ui.figure(levels.cached(figures.grade_flows, changes), key="grades_flows")
     with right:
         ui.table(tables.grade_flow_table(changes), title="等级流向", key="grade_flows")

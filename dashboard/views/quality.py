@@ -11,7 +11,7 @@ st.title(f"数据质量 · {chosen.year} 年度")
 
 status = filters.apply(data.submission_status(chosen.year), chosen, grade_column=None)
 in_view = set(status["unit_name"])
-filtered = bool(chosen.unit_types or chosen.departments)
+filtered = chosen.narrows_units
 
 st.subheader("未入库的文件")
 files = data.ingest_files(chosen.year)

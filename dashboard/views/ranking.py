@@ -1,18 +1,31 @@
-"""排名: the ranked table (by 复核得分, within 单位类型 and 主管部门) and a chart of scores."""
+"""排名: the ranked table (by 复核得分, within 单位类型 and 主管部门), the 地区 / 主管部门 compared,
+and a chart of scores: every unit for a county, the distribution and the lowest and highest N beyond."""
 
 import streamlit as st
 
-from dashboard import filters, ui
-from presentation import figures
+from dashboard import filters, levels, ui
+from presentation import aggregates, figures
 from presentation import tables
 
 chosen = filters.current()
 st.title(f"排名 · {chosen.year} 年度")
 st.caption("按复核得分排名（并列同名次）；类型内排名、部门内排名为全县口径，不受筛选影响。点击表头可排序。")
 
-scores = ui.filtered_scores(chosen)
+scores = filters.with_region(ui.filtered_scores(chosen), chosen)
 text = st.text_input("按单位名称查找", key="ranking_search", placeholder="输入单位名称中的文字")
-ranking = tables.search(tables.ranking_table(scores), text)
+ranking = tables.search(levels.cached(tables.ranking_table, scores), text)
 ui.table(ranking, title="单位排名", key="ranking")
 shown = scores[scores["unit_name"].isin(ranking["单位名称"])]
-ui.figure(figures.score_ranking(shown), key="ranking_chart")
+if figures.shows_units(shown):
+    ui.figure(levels.cached(figures.score_ranking, shown), key="ranking_chart")
+else:
+    count = levels.extremes_count()
+    ui.figure(levels.cached(figures.histogram, shown, "review_score", title="复核得分", axis_title="复核得分（分）", scale=1.0,
+                                colour_by="review_grade"), key="ranking_histogram")
+    low, high = levels.cached(aggregates.extremes, shown, "review_score", count)
+    ui.figure(levels.cached(figures.extremes, low, high, "review_score", title=f"复核得分最低和最高的 {count} 个单位",
+                               axis_title="得分（分）", scale=1.0, beside="self_score", beside_name="自评得分"),
+              key="ranking_extremes")
+
+levels.compare(scores, chosen, value="平均复核得分", sort_by="review_score", title="平均复核得分",
+               axis_title="平均复核得分（分）", key="ranking_levels")

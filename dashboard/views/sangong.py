@@ -1,10 +1,12 @@
-"""三公经费: control rate by unit, overruns highlighted, composition, totals over the years."""
+"""三公经费: control rate by 地区 / 主管部门 and by unit, overruns highlighted, composition, totals
+over the years. Beyond settings.PER_UNIT_CHART_LIMIT units: distribution, highest and lowest N,
+composition by group."""
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, filters, ui
-from presentation import figures
+from dashboard import data, filters, levels, ui
+from presentation import aggregates, figures
 from presentation import tables
 from pipeline.scoring.framework import scoring_note
 
@@ -13,20 +15,39 @@ st.title(f"三公经费 · {chosen.year} 年度")
 st.caption("三公经费控制率 = 三公经费实际支出数（第20行）÷ 三公经费预算数（第19行）；超过 100% 即超预算。"
            + scoring_note(chosen.year, "sangong_control_rate")[1])
 
-scores = ui.filtered_scores(chosen)
+scores = filters.with_region(ui.filtered_scores(chosen), chosen)
+per_unit = figures.shows_units(scores)
 totals = tables.county_totals(scores)
 columns = st.columns(4)
 columns[0].metric("三公经费预算数", ui.wanyuan(totals.sangong_budget))
 columns[1].metric("三公经费实际支出数", ui.wanyuan(totals.sangong_spent))
-columns[2].metric("全县三公经费控制率", ui.percent(totals.sangong_control_rate))
+columns[2].metric("三公经费控制率（合计）", ui.percent(totals.sangong_control_rate))
 overruns = int((pd.to_numeric(scores["sangong_control_rate"], errors="coerce") > 1).sum())
 columns[3].metric("超预算单位", f"{overruns} 个")
 
-ui.figure(figures.sangong_control(scores), key="sangong_chart")
+levels.compare(scores, chosen, value=aggregates.label("sangong_control_rate") + tables.PCT,
+               sort_by="sangong_control_rate", title="三公经费控制率",
+               axis_title="三公经费控制率（%，实际支出之和 ÷ 预算之和）", reference=100, over_is_bad=True,
+               key="sangong_levels")
 
-table = tables.sangong_table(scores)
+if per_unit:
+    ui.figure(levels.cached(figures.sangong_control, scores), key="sangong_chart")
+else:
+    count = levels.extremes_count()
+    ui.figure(levels.cached(figures.histogram, scores, "sangong_control_rate", title="三公经费控制率",
+                                axis_title="三公经费控制率（%）", colour_by="unit_type", reference=1.0),
+              key="sangong_histogram")
+    low, high = levels.cached(aggregates.extremes, scores, "sangong_control_rate", count)
+    ui.figure(levels.cached(figures.extremes, low, high, "sangong_control_rate", title=f"控制率最低和最高的 {count} 个单位",
+                               axis_title="三公经费控制率（%）", reference=1.0, low_is_bad=False),
+              key="sangong_extremes")
+
+table = levels.cached(tables.sangong_table, scores)
 styled = len(table) <= tables.STYLED_ROWS_LIMIT
 st.subheader("各单位三公经费（超预算的排在前面" + ("，整行标红）" if styled else "）"))
+if not per_unit:
+    table = tables.search(table, st.text_input("按单位名称查找", key="sangong_search",
+                                               placeholder="输入单位名称中的文字"))
 # Colouring costs Streamlit a second per ten thousand rows; past a county's size the
 # 是否超预算 column (overruns sorted first) carries the mark alone.
 shown = (table.style.apply(tables.overrun_styles, axis=None).format(precision=2, na_rep="")
@@ -35,9 +56,13 @@ ui.table(shown, title="三公经费", key="sangong")
 
 left, right = st.columns(2)
 with left:
-    ui.figure(figures.sangong_composition(scores), key="sangong_parts")
+    if per_unit:
+        ui.figure(levels.cached(figures.sangong_composition, scores), key="sangong_parts")
+    else:
+        by, by_label = levels.grouping(scores, chosen)
+        ui.figure(levels.cached(figures.sangong_composition_by_group, scores, by, label=by_label), key="sangong_parts")
 with right:
     history = filters.apply(data.unit_scores(), chosen)
-    ui.figure(figures.sangong_totals_by_year(history), key="sangong_years")
+    ui.figure(levels.cached(figures.sangong_totals_by_year, history), key="sangong_years")
 st.subheader("历年合计（当前筛选的单位）")
-ui.table(tables.county_totals_by_year(history), title="历年合计", key="sangong_history")
+ui.table(levels.cached(tables.county_totals_by_year, history), title="历年合计", key="sangong_history")

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, filters, ui
+from pipeline import settings
 from presentation import figures
 from presentation import tables
 from presentation import targets as target_views
@@ -27,6 +28,13 @@ columns[2].metric("排名", f"第 {row['rank']} 名", help=f"类型内第 {row['
                                                      f"{row['rank_in_department']} 名")
 columns[3].metric("预算资金支出率", ui.percent(row["execution_rate"]))
 columns[4].metric("三公经费控制率", ui.percent(row["sangong_control_rate"]))
+depth = st.columns(5)
+for column, rate in zip(depth, ("opening_execution_rate", "basic_execution_rate", "project_execution_rate",
+                                "budget_adjustment_rate")):
+    column.metric(tables.REPORT_ITEM_LABELS[rate], ui.percent(None if pd.isna(row[rate]) else row[rate]))
+depth[4].metric("年初支出预算数", ui.wanyuan(None if pd.isna(row["opening_budget"]) else row["opening_budget"]))
+if row["low_execution_two_years"]:
+    st.warning(f"预算资金支出率连续两年低于 {settings.LOW_EXECUTION_RATE:.0%}。")
 if row["must_resubmit"]:
     st.error(f"该单位的报送有 {row['errors']} 个错误，需退回修改。")
 

@@ -1,0 +1,165 @@
+"""The dashboard at a province's size: a warehouse of about 10 000 units, made from the
+sample county's loaded rows repeated under new names in 20 地区.
+
+Under AppTest: the 地区 level comes from the URL and narrows every table. In Chromium
+(marked browser): the 预算执行 page draws distributions and extremes, not a bar per unit.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import urllib.parse
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipeline import settings
+from presentation import aggregates
+from tests import bench, dashboard_server
+
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+CHROMIUM = Path("/usr/bin/chromium")
+YEAR = 2024
+UNITS = 10_000
+REGIONS = 20
+
+
+def _region(i: str) -> str:
+    return f"'测试' || lpad(CAST(({i}) % {REGIONS} AS VARCHAR), 2, '0') || '县'"
+
+
+@pytest.fixture(scope="module")
+def province_warehouse(sample_warehouse: Path, tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("province") / "performance.duckdb"
+    shutil.copy(sample_warehouse, db)
+    with duckdb.connect(str(db)) as con:
+        loaded = con.execute("SELECT count(*) FROM unit_scores WHERE year = ?", [YEAR]).fetchone()[0]
+        copies = math.ceil(UNITS / loaded)
+        con.execute("CREATE TEMP TABLE base AS SELECT * FROM unit_scores WHERE year = ?", [YEAR])
+        con.execute(f"""
+            INSERT INTO unit_scores BY NAME
+            SELECT base.* REPLACE (unit_name || '·' || i AS unit_name, file || '#' || i AS file,
+                              spent * (0.8 + (i % 25) / 100.0) AS spent,
+                              execution_rate * (0.8 + (i % 25) / 100.0) AS execution_rate)
+            FROM base, range(1, {copies}) t(i)""")
+        con.execute(f"""
+            INSERT INTO units BY NAME
+            SELECT u.unit_code || '-' || i AS unit_code, u.unit_name || '·' || i AS unit_name, u.department,
+                   u.unit_type, {_region('i')} AS region
+            FROM units u JOIN base b ON b.unit_name = u.unit_name, range(1, {copies}) t(i)""")
+        con.execute(f"UPDATE units SET region = {_region('hash(unit_name)')}")
+    return db
+
+
+def _count(db: Path, sql: str, *params) -> int:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchone()[0]
+
+
+def test_the_warehouse_is_province_sized(province_warehouse):
+    assert _count(province_warehouse, "SELECT count(*) FROM unit_scores WHERE year = ?", YEAR) >= UNITS
+    assert _count(province_warehouse, "SELECT count(DISTINCT region) FROM units") == REGIONS
+
+
+def test_region_in_the_url_narrows_the_page_and_compares_departments(province_warehouse, monkeypatch):
+    monkeypatch.setenv("PERF_DB", str(province_warehouse))
+    with duckdb.connect(str(province_warehouse), read_only=True) as con:
+        region, inside = con.execute(
+            "SELECT u.region, count(*) FROM unit_scores s JOIN units u USING (unit_name) WHERE s.year = ? "
+            "GROUP BY 1 ORDER BY 1 LIMIT 1", [YEAR]).fetchone()
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.query_params["year"] = str(YEAR)
+    app.query_params["region"] = region
+    app.run()
+    app.switch_page("views/ranking.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert [m for m in app.sidebar.multiselect if m.label == "地区"][0].value == [region]
+    ranking = next(d.value for d in app.dataframe if list(d.value.columns[:2]) == ["排名", "单位名称"])
+    assert len(ranking) == inside
+    assert any(h.value.startswith("按主管部门比较") for h in app.subheader)
+    assert not any(h.value.startswith("按地区比较") for h in app.subheader)
+
+
+def test_without_a_region_the_pages_compare_regions_and_drill_down(province_warehouse, monkeypatch):
+    monkeypatch.setenv("PERF_DB", str(province_warehouse))
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.query_params["year"] = str(YEAR)
+    app.run()
+    app.switch_page("views/execution.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    regions = next(d.value for d in app.dataframe if d.value.columns[0] == "地区")
+    assert f"按地区比较（{len(regions)} 个地区）" in [h.value for h in app.subheader]
+    # a loaded unit missing from the roster has no 地区: it is counted under its own row, not lost
+    assert set(regions["地区"]) - {aggregates.NO_GROUP} == {f"测试{i:02d}县" for i in range(REGIONS)}
+    assert regions["单位数"].sum() == _count(province_warehouse, "SELECT count(*) FROM unit_scores WHERE year = ?",
+                                            YEAR)
+    # the lowest pooled rate first
+    assert list(regions["预算资金支出率（%）"]) == sorted(regions["预算资金支出率（%）"])
+    target = regions.iloc[0]["地区"]
+    app.selectbox(key="execution_levels_region_drill").select(target).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert [m for m in app.sidebar.multiselect if m.label == "地区"][0].value == [target]
+    assert app.query_params.get("region") in ([target], target)
+    assert any(h.value.startswith("按主管部门比较") for h in app.subheader)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (apt-get install chromium)")
+def test_a_province_page_in_chromium_draws_no_bar_per_unit(province_warehouse):
+    from playwright.sync_api import sync_playwright
+
+    base, server = dashboard_server.start({"PERF_DB": str(province_warehouse)})
+    try:
+        with sync_playwright() as playwright:
+            browser = bench.launch_chromium(playwright)
+            try:
+                context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+                context.add_init_script(bench.TRACK_MUTATIONS)
+                page = context.new_page()
+                facts = bench.settle(page, f"{base}/execution?{urllib.parse.urlencode({'year': YEAR, 'n': 12})}",
+                                     f"预算执行 · {YEAR} 年度")
+                assert page.locator('[data-testid="stException"]').count() == 0
+                content = page.content()
+                assert "支出率最低和最高的 12 个单位" in content and "按地区比较" in content
+                # bins, boxes, 12 + 12 extremes and group bars: hundreds of marks, not 10 000
+                assert 0 < facts["bars"] < 1_000
+                assert facts["height"] < 20_000
+                assert settings.PER_UNIT_CHART_LIMIT < UNITS
+            finally:
+                browser.close()
+    finally:
+        dashboard_server.stop(server)
+
+
+def test_the_level_compared_follows_the_filters():
+    from dashboard.filters import Filters
+
+    roster = {"甲县财政局": "甲县", "甲县教育局": "甲县", "乙县财政局": "乙县"}
+    assert Filters(year=YEAR, region_of=roster).compare_by() == "region"
+    assert Filters(year=YEAR, regions=("甲县", "乙县"), region_of=roster).compare_by() == "region"
+    assert Filters(year=YEAR, regions=("甲县",), region_of=roster).compare_by() == "department"
+    assert Filters(year=YEAR, regions=("甲县",), departments=("甲县财政局",),
+                   region_of=roster).compare_by() is None
+    # a roster without 地区: 主管部门 first
+    assert Filters(year=YEAR).compare_by() == "department"
+    assert ("地区", "甲县") in Filters(year=YEAR, regions=("甲县",), region_of=roster).describe()
+    assert "地区" not in dict(Filters(year=YEAR).describe())
+
+
+def test_region_filter_applies_to_any_frame_with_unit_names():
+    import pandas as pd
+
+    from dashboard import filters
+
+    roster = pd.DataFrame({"unit_name": ["甲局", "乙局", "丙局"], "department": ["甲部门", "乙部门", "甲部门"],
+                           "region": ["甲县", "乙县", "乙县"]})
+    chosen = filters.Filters(year=YEAR, regions=("乙县",), region_of=dict(zip(roster["unit_name"], roster["region"])))
+    findings = pd.DataFrame({"unit_name": ["甲局", "乙局", "丙局", "名录外"], "rule": ["r"] * 4})
+    assert list(filters.apply(findings, chosen, grade_column=None)["unit_name"]) == ["乙局", "丙局"]
+    assert list(filters.with_region(findings, chosen)["region"].fillna("")) == ["甲县", "乙县", "乙县", ""]
+    assert chosen.narrows_units
+    assert filters.departments_in(("甲县",), roster, ["甲部门", "乙部门"]) == ["甲部门"]
+    assert filters.departments_in((), roster, ["甲部门", "乙部门"]) == ["甲部门", "乙部门"]
