@@ -22,6 +22,13 @@ WAN = "（万元）"
 PCT = "（%）"
 
 STATE_LABELS = {"loaded": "已入库", "quarantined": "已隔离", "superseded": "已被替代", "skipped": "已跳过"}
+
+
+def file_state_label(state: object) -> str:
+    """ingest_files.state in words; blank when the finding names no known file."""
+    return STATE_LABELS.get(state, "") if isinstance(state, str) else ""
+
+
 KIND_LABELS = {"workbook": "工作簿", "report": "自评报告", "other": "其他"}
 RULE_LABELS = {"judged": "主观评分", "proportional": "按比例", "deduction": "扣减", "ceiling": "上限控制"}
 

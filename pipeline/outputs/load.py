@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from presentation.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR
+from presentation.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR, history_findings, open_findings
 
 
 @dataclass(frozen=True)
@@ -18,11 +18,13 @@ class YearData:
     scores: pd.DataFrame          # unit_scores of the year, by rank
     all_scores: pd.DataFrame      # unit_scores of every year (for the 三公 totals by year)
     indicators: pd.DataFrame      # indicator_scores of the year
-    findings: pd.DataFrame        # findings of the year (by 评价年度, else by folder)
+    findings: pd.DataFrame        # open findings of the year (by 评价年度, else by folder), with file_state
     status: pd.DataFrame          # submission_status of the year with 单位类型 and 主管部门
     changes: pd.DataFrame         # unit_changes of the year
     build_id: str
     built_at: object
+    # findings of superseded files: history, listed apart and never counted as open problems
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 class NoSuchYear(Exception):
@@ -42,6 +44,7 @@ def read_year(db: Path, year: int) -> YearData:
         if status.empty:
             years = [r[0] for r in con.execute("SELECT DISTINCT year FROM submission_status ORDER BY 1").fetchall()]
             raise NoSuchYear(f"数据仓库中没有 {year} 年度的记录（已有年度：{'、'.join(map(str, years)) or '无'}）")
+        every_finding = frame(FINDINGS_OF_YEAR, year)
         build = con.execute("SELECT build_id, built_at FROM build_info LIMIT 1").fetchone() or ("", None)
         return YearData(
             year=year,
@@ -50,11 +53,12 @@ def read_year(db: Path, year: int) -> YearData:
             indicators=frame("SELECT i.* FROM indicator_scores i LEFT JOIN unit_scores s "
                              "ON s.unit_name = i.unit_name AND s.year = i.year WHERE i.year = ? "
                              "ORDER BY s.rank NULLS LAST, i.unit_name, i.code", year),
-            findings=frame(FINDINGS_OF_YEAR, year),
+            findings=open_findings(every_finding),
             status=status,
             changes=frame("SELECT * FROM unit_changes WHERE year = ? ORDER BY unit_name", year),
             build_id=str(build[0]),
             built_at=build[1],
+            history=history_findings(every_finding),
         )
     finally:
         con.close()
