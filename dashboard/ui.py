@@ -7,7 +7,8 @@ file is built only then, and not handed over if the record cannot be written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import pandas as pd
@@ -18,7 +19,7 @@ from pandas.io.formats.style import Styler
 from pipeline import settings
 
 from . import auth, data, export, filters
-from presentation.tables import PCT, WAN
+from presentation.tables import PCT, WAN, YUAN
 
 # The entrypoint stores the title of the page being shown here, for the audit log.
 PAGE_KEY = "page_title"
@@ -33,24 +34,63 @@ def build_label(build: dict) -> str:
     return f"{when}（批次 {str(build.get('build_id', ''))[:12]}）"
 
 
-def export_notes(title: str) -> list[tuple[str, str]]:
+UNIT_COLUMN = "单位名称"
+UNIT_PAGE = "unit"
+# Characters that would end or split a query value; everything else (Chinese included) stays
+# readable in the link, which the browser encodes when it follows it.
+_URL_UNSAFE = re.compile(r"[%&#+?=\s\x00-\x1f]")
+_UNIT_IN_LINK = r"[?&]unit=([^&]*)$"
+
+
+def unit_link(unit_name: str, year: int) -> str:
+    """The address of the unit's 单位详情 in that year (relative: it works under any base path)."""
+    value = _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), str(unit_name))
+    return f"{UNIT_PAGE}?year={int(year)}&unit={value}"
+
+
+Filter = tuple[str, str]
+
+
+def shown_filters(page_filters: Sequence[Filter] = ()) -> list[Filter]:
+    """The sidebar's filters and the page's own (search text, severity, …) as a person reads them."""
+    try:
+        chosen = filters.current().describe()
+    except KeyError:
+        chosen = []
+    return [*chosen, *[(label, value) for label, value in page_filters if value]]
+
+
+def download_stem(title: str, year: int, *, unit: str | None = None, narrowed: bool = False) -> str:
+    """表格_单位_年度[_筛选]: the file says whose table, which year, and that it is not the whole list."""
+    parts = [title, *([unit] if unit else []), f"{year}年度"]
+    if narrowed:
+        parts.append("已筛选")
+    return export.safe_stem("_".join(parts))
+
+
+def export_notes(title: str, page_filters: Sequence[Filter] = (), unit: str | None = None) -> list[Filter]:
     """What the table shows: the page's filters and the data date, for the download's second sheet."""
     build = data.build_info()
-    chosen = filters.current()
     return [
-        *chosen.describe(),
+        *([("单位", unit)] if unit else []),
+        *shown_filters(page_filters),
         ("数据日期", build_label(build)),
         ("数据来源", str(build.get("raw_dir", ""))),
         ("导出时间", datetime.now().strftime("%Y-%m-%d %H:%M")),
-        ("说明", "金额单位：万元（表头注明）；比率为百分数（表头注明 %）"),
+        ("说明", "金额单位见表头（万元或元），带千分位；比率为百分数"),
     ]
 
 
-def _column_config(table: pd.DataFrame) -> dict:
+def _column_config(table: pd.DataFrame, *, linked: bool) -> dict:
     config = {}
     for header in table.columns:
         values = table[header]
-        if str(header).endswith(WAN):
+        if header == UNIT_COLUMN and linked:
+            config[header] = st.column_config.LinkColumn(header, display_text=_UNIT_IN_LINK, pinned=True,
+                                                         help="点击单位名称打开其单位详情")
+        elif header == UNIT_COLUMN:
+            config[header] = st.column_config.TextColumn(header, pinned=True)
+        elif str(header).endswith(WAN) or str(header).endswith(YUAN):
             config[header] = st.column_config.NumberColumn(header, format="accounting")
         elif str(header).endswith(PCT) or "百分点" in str(header) or pd.api.types.is_float_dtype(values):
             config[header] = st.column_config.NumberColumn(header, format="%.2f")
@@ -59,23 +99,56 @@ def _column_config(table: pd.DataFrame) -> dict:
     return config
 
 
-def table(frame: pd.DataFrame | Styler, *, title: str, key: str,
-          height: int | str = "auto") -> pd.DataFrame:
-    """Show a table and offer it as .xlsx and CSV; both files come from this same DataFrame."""
+def _with_unit_links(frame: pd.DataFrame, year: int) -> pd.DataFrame:
+    linked = frame.copy()
+    linked[UNIT_COLUMN] = [unit_link(name, year) if isinstance(name, str) and name else None
+                           for name in frame[UNIT_COLUMN]]
+    return linked
+
+
+def table(frame: pd.DataFrame | Styler, *, title: str, key: str, height: int | str = "auto",
+          page_filters: Sequence[Filter] = (), unit: str | None = None, links: bool = True,
+          year: int | None = None) -> pd.DataFrame:
+    """Show a table and offer it as .xlsx and CSV; both files come from this same DataFrame.
+
+    A 单位名称 column links to each unit's 单位详情. page_filters are the page's own controls
+    (search text, severity…) that narrowed the table; the download names them, as it names
+    the unit when the table is one unit's.
+    """
     styler = frame if not isinstance(frame, pd.DataFrame) else None
     shown = styler.data if styler is not None else frame
-    st.dataframe(styler if styler is not None else shown, hide_index=True, height=height,
-                 column_config=_column_config(shown), key=f"{key}_table", placeholder="")
-    stem = f"{title}_{filters.current().year}"
-    notes = export_notes(title)
+    year = filters.current().year if year is None else year
+    linked = links and UNIT_COLUMN in shown.columns and not shown.empty
+    if linked:
+        display = _with_unit_links(shown, year)
+        if styler is not None:
+            css = _styles(styler)
+            styler = display.style.apply(lambda _: css, axis=None).format(precision=2, na_rep="")
+    else:
+        display = shown
+    st.dataframe(styler if styler is not None else display, hide_index=True, height=height,
+                 column_config=_column_config(shown, linked=linked), key=f"{key}_table", placeholder="")
+    narrowed = any(value for _, value in page_filters) or filters.current().narrowed
+    stem = download_stem(title, year, unit=unit, narrowed=narrowed)
+    notes = export_notes(title, page_filters, unit)
     buttons = st.container(horizontal=True, gap="small")
     audited_download_button(
         "下载 Excel", lambda: export.xlsx_bytes(shown, title=title, notes=notes), file_name=f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
-        table=title, rows=len(shown), container=buttons)
+        table=title, rows=len(shown), container=buttons, page_filters=page_filters)
     audited_download_button("下载 CSV", lambda: export.csv_bytes(shown), file_name=f"{stem}.csv", mime="text/csv",
-                            key=f"{key}_csv", table=title, rows=len(shown), container=buttons)
+                            key=f"{key}_csv", table=title, rows=len(shown), container=buttons,
+                            page_filters=page_filters)
     return shown
+
+
+def _styles(styler: Styler) -> pd.DataFrame:
+    """The CSS a Styler gives each cell, as a frame, to carry over to the linked copy of its data."""
+    computed = styler._compute()  # noqa: SLF001 - pandas keeps the computed CSS only here
+    css = pd.DataFrame("", index=styler.data.index, columns=styler.data.columns)
+    for (row, column), rules in computed.ctx.items():
+        css.iat[row, column] = "; ".join(f"{name}: {value}" for name, value in rules)
+    return css
 
 
 def audited_download(content: Callable[[], bytes], *, viewer: auth.Viewer, page: str | None, table: str,
@@ -102,15 +175,12 @@ def audited_download(content: Callable[[], bytes], *, viewer: auth.Viewer, page:
 
 def audited_download_button(label: str, content: Callable[[], bytes], *, file_name: str, mime: str, key: str,
                             table: str, rows: int | None = None, container=None,
-                            icon: str = ":material/download:", **options) -> None:
+                            icon: str = ":material/download:", page_filters: Sequence[Filter] = (),
+                            **options) -> None:
     """st.download_button whose file is built on click and recorded in the audit log."""
-    try:
-        shown_filters = filters.current().describe()
-    except KeyError:
-        shown_filters = []
     deliver = audited_download(
         content, viewer=auth.current_viewer(), page=st.session_state.get(PAGE_KEY), table=table,
-        file_name=file_name, rows=rows, filters_shown=shown_filters,
+        file_name=file_name, rows=rows, filters_shown=shown_filters(page_filters),
         build_id=str(data.build_info().get("build_id", "")), address=auth.client_address())
     (container or st).download_button(label, data=deliver, file_name=file_name, mime=mime, key=key,
                                       on_click="ignore", icon=icon, **options)

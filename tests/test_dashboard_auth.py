@@ -232,6 +232,12 @@ def _other_units_in(result, db: Path, own: str, own_files: set[str]) -> list:
         if "file" in result:
             leaks += [f for f in result["file"].dropna().unique() if f not in own_files]
         return leaks
+    if isinstance(result, dict) and "county" in result:  # county_profile: aggregates, no row, no name
+        names = {n for (n,) in _fetch(db, "SELECT unit_name FROM unit_scores UNION SELECT unit_name FROM units")}
+        text = repr(result)
+        assert all(isinstance(v, (int, float, type(None))) for k, part in result.items() if k != "grades"
+                   for v in part.values())
+        return [n for n in names if n != own and n in text]
     if isinstance(result, dict):  # build_info: the build, not a unit
         assert set(result) == {"build_id", "built_at", "raw_dir", "years", "files"}
         return []
