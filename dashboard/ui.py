@@ -19,6 +19,7 @@ from pandas.io.formats.style import Styler
 from pipeline import settings
 
 from . import auth, data, export, filters
+from presentation import tables as _tables
 from presentation.tables import PCT, WAN, YUAN
 
 # The entrypoint stores the title of the page being shown here, for the audit log.
@@ -207,9 +208,56 @@ def empty(message: str = "当前筛选条件下没有数据。") -> None:
 
 
 def filtered_scores(chosen: filters.Filters) -> pd.DataFrame:
-    """The year's unit_scores under the shared filters; when none match, the page says so and stops."""
+    """The year's unit_scores under the shared filters; when none match, the page says why and stops.
+
+    A unit account whose unit has nothing loaded is told why (quarantined, not submitted…),
+    not that the filters match nothing.
+    """
     scores = filters.apply(data.unit_scores(chosen.year), chosen)
     if scores.empty:
-        empty()
+        viewer = auth.current_viewer()
+        if not viewer.sees_everything and viewer.unit:
+            explain_absence(viewer.unit, chosen.year)
+        else:
+            empty()
         st.stop()
     return scores
+
+
+def explain_own_absence(unit: str, year: int) -> None:
+    explain_absence(unit, year)
+
+
+def explain_absence(unit: str, year: int) -> None:
+    """Why the unit asked for is not shown for the year, in the words an officer or the unit needs."""
+    chosen = filters.current()
+    everyone = data.unit_scores(year)
+    here = everyone[everyone["unit_name"] == unit]
+    if not here.empty:
+        reasons = chosen.excluded_by(here.iloc[0].to_dict())
+        st.warning(f"“{unit}”{year} 年度已入库，但不在当前侧栏筛选范围内：{'；'.join(reasons)}。"
+                   "清除侧栏中的筛选即可查看。")
+        return
+    files = data.unit_files(unit, year)
+    quarantined = files[files["state"] == "quarantined"]
+    if not quarantined.empty:
+        st.error(f"“{unit}”{year} 年度报送的文件已被隔离，无法入库，因此没有可显示的数字。")
+        for file in quarantined.itertuples(index=False):
+            st.markdown(f"- 文件 `{file.file}`：{file.reason or '见问题清单'}")
+        findings = data.unit_findings(unit, year)
+        if not findings.empty:
+            st.markdown("须改正的问题（改正后请重新报送）：")
+            table(_tables.findings_table(findings), title="问题清单", key="absent_findings", unit=unit, year=year)
+        return
+    status = data.unit_status(unit, year)
+    if not status.empty and not bool(status.iloc[0]["submitted"]):
+        st.warning(f"“{unit}”在单位名录中，但 {year} 年度尚未报送。")
+        return
+    if not files.empty:
+        states = "、".join(f"{_tables.file_state_label(s)} {n} 个" for s, n in files["state"].value_counts().items())
+        st.warning(f"“{unit}”{year} 年度没有已入库的工作簿（文件：{states}）。")
+        return
+    st.warning(f"数据仓库中 {year} 年度没有名为“{unit}”的单位（不在名录中，也没有报送）。请核对链接中的单位名称。")
+
+
+

@@ -504,3 +504,31 @@ def overrun_styles(frame: pd.DataFrame) -> pd.DataFrame:
     over = (frame["是否超预算"] == "是").to_numpy()[:, None]
     return pd.DataFrame(np.where(np.broadcast_to(over, frame.shape), OVERRUN_STYLE, ""),
                         index=frame.index, columns=frame.columns)
+
+
+PROFILE_ITEMS = (("复核得分", "review_score", "score"), ("自评得分", "self_score", "score"),
+                 ("预算资金支出率" + PCT, "execution_rate", "rate"),
+                 ("三公经费控制率" + PCT, "sangong_control_rate", "rate"),
+                 ("公用经费控制率" + PCT, "public_control_rate", "rate"))
+
+
+def own_against_county_table(row: pd.Series, profile: dict) -> pd.DataFrame:
+    """One unit's figures beside the county's mean and quartiles (rates in %, scores in 分)."""
+    def shown(value, kind: str):
+        if value is None or pd.isna(value):
+            return None
+        return round(float(value) * (100 if kind == "rate" else 1), 2)
+
+    rows = []
+    for label, column, kind in PROFILE_ITEMS:
+        county = profile[column]
+        rows.append({
+            "项目": label,
+            "本单位": shown(row[column], kind),
+            "全县平均": shown(county["mean"], kind),
+            "全县下四分位": shown(county["p25"], kind),
+            "全县中位数": shown(county["median"], kind),
+            "全县上四分位": shown(county["p75"], kind),
+            "参与单位数": int(county["n"] or 0),
+        })
+    return pd.DataFrame(rows)

@@ -14,8 +14,8 @@ st.caption("预算资金支出率 = 支出决算数（第13行）÷ 财政下达
 scores = ui.filtered_scores(chosen)
 left, right = st.columns(2)
 count = left.number_input("支出率最低的单位数", min_value=1, max_value=max(1, len(scores)),
-                          value=min(5, len(scores)), step=1, key="lowest_count")
-reference = right.slider("参考线（%）", min_value=50, max_value=100, value=90, step=1, key="reference_rate")
+                          value=min(5, len(scores)), step=1, key="n", bind="query-params")
+reference = right.slider("参考线（%）", min_value=50, max_value=100, value=90, step=1, key="ref", bind="query-params")
 
 st.subheader(f"支出率最低的 {int(count)} 个单位：是否自评满分")
 indicators = data.indicator_scores(chosen.year)
