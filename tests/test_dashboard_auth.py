@@ -167,6 +167,54 @@ def test_repeated_wrong_passwords_lock_the_name_for_a_while():
     assert not throttle._failures.get("wang")
 
 
+def test_wrong_passwords_from_one_address_do_not_lock_the_account_for_others(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(auth, "THROTTLE", auth.LoginThrottle(max_failures=5, lockout_seconds=900,
+                                                             clock=lambda: now[0]))
+    monkeypatch.setattr(auth, "ADDRESS_THROTTLE", auth.LoginThrottle(max_failures=20, lockout_seconds=900,
+                                                                     clock=lambda: now[0]))
+    for _ in range(5):
+        auth.login_failed("zhao", "10.0.0.66")
+    assert auth.login_locked("zhao", "10.0.0.66")
+    assert not auth.login_locked("zhao", "10.0.0.5")  # the bureau's own officer still signs in
+    for number in range(15):  # one address trying many names is stopped as a whole
+        auth.login_failed(f"name{number}", "10.0.0.66")
+    assert auth.login_locked("somebody", "10.0.0.66") and not auth.login_locked("somebody", "10.0.0.5")
+    now[0] += 901
+    assert not auth.login_locked("zhao", "10.0.0.66")
+
+
+def test_header_mode_is_refused_unless_only_the_proxy_can_reach_the_port(monkeypatch):
+    monkeypatch.delenv("PERF_TRUSTED_PROXY", raising=False)
+    assert auth.header_mode_refusal("127.0.0.1", "127.0.0.1") is None
+    assert "127.0.0.1" in auth.header_mode_refusal("0.0.0.0", "10.1.2.3")
+    assert auth.header_mode_refusal(None, "10.1.2.3") is not None  # Streamlit's default: every address
+    monkeypatch.setenv("PERF_TRUSTED_PROXY", "10.0.0.2, 10.0.0.3")
+    assert auth.header_mode_refusal("0.0.0.0", "10.0.0.3") is None
+    assert "10.1.2.3" in auth.header_mode_refusal("0.0.0.0", "10.1.2.3")
+
+
+def test_a_session_token_is_signed_expires_and_can_be_revoked(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERF_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    monkeypatch.delenv("PERF_SESSION_SECRET", raising=False)
+    accounts = {"wang": auth.Account("wang", "unit", "某局", None), "zhao": auth.Account("zhao", "bureau")}
+    token = auth.issue_session("wang", now=1_000_000)
+    assert (tmp_path / "session.key").stat().st_mode & 0o777 == 0o600
+    assert auth.session_viewer(token, accounts, now=1_000_000 + 3600) == accounts["wang"].viewer()
+    assert auth.session_viewer(token, accounts, now=1_000_000 + 9 * 3600) is None  # expired (8 h)
+    body, signature = token.split(".")
+    forged = auth._b64(auth._unb64(body).replace(b'"wang"', b'"zhao"')) + "." + signature
+    assert auth.session_viewer(forged, accounts, now=1_000_000) is None
+    monkeypatch.setenv("PERF_SESSION_SECRET", "another server's secret")
+    assert auth.session_viewer(token, accounts, now=1_000_000) is None
+    monkeypatch.delenv("PERF_SESSION_SECRET")
+    fresh = auth.issue_session("wang")
+    assert auth.session_viewer(fresh, accounts) is not None
+    auth.revoke_session(fresh)
+    assert auth.session_viewer(fresh, accounts) is None
+    assert auth.session_viewer(auth.issue_session("gone"), accounts) is None  # account removed
+
+
 def test_settings_fail_closed(monkeypatch, tmp_path):
     monkeypatch.delenv("PERF_AUTH", raising=False)
     assert auth.auth_mode() == "none"
@@ -420,7 +468,10 @@ def _sign_in(app: AppTest, name: str, password: str) -> AppTest:
 def _ranking(app: AppTest) -> pd.DataFrame:
     app.switch_page("views/ranking.py").run()
     assert not app.exception, [e.value for e in app.exception]
-    return next(e.value for e in app.dataframe if list(e.value.columns[:2]) == ["排名", "单位名称"])
+    from tests.test_dashboard_app import unit_of_link
+
+    frame = next(e.value for e in app.dataframe if list(e.value.columns[:2]) == ["排名", "单位名称"])
+    return frame.assign(单位名称=frame["单位名称"].map(unit_of_link))
 
 
 def test_with_login_required_nothing_shows_before_signing_in(login_app):
@@ -474,6 +525,7 @@ def test_removing_an_account_ends_its_session(login_app, users_file):
 
 
 def test_header_mode_without_the_header_shows_nothing(warehouse, users_file, monkeypatch):
+    monkeypatch.setattr(auth, "listen_address", lambda: "127.0.0.1")
     monkeypatch.setenv("PERF_AUTH", "header")
     monkeypatch.setenv("PERF_USERS_FILE", str(users_file))
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()

@@ -40,9 +40,11 @@ def own_unit_view(unit: str) -> None:
     st.dataframe(tables.own_against_county_table(row, profile), hide_index=True)
     if row["must_resubmit"]:
         st.error(f"本单位的报送有 {row['errors']} 个须改正的错误，需修改后重新报送；详见“单位详情”的问题清单。")
-    ui.figure(figures.grade_distribution(pd.DataFrame({
-        "self_grade": [], "review_grade": [g for g, n in profile["grades"].items() for _ in range(n)]})),
-        key="overview_county_grades")
+    county_grades = [g for g, n in profile["grades"].items() for _ in range(n)]
+    st.markdown(f"**全县复核等级分布**（本单位：{row['review_grade']}）")
+    ui.figure(figures.grade_distribution(pd.DataFrame({"self_grade": [None] * len(county_grades),
+                                                       "review_grade": county_grades})),
+              key="overview_county_grades")
     st.page_link("views/unit_detail.py", label="到“单位详情”查看本单位的全部数字、来源单元格和问题",
                  icon=":material/arrow_forward:", query_params={"year": chosen.year, "unit": unit})
 
