@@ -317,7 +317,12 @@ def grade_flow_table(changes: pd.DataFrame) -> pd.DataFrame:
     """Units per (上年复核等级, 本年复核等级)."""
     known = changes.dropna(subset=["previous_review_grade", "review_grade"])
     counts = known.groupby(["previous_review_grade", "review_grade"]).size().reset_index(name="单位数")
-    return counts.rename(columns={"previous_review_grade": "上年复核等级", "review_grade": "本年复核等级"})
+    # in the order 优 良 中 差, not the characters' code order (中 优 差 良)
+    rank = {grade: index for index, grade in enumerate(GRADES)}
+    counts = counts.sort_values(["previous_review_grade", "review_grade"],
+                                key=lambda column: column.map(lambda g: rank.get(g, len(rank))))
+    return counts.rename(columns={"previous_review_grade": "上年复核等级",
+                                  "review_grade": "本年复核等级"}).reset_index(drop=True)
 
 
 def changes_table(changes: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:

@@ -577,7 +577,6 @@ def test_in_the_browser_a_unit_signs_in_and_its_download_is_recorded(sample_ware
                 page.get_by_role("heading", name=f"排名 · {YEAR} 年度").first.wait_for(timeout=30_000)
                 page.wait_for_function(_RENDERED, timeout=30_000)
                 page.wait_for_timeout(500)
-                assert page.get_by_role("link", name="导出材料").count() == 0
                 page.screenshot(path=str(ARTIFACTS / "ranking_unit_account.png"), full_page=True)
                 with page.expect_download(timeout=30_000) as download_info:
                     page.get_by_role("button", name="下载 CSV").first.click()
@@ -589,8 +588,8 @@ def test_in_the_browser_a_unit_signs_in_and_its_download_is_recorded(sample_ware
     header, *rows = list(csv_module.reader(io.StringIO(content)))
     assert [row[header.index("单位名称")] for row in rows] == [own]
     records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert [r["event"] for r in records] == ["login", "download"]
-    download = records[-1]
+    assert [r["event"] for r in records] == ["login", "download", "download_fetch"]
+    download = records[1]
     assert (download["user"], download["unit"], download["table"], download["format"], download["rows"]) == \
         ("wang", own, "单位排名", "csv", 1)
     assert download["page"] == "排名" and download["filters"]["评价年度"] == str(YEAR)
@@ -625,3 +624,94 @@ def test_in_the_browser_the_proxys_header_decides_who_is_looking(sample_warehous
         dashboard_server.stop(server)
     assert f"排名 · {YEAR} 年度" in shown["wang"] and own in shown["wang"] and "当前用户：wang" in shown["wang"]
     assert "无法确认您的身份" in shown["stranger"] and own not in shown["stranger"]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium is not installed")
+def test_in_the_browser_sign_in_survives_a_refresh_and_downloads_need_it(sample_warehouse, users_file, units,
+                                                                          tmp_path):
+    """The session cookie keeps a refresh and a new tab signed in; a download's address answers only
+    to it, every fetch is logged, and signing out ends both."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import _RENDERED
+
+    own, _ = units
+    log = tmp_path / "audit.jsonl"
+    base, server = dashboard_server.start({"PERF_DB": str(sample_warehouse), "PERF_AUTH": "users",
+                                           "PERF_USERS_FILE": str(users_file), "PERF_AUDIT_LOG": str(log)})
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                                  args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+            try:
+                context = chromium.new_context(viewport={"width": 1440, "height": 1200}, locale="zh-CN",
+                                               accept_downloads=True)
+                page = context.new_page()
+                page.goto(f"{base}/ranking?year={YEAR}", wait_until="domcontentloaded")
+                page.get_by_label("用户名").fill("wang")
+                page.get_by_label("密码").fill(UNIT_PASSWORD)
+                page.get_by_role("button", name="登录").click()
+                page.get_by_role("heading", name=f"排名 · {YEAR} 年度").first.wait_for(timeout=30_000)
+                page.wait_for_function(_RENDERED, timeout=30_000)
+                cookie = next(c for c in context.cookies() if c["name"] == auth.SESSION_COOKIE)
+                assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+                page.reload(wait_until="domcontentloaded")
+                page.get_by_role("heading", name=f"排名 · {YEAR} 年度").first.wait_for(timeout=30_000)
+                other = context.new_page()  # a link opened in a new tab
+                other.goto(f"{base}/unit?year={YEAR}&unit={urllib.parse.quote(own)}", wait_until="domcontentloaded")
+                other.get_by_role("heading", name=f"单位详情 · {YEAR} 年度").first.wait_for(timeout=30_000)
+                other.get_by_role("heading", name=own).first.wait_for(timeout=30_000)
+                other.close()
+                page.wait_for_function(_RENDERED, timeout=30_000)
+                page.wait_for_timeout(500)
+
+                with page.expect_download(timeout=30_000) as download_info:
+                    page.get_by_role("button", name="下载 CSV").first.click()
+                url = download_info.value.url
+                assert "/media/" in url
+                again = context.request.get(url)  # the same browser, a second fetch
+                assert again.status == 200 and own in again.text()
+                stranger = playwright.request.new_context()  # no session
+                refused = stranger.get(url)
+                assert refused.status == 403 and own not in refused.text()
+
+                page.get_by_role("button", name="退出登录").click()
+                page.get_by_label("用户名").wait_for(timeout=30_000)
+                assert context.request.get(url).status == 403  # the cookie was revoked with the sign-out
+                page.reload(wait_until="domcontentloaded")
+                page.get_by_label("用户名").wait_for(timeout=30_000)
+            finally:
+                chromium.close()
+    finally:
+        dashboard_server.stop(server)
+    events = [r["event"] for r in auth.read_audit(log)]
+    assert events.count("download_fetch") == 2 and events.count("download_refused") == 2
+    assert "logout" in events
+    fetches = [r for r in auth.read_audit(log) if r["event"] == "download_fetch"]
+    assert {r["user"] for r in fetches} == {"wang"} and all(r["address"] for r in fetches)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium is not installed")
+def test_header_mode_on_every_address_without_a_trusted_proxy_is_refused(sample_warehouse, users_file, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    base, server = dashboard_server.start({"PERF_DB": str(sample_warehouse), "PERF_AUTH": "header",
+                                           "PERF_USERS_FILE": str(users_file),
+                                           "PERF_AUDIT_LOG": str(tmp_path / "audit.jsonl")}, address="0.0.0.0")
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                                  args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+            try:
+                page = chromium.new_context(locale="zh-CN", extra_http_headers={"X-Remote-User": "zhao"}).new_page()
+                page.goto(f"{base}/ranking?year={YEAR}", wait_until="domcontentloaded")
+                page.get_by_text("访问设置不安全").first.wait_for(timeout=30_000)
+                content = page.content()
+            finally:
+                chromium.close()
+    finally:
+        dashboard_server.stop(server)
+    assert "PERF_TRUSTED_PROXY" in content and "单位排名" not in content
