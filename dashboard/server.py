@@ -30,7 +30,15 @@ from starlette.routing import Route  # noqa: E402
 
 from dashboard import auth  # noqa: E402
 
-MEDIA_SEGMENT = "/media/"
+
+
+def media_prefix() -> str:
+    """Where Streamlit serves download files: /media/, under server.baseUrlPath when one is set
+    (not /static/media/, the app's own fonts)."""
+    from streamlit import config
+
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}/media/" if base else "/media/"
 
 
 def _safe_next(target: str | None) -> str:
@@ -70,7 +78,7 @@ class MediaGuard:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or MEDIA_SEGMENT not in scope.get("path", ""):
+        if scope["type"] != "http" or not scope.get("path", "").startswith(media_prefix()):
             await self.app(scope, receive, send)
             return
         headers = _header_map(scope)

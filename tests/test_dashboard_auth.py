@@ -588,7 +588,9 @@ def test_in_the_browser_a_unit_signs_in_and_its_download_is_recorded(sample_ware
     header, *rows = list(csv_module.reader(io.StringIO(content)))
     assert [row[header.index("单位名称")] for row in rows] == [own]
     records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert [r["event"] for r in records] == ["login", "download", "download_fetch"]
+    # the click, then the browser's fetch of the file (Chromium may fetch it more than once; each is logged)
+    events = [r["event"] for r in records]
+    assert events[:3] == ["login", "download", "download_fetch"] and set(events[3:]) <= {"download_fetch"}
     download = records[1]
     assert (download["user"], download["unit"], download["table"], download["format"], download["rows"]) == \
         ("wang", own, "单位排名", "csv", 1)
@@ -671,8 +673,11 @@ def test_in_the_browser_sign_in_survives_a_refresh_and_downloads_need_it(sample_
                     page.get_by_role("button", name="下载 CSV").first.click()
                 url = download_info.value.url
                 assert "/media/" in url
-                again = context.request.get(url)  # the same browser, a second fetch
+                fetched = [r["event"] for r in auth.read_audit(log)].count("download_fetch")
+                assert fetched >= 1
+                again = context.request.get(url)  # the same browser, a second fetch: served and logged
                 assert again.status == 200 and own in again.text()
+                assert [r["event"] for r in auth.read_audit(log)].count("download_fetch") == fetched + 1
                 stranger = playwright.request.new_context()  # no session
                 refused = stranger.get(url)
                 assert refused.status == 403 and own not in refused.text()
@@ -687,7 +692,7 @@ def test_in_the_browser_sign_in_survives_a_refresh_and_downloads_need_it(sample_
     finally:
         dashboard_server.stop(server)
     events = [r["event"] for r in auth.read_audit(log)]
-    assert events.count("download_fetch") == 2 and events.count("download_refused") == 2
+    assert events.count("download_refused") == 2
     assert "logout" in events
     fetches = [r for r in auth.read_audit(log) if r["event"] == "download_fetch"]
     assert {r["user"] for r in fetches} == {"wang"} and all(r["address"] for r in fetches)
