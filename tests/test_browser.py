@@ -234,7 +234,7 @@ def test_clicking_a_unit_in_a_table_opens_its_detail(server, page, sample_wareho
     _rendered(detail)
     assert _query(detail.url) == {"year": str(YEAR), "unit": first}
     content = detail.content()
-    assert f"第 1 名 / 共 {count} 个" in content
+    assert "第 1 名" in content and f"共 {count} 个已入库单位" in content
     detail.screenshot(path=str(ARTIFACTS / "unit_from_click.png"), full_page=True)
     # from a rate to the lines and cells it is computed from
     detail.get_by_role("tab", name="比率的来源").click()

@@ -31,8 +31,9 @@ def own_unit_view(unit: str) -> None:
     st.caption(f"全县 {units} 个已入库单位。下表中的全县数字是全部已入库单位的平均数和四分位数，不含其他单位的名称。")
     columns = st.columns(3)
     columns[0].metric("复核得分", ui.points(row["review_score"]), help=f"复核等级：{row['review_grade']}")
-    columns[1].metric("全县排名", f"第 {row['rank']} 名 / 共 {units} 个",
+    columns[1].metric("全县排名", f"第 {row['rank']} 名",
                       help=f"类型内第 {row['rank_in_type']} 名，部门内第 {row['rank_in_department']} 名")
+    columns[1].caption(f"共 {units} 个已入库单位")
     columns[2].metric("全县平均复核得分", ui.points(profile["review_score"]["mean"]),
                       delta=None if pd.isna(row["review_score"]) else
                       f"{row['review_score'] - profile['review_score']['mean']:+.2f} 分（本单位相对全县平均）",
