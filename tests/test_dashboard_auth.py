@@ -665,6 +665,9 @@ def test_in_the_browser_sign_in_survives_a_refresh_and_downloads_need_it(sample_
                 other.goto(f"{base}/unit?year={YEAR}&unit={urllib.parse.quote(own)}", wait_until="domcontentloaded")
                 other.get_by_role("heading", name=f"单位详情 · {YEAR} 年度").first.wait_for(timeout=30_000)
                 other.get_by_role("heading", name=own).first.wait_for(timeout=30_000)
+                # the county's materials: said to be the bureau's, not replaced by another page
+                other.goto(f"{base}/exports?year={YEAR}", wait_until="domcontentloaded")
+                other.get_by_text("只提供给财政局账户").first.wait_for(timeout=30_000)
                 other.close()
                 page.wait_for_function(_RENDERED, timeout=30_000)
                 page.wait_for_timeout(500)
@@ -720,3 +723,51 @@ def test_header_mode_on_every_address_without_a_trusted_proxy_is_refused(sample_
     finally:
         dashboard_server.stop(server)
     assert "PERF_TRUSTED_PROXY" in content and "单位排名" not in content
+
+
+# --- what a unit account is told -------------------------------------------------------
+
+
+def _unit_app(monkeypatch, tmp_path, unit: str) -> AppTest:
+    path = tmp_path / "unit-users.toml"
+    auth.write_users(path, {"li": auth.Account("li", "unit", unit, auth.hash_password(UNIT_PASSWORD))})
+    monkeypatch.setenv("PERF_AUTH", "users")
+    monkeypatch.setenv("PERF_USERS_FILE", str(path))
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    app.query_params["year"] = str(YEAR)
+    app.run()
+    return _sign_in(app, "li", UNIT_PASSWORD)
+
+
+def _said(app: AppTest) -> str:
+    return " ".join(e.value for kind in (app.warning, app.error, app.info, app.success) for e in kind)
+
+
+def test_a_unit_account_sees_its_figures_against_the_county(warehouse, monkeypatch, tmp_path, units):
+    own, _ = units
+    (rank, score), = _fetch(warehouse, "SELECT rank, review_score FROM unit_scores WHERE unit_name = ? "
+                                       "AND year = ?", own, YEAR)
+    (count, mean), = _fetch(warehouse, "SELECT count(*), avg(review_score) FROM unit_scores WHERE year = ?", YEAR)
+    app = _unit_app(monkeypatch, tmp_path, own)
+    assert any(f"本单位：{own}" in h.value for h in app.subheader)
+    shown = {m.label: m.value for m in app.metric}
+    assert shown["全县排名"] == f"第 {rank} 名"
+    assert any(f"共 {count} 个已入库单位" in c.value for c in app.caption)
+    assert shown["全县平均复核得分"] == f"{mean:.2f} 分"
+    profile = next(e.value for e in app.dataframe if "全县平均" in e.value.columns)
+    review = profile[profile["项目"] == "复核得分"].iloc[0]
+    assert review["本单位"] == pytest.approx(round(score, 2)) and review["参与单位数"] == count
+    assert "全县汇总（1 个已入库单位）" not in " ".join(h.value for h in app.subheader)
+
+
+def test_a_quarantined_unit_account_is_told_why_its_file_was_not_used(warehouse, monkeypatch, tmp_path):
+    (unit, reason), = _fetch(warehouse, "SELECT unit_name, reason FROM ingest_files WHERE year = ? AND "
+                                        "state = 'quarantined' AND kind = 'workbook' AND unit_name IS NOT NULL "
+                                        "ORDER BY unit_name LIMIT 1", YEAR)
+    app = _unit_app(monkeypatch, tmp_path, unit)
+    said = _said(app)
+    assert "已被隔离" in said and "当前筛选条件下没有数据" not in said
+    assert reason in " ".join(m.value for m in app.markdown)
+    app.switch_page("views/ranking.py").run()
+    assert "已被隔离" in _said(app) and "当前筛选条件下没有数据" not in _said(app)
+
