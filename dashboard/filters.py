@@ -20,7 +20,7 @@ YEAR_KEY = "year"
 TYPE_KEY = "type"
 DEPARTMENT_KEY = "dept"
 GRADE_KEY = "grade"
-_YEAR_WIDGET = "year_choice"
+_YEAR_WIDGET = "year"  # the widget's key; the link's parameter has the same name
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ reference = right.slider("参考线（%）", min_value=50, max_value=100, value=
 st.subheader(f"支出率最低的 {int(count)} 个单位：是否自评满分")
 indicators = data.indicator_scores(chosen.year)
 lowest = tables.lowest_execution_table(scores, indicators, int(count))
-ui.table(lowest, title="支出率最低的单位", key="lowest")
+ui.table(lowest, title="支出率最低的单位", key="lowest", page_filters=[("支出率最低的单位数", str(int(count)))])
 claimed = int((lowest["A3自评满分"] == "是").sum())
 st.markdown(f"其中 **{claimed}** 个单位的 A3 自评为满分（10 分），复核按实际支出率计分。")
 
