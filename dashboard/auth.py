@@ -100,6 +100,9 @@ SESSION_VIEWER = "viewer"
 SESSION_TOKEN = "session_token"
 PENDING_COOKIE = "session_cookie_pending"
 SESSION_ROUTE = "auth/session"   # served by dashboard.server
+# True when served by dashboard.server (make dashboard): the cookie route and the download guard
+# exist. Without them the sign-in lasts for the page's session only, and the sidebar says so.
+SERVED_WITH_GUARD = False
 SIGN_OUT_ROUTE = "auth/signout"
 
 
@@ -659,6 +662,8 @@ def _hand_over_cookie() -> None:
 
     if not st.session_state.pop(PENDING_COOKIE, False) or not st.session_state.get(SESSION_TOKEN):
         return
+    if not SERVED_WITH_GUARD:
+        return
     code = claim_code(st.session_state[SESSION_TOKEN])
     st.html(f"""<script>
         (function () {{
@@ -689,6 +694,8 @@ def sidebar_identity(viewer: Viewer) -> None:
     if mode == MODE_NONE:
         return
     st.caption(f"当前用户：{viewer.label()}")
+    if not SERVED_WITH_GUARD:
+        st.caption("注意：看板不是用 make dashboard 启动的，下载地址没有登录检查，刷新页面需要重新登录。")
     if mode == MODE_USERS:
         st.button("退出登录", key="sign_out", on_click=sign_out, icon=":material/logout:")
 

@@ -107,6 +107,7 @@ class MediaGuard:
         await self.app(scope, receive, send_and_record)
 
 
+auth.SERVED_WITH_GUARD = True
 app = st.App(str(Path(__file__).resolve().parent / "app.py"),
              routes=[Route(f"/{auth.SESSION_ROUTE}", session_route)],
              middleware=[Middleware(MediaGuard)])

@@ -256,6 +256,9 @@ def test_deep_links_say_what_is_not_available(server, page, sample_warehouse):
     assert "没有名为“遂溪县并不存在局”的单位" in page.content()
     assert _query(page.url)["unit"] == "遂溪县并不存在局"
 
+    page.goto(f"{server}/nosuchpage?year={YEAR}", wait_until="domcontentloaded")
+    page.get_by_text("链接中的页面“nosuchpage”不存在").first.wait_for(timeout=30_000)
+
     _open(page, server, "ranking", {"year": 2031}, f"排名 · {latest} 年度")
     assert "“2031”在数据仓库中没有记录" in page.content()
 
