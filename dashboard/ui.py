@@ -43,10 +43,16 @@ _URL_UNSAFE = re.compile(r"[%&#+?=\s\x00-\x1f]")
 _UNIT_IN_LINK = r"[?&]unit=([^&]*)$"
 
 
-def unit_link(unit_name: str, year: int) -> str:
-    """The address of the unit's 单位详情 in that year (relative: it works under any base path)."""
+RATE_SOURCES_COLUMN = "比率来源"
+RATE_SOURCES_TAB = "比率的来源"  # the tab of 单位详情 that shows each rate's lines and cells
+
+
+def unit_link(unit_name: str, year: int, *, tab: str | None = None) -> str:
+    """The address of the unit's 单位详情 in that year (relative: it works under any base path);
+    the unit comes last, where the table's link text is read from."""
     value = _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), str(unit_name))
-    return f"{UNIT_PAGE}?year={int(year)}&unit={value}"
+    opened = f"&tab={tab}" if tab else ""
+    return f"{UNIT_PAGE}?year={int(year)}{opened}&unit={value}"
 
 
 Filter = tuple[str, str]
@@ -100,16 +106,20 @@ def _column_config(table: pd.DataFrame, *, linked: bool) -> dict:
     return config
 
 
-def _with_unit_links(frame: pd.DataFrame, year: int) -> pd.DataFrame:
+def _with_unit_links(frame: pd.DataFrame, year: int, *, rate_sources: bool = False) -> pd.DataFrame:
     linked = frame.copy()
-    linked[UNIT_COLUMN] = [unit_link(name, year) if isinstance(name, str) and name else None
-                           for name in frame[UNIT_COLUMN]]
+    names = [name if isinstance(name, str) and name else None for name in frame[UNIT_COLUMN]]
+    linked[UNIT_COLUMN] = [unit_link(name, year) if name else None for name in names]
+    if rate_sources:
+        # display only (downloads hold the table as computed): from a rate to its lines and cells
+        linked[RATE_SOURCES_COLUMN] = [unit_link(name, year, tab=RATE_SOURCES_TAB) if name else None
+                                       for name in names]
     return linked
 
 
 def table(frame: pd.DataFrame | Styler, *, title: str, key: str, height: int | str = "auto",
           page_filters: Sequence[Filter] = (), unit: str | None = None, links: bool = True,
-          year: int | None = None) -> pd.DataFrame:
+          year: int | None = None, rate_sources: bool = False) -> pd.DataFrame:
     """Show a table and offer it as .xlsx and CSV; both files come from this same DataFrame.
 
     A 单位名称 column links to each unit's 单位详情. page_filters are the page's own controls
@@ -121,14 +131,18 @@ def table(frame: pd.DataFrame | Styler, *, title: str, key: str, height: int | s
     year = filters.current().year if year is None else year
     linked = links and UNIT_COLUMN in shown.columns and not shown.empty
     if linked:
-        display = _with_unit_links(shown, year)
+        display = _with_unit_links(shown, year, rate_sources=rate_sources and styler is None)
         if styler is not None:
             css = _styles(styler)
             styler = display.style.apply(lambda _: css, axis=None).format(precision=2, na_rep="")
     else:
         display = shown
+    config = _column_config(shown, linked=linked)
+    if RATE_SOURCES_COLUMN in display.columns:
+        config[RATE_SOURCES_COLUMN] = st.column_config.LinkColumn(
+            RATE_SOURCES_COLUMN, display_text="查看行次与单元格", help="该单位各比率的分子、分母行次和来源单元格")
     st.dataframe(styler if styler is not None else display, hide_index=True, height=height,
-                 column_config=_column_config(shown, linked=linked), key=f"{key}_table", placeholder="")
+                 column_config=config, key=f"{key}_table", placeholder="")
     narrowed = any(value for _, value in page_filters) or filters.current().narrowed
     stem = download_stem(title, year, unit=unit, narrowed=narrowed)
     notes = export_notes(title, page_filters, unit)

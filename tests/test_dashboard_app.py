@@ -92,6 +92,16 @@ def test_ranking_lists_every_loaded_unit_in_warehouse_order(app, sample_warehous
     assert reference["预算资金支出率（%）"] == pytest.approx(99.72)
 
 
+def test_every_ranked_unit_links_to_its_detail_and_its_rates_sources(app, sample_warehouse):
+    _open(app, "views/ranking.py", year=str(YEAR))
+    raw = next(e.value for e in app.dataframe if list(e.value.columns[:2]) == ["排名", "单位名称"])
+    row = raw.iloc[0]
+    unit = unit_of_link(row["单位名称"])
+    sources = urllib.parse.parse_qs(urllib.parse.urlsplit(row["比率来源"]).query)
+    assert urllib.parse.urlsplit(row["比率来源"]).path == "unit"
+    assert sources == {"year": [str(YEAR)], "tab": ["比率的来源"], "unit": [unit]}
+
+
 def test_lowest_execution_shows_a3_self_and_review_side_by_side(app, sample_warehouse):
     _open(app, "views/execution.py", year=str(YEAR))
     lowest = _frame(app, "单位名称", "财政下达预算数（万元）", "支出决算数（万元）")

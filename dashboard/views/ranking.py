@@ -14,6 +14,7 @@ scores = ui.filtered_scores(chosen)
 text = st.text_input("按单位名称查找", key="search", placeholder="输入单位名称中的文字", bind="query-params")
 ranking = tables.search(tables.ranking_table(scores), text)
 st.caption(f"共 {len(ranking)} 个单位。点击单位名称打开其单位详情。")
-ui.table(ranking, title="单位排名", key="ranking", page_filters=[("按单位名称查找", text.strip())])
+ui.table(ranking, title="单位排名", key="ranking", page_filters=[("按单位名称查找", text.strip())],
+         rate_sources=True)
 shown = scores[scores["unit_name"].isin(ranking["单位名称"])]
 ui.figure(figures.score_ranking(shown), key="ranking_chart")

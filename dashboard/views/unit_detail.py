@@ -18,7 +18,7 @@ from presentation.queries import is_history
 
 UNIT_KEY = "unit"
 TAB_KEY = "tab"
-TABS = ["数据表", "比率的来源", "指标得分", "问题清单", "历年趋势"]
+TABS = ["数据表", ui.RATE_SOURCES_TAB, "指标得分", "问题清单", "历年趋势"]
 # Each rate shown at the top, with the metric whose docstring names its lines (r13 / r12).
 RATES = (("预算资金支出率", "execution_rate", metrics.execution_rate),
          ("三公经费控制率", "sangong_control_rate", metrics.sangong_control_rate),
