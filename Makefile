@@ -13,6 +13,7 @@ OUT ?= out
 LEDGER ?= ledger/bureau.sqlite
 YEAR ?= 2024
 PORT ?= 8501
+ADDRESS ?= 127.0.0.1
 N ?= 10000
 # make review: an officer's 复核 score (ACTION=set|withdraw|list)
 ACTION ?= list
@@ -37,7 +38,7 @@ export PERF_LEDGER := $(LEDGER)
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
-	@echo "  variables: RAW=$(RAW) DB=$(DB) OUT=$(OUT) LEDGER=$(LEDGER) YEAR=$(YEAR) PORT=$(PORT) N=$(N)"
+	@echo "  variables: RAW=$(RAW) DB=$(DB) OUT=$(OUT) LEDGER=$(LEDGER) YEAR=$(YEAR) ADDRESS=$(ADDRESS) PORT=$(PORT) N=$(N)"
 
 $(UV):
 	@echo "uv not found: installing it into .tools/ with pip"
@@ -56,8 +57,8 @@ pipeline: $(STAMP) ## validate, load and score every submission under RAW= into 
 	$(RUN) python -m pipeline run --raw "$(RAW)" --db "$(DB)" --ledger "$(LEDGER)"
 
 .PHONY: dashboard
-dashboard: $(STAMP) ## open the dashboard (Streamlit) on PORT= against DB=
-	$(RUN) streamlit run dashboard/app.py --server.port $(PORT) --browser.gatherUsageStats false
+dashboard: $(STAMP) ## open the dashboard (Streamlit) on ADDRESS=:PORT= (default 127.0.0.1:8501) against DB=
+	$(RUN) streamlit run dashboard/server.py --server.address $(ADDRESS) --server.port $(PORT) --browser.gatherUsageStats false
 
 .PHONY: test
 test: $(STAMP) ## run the test suite

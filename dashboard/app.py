@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import sys
+import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -21,22 +23,37 @@ from dashboard import auth, data, filters, ui  # noqa: E402
 # Not named pages/: Streamlit would serve a pages/ folder on its own, without this entrypoint,
 # to a deep link that arrives before any session has registered the navigation.
 PAGES_DIR = Path(__file__).resolve().parent / "views"
-PAGES = (
-    ("overview.py", "总览", ":material/dashboard:", "overview"),
-    ("ranking.py", "排名", ":material/format_list_numbered:", "ranking"),
-    ("execution.py", "预算执行", ":material/account_balance_wallet:", "execution"),
-    ("sangong.py", "三公经费", ":material/directions_car:", "sangong"),
-    ("grades.py", "等级与得分", ":material/grading:", "grades"),
-    ("targets.py", "绩效目标", ":material/flag:", "targets"),
-    ("unit_detail.py", "单位详情", ":material/apartment:", "unit"),
-    ("quality.py", "数据质量", ":material/fact_check:", "quality"),
-    ("rectification.py", "退回与整改", ":material/assignment_return:", "rectification"),
-    ("exports.py", "导出材料", ":material/download:", "exports"),
-    ("review.py", "复核", ":material/rule:", "review"),
-)
-# County-wide materials and the bureau's own review: not offered to a unit account (its reads hold only
-# its own rows, and it never reads the sample or the ledger).
-BUREAU_ONLY_PAGES = ("exports", "review")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    file: str          # under views/
+    title: str
+    icon: str
+    url_path: str
+    bureau_only: bool = False  # county-wide materials: a unit account is told why it cannot open them
+    # the bureau's own working pages: a unit account is not offered them at all
+    hidden_from_units: bool = False
+
+    def __iter__(self):  # (file, title, icon, url_path), as the registry was read before
+        return iter((self.file, self.title, self.icon, self.url_path))
+
+
+# The navigation, in order; a new page is one more line here.
+PAGES = [
+    PageSpec("overview.py", "总览", ":material/dashboard:", "overview"),
+    PageSpec("ranking.py", "排名", ":material/format_list_numbered:", "ranking"),
+    PageSpec("execution.py", "预算执行", ":material/account_balance_wallet:", "execution"),
+    PageSpec("sangong.py", "三公经费", ":material/directions_car:", "sangong"),
+    PageSpec("grades.py", "等级与得分", ":material/grading:", "grades"),
+    PageSpec("targets.py", "绩效目标", ":material/flag:", "targets"),
+    PageSpec("unit_detail.py", "单位详情", ":material/apartment:", "unit"),
+    PageSpec("quality.py", "数据质量", ":material/fact_check:", "quality"),
+    PageSpec("rectification.py", "退回与整改", ":material/assignment_return:", "rectification"),
+    PageSpec("exports.py", "导出材料", ":material/download:", "exports", bureau_only=True),
+    # the sample and the ledger are the bureau's own: a unit never learns whether it was drawn
+    PageSpec("review.py", "复核", ":material/rule:", "review", bureau_only=True, hidden_from_units=True),
+]
 
 st.set_page_config(page_title="部门整体支出绩效自评 比较看板", page_icon=":material/insights:", layout="wide")
 
@@ -58,9 +75,42 @@ def warehouse_unavailable(error: data.WarehouseUnavailable) -> None:
             st.text(error.reason)
 
 
-def _pages(entries) -> list:
-    return [st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=url_path, default=index == 0)
-            for index, (file, title, icon, url_path) in enumerate(entries)]
+def _bureau_only(spec: PageSpec) -> None:
+    st.title(spec.title)
+    st.info(f"“{spec.title}”是全县的材料，只提供给财政局账户。您的账户只能查看本单位的数据；"
+            "如需这些材料，请联系县财政局绩效股。")
+
+
+def _pages(specs, viewer: auth.Viewer | None = None) -> list:
+    pages = []
+    for index, spec in enumerate(specs):
+        if spec.bureau_only and viewer is not None and not viewer.sees_everything:
+            target = functools.partial(_bureau_only, spec)
+        else:
+            target = PAGES_DIR / spec.file
+        pages.append(st.Page(target, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=index == 0))
+    return pages
+
+
+def _requested_page() -> str:
+    """The page named in the address (empty for the root)."""
+    try:
+        path = urllib.parse.urlsplit(st.context.url or "").path
+    except Exception:  # noqa: BLE001 - an address we cannot read names no page
+        return ""
+    return urllib.parse.unquote(path.rstrip("/").rsplit("/", 1)[-1])
+
+
+def link_notices(chosen: filters.Filters, years: list[int], shown_page: str) -> None:
+    """Say plainly when the link asked for a page or a year this dashboard does not have."""
+    asked = _requested_page()
+    known = {spec.url_path for spec in PAGES}
+    if asked and asked not in known and asked != shown_page:
+        st.warning(f"链接中的页面“{asked}”不存在，下面显示的是“{shown_page}”。"
+                   f"可用的页面：{'、'.join(spec.title for spec in PAGES)}。")
+    if chosen.requested_year is not None:
+        st.warning(f"链接中的评价年度“{chosen.requested_year}”在数据仓库中没有记录（已有年度："
+                   f"{'、'.join(map(str, sorted(years)))}），下面显示的是 {chosen.year} 年度。")
 
 
 def main() -> None:
@@ -90,9 +140,10 @@ def main() -> None:
         st.caption("金额单位：万元；比率为百分数。")
         auth.sidebar_identity(viewer)
 
-    offered = [entry for entry in PAGES if viewer.sees_everything or entry[3] not in BUREAU_ONLY_PAGES]
-    page = st.navigation(_pages(offered))
+    offered = [spec for spec in PAGES if viewer.sees_everything or not spec.hidden_from_units]
+    page = st.navigation(_pages(offered, viewer))
     st.session_state[ui.PAGE_KEY] = page.title
+    link_notices(st.session_state["filters"], years, page.url_path)
     try:
         page.run()
     except data.WarehouseUnavailable as error:

@@ -11,6 +11,20 @@ Settings (environment variables; `make dashboard` passes the environment through
     PERF_AUTH_HEADER  the trusted header in header mode, default X-Remote-User
     PERF_AUDIT_LOG    the append-only log of downloads and sign-ins (JSON lines),
                       default downloads.jsonl next to the warehouse
+    PERF_TRUSTED_PROXY header mode only: the address(es) of the reverse proxy, comma separated.
+                      Header mode is refused unless the dashboard listens on 127.0.0.1 only
+                      (server.address, `make dashboard` does so by default) or this is set;
+                      when set, a request from any other address is refused.
+    PERF_SESSION_SECRET users mode: the key that signs session cookies (any long random text);
+                      default: a random key kept in session.key beside the audit log (mode 600)
+    PERF_SESSION_HOURS users mode: how long a sign-in lasts, default 8 hours
+
+Signing in (users mode) sets a session cookie: the user name, an expiry and a random id,
+signed with HMAC-SHA256 under the server's secret, HttpOnly and SameSite=Lax. It lets a
+refresh, a new tab or a colleague's link keep the sign-in until it expires; signing out
+revokes its id (kept in session.revoked beside the key), so the cookie is worthless even if
+copied. The same cookie, or in header mode the proxy's header, is checked on every download
+fetch (/media/…) by dashboard.server, which also records each fetch in the audit log.
 
 A bureau account (role bureau) sees every unit; a unit account (role unit) sees only the
 rows and files of its own unit: dashboard.data enforces that on every read.
@@ -69,11 +83,27 @@ SALT_BYTES = 16
 HASH_BYTES = 32
 SCHEME = "scrypt"
 
-# After this many wrong passwords for one name, that name is refused for the lockout period.
+# After this many wrong passwords for one name from one address, that pair is refused for the
+# lockout period; an address is refused after ADDRESS_FAILURES wrong passwords for any names.
+# Someone elsewhere guessing at the bureau's account thus locks out only themselves.
 MAX_FAILURES = 5
+ADDRESS_FAILURES = 20
 LOCKOUT_SECONDS = 15 * 60
 
+SESSION_COOKIE = "perf_session"
+SESSION_HOURS = 8
+SESSION_KEY_NAME = "session.key"
+REVOKED_NAME = "session.revoked"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
 SESSION_VIEWER = "viewer"
+SESSION_TOKEN = "session_token"
+PENDING_COOKIE = "session_cookie_pending"
+SESSION_ROUTE = "auth/session"   # served by dashboard.server
+# True when served by dashboard.server (make dashboard): the cookie route and the download guard
+# exist. Without them the sign-in lasts for the page's session only, and the sidebar says so.
+SERVED_WITH_GUARD = False
+SIGN_OUT_ROUTE = "auth/signout"
 
 
 class AuthConfigError(Exception):
@@ -213,7 +243,200 @@ class LoginThrottle:
             self._failures.pop(name, None)
 
 
-THROTTLE = LoginThrottle()
+THROTTLE = LoginThrottle()                                    # keyed by "name@address"
+ADDRESS_THROTTLE = LoginThrottle(max_failures=ADDRESS_FAILURES)  # keyed by address
+
+
+def throttle_key(name: str, address: str | None) -> str:
+    return f"{name}@{address or '?'}"
+
+
+def login_locked(name: str, address: str | None) -> bool:
+    return THROTTLE.locked(throttle_key(name, address)) or ADDRESS_THROTTLE.locked(address or "?")
+
+
+def login_failed(name: str, address: str | None) -> None:
+    THROTTLE.failed(throttle_key(name, address))
+    ADDRESS_THROTTLE.failed(address or "?")
+
+
+def login_succeeded(name: str, address: str | None) -> None:
+    THROTTLE.succeeded(throttle_key(name, address))
+
+
+# --- header mode: who may name the user ------------------------------------------------
+
+
+def trusted_proxies() -> tuple[str, ...]:
+    return tuple(a.strip() for a in os.environ.get("PERF_TRUSTED_PROXY", "").split(",") if a.strip())
+
+
+def header_mode_refusal(listen_address: str | None, client: str | None) -> str | None:
+    """Why a header-mode request must not be believed (None: it may be).
+
+    Anyone who reaches the port can send the header; it is only worth something when the
+    only one who can reach the port is the proxy (the dashboard listens on loopback) or
+    the request comes from the proxy's configured address.
+    """
+    proxies = trusted_proxies()
+    if proxies:
+        if client not in proxies:
+            return f"请求来自 {client or '未知地址'}，不是 PERF_TRUSTED_PROXY 中登记的代理地址"
+        return None
+    if (listen_address or "").strip() not in LOOPBACK:
+        return (f"看板监听在 {listen_address or '全部地址'}，任何能访问该端口的人都能伪造用户名请求头。"
+                "请让看板只监听 127.0.0.1（make dashboard 的默认做法），或用 PERF_TRUSTED_PROXY 指定代理的地址")
+    return None
+
+
+def listen_address() -> str | None:
+    try:
+        from streamlit import config
+
+        return config.get_option("server.address")
+    except Exception:  # noqa: BLE001 - outside a server nothing listens
+        return None
+
+
+# --- session cookies (users mode) --------------------------------------------------------
+
+
+def _secret_dir() -> Path:
+    return audit_log_path().parent
+
+
+def session_secret() -> bytes:
+    configured = os.environ.get("PERF_SESSION_SECRET")
+    if configured:
+        return configured.encode("utf-8")
+    path = _secret_dir() / SESSION_KEY_NAME
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key.hex())
+    return key
+
+
+def session_hours() -> float:
+    try:
+        return float(os.environ.get("PERF_SESSION_HOURS", SESSION_HOURS))
+    except ValueError:
+        return SESSION_HOURS
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def issue_session(name: str, *, now: float | None = None) -> str:
+    """A signed token: base64(json{u, exp, id}).base64(hmac)."""
+    now = time.time() if now is None else now
+    body = _b64(json.dumps({"u": name, "exp": int(now + session_hours() * 3600), "id": secrets.token_hex(12)},
+                           ensure_ascii=False).encode("utf-8"))
+    signature = _b64(hmac.new(session_secret(), body.encode("ascii"), hashlib.sha256).digest())
+    return f"{body}.{signature}"
+
+
+def _session_claims(token: str | None, *, now: float | None = None) -> dict | None:
+    if not token or token.count(".") != 1:
+        return None
+    body, signature = token.split(".")
+    expected = _b64(hmac.new(session_secret(), body.encode("ascii", "replace"), hashlib.sha256).digest())
+    if not hmac.compare_digest(signature, expected):
+        return None
+    try:
+        claims = json.loads(_unb64(body))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int):
+        return None
+    if claims["exp"] <= (time.time() if now is None else now) or claims.get("id") in revoked_sessions():
+        return None
+    return claims
+
+
+def session_viewer(token: str | None, accounts: Mapping[str, Account], *, now: float | None = None) -> Viewer | None:
+    """The viewer a session cookie stands for: signed, unexpired, not revoked, account still there."""
+    claims = _session_claims(token, now=now)
+    if claims is None:
+        return None
+    account = accounts.get(str(claims.get("u")))
+    return account.viewer() if account is not None else None
+
+
+def revoked_sessions() -> set[str]:
+    path = _secret_dir() / REVOKED_NAME
+    try:
+        return {line.split()[0] for line in path.read_text(encoding="ascii").splitlines() if line.strip()}
+    except FileNotFoundError:
+        return set()
+
+
+def revoke_session(token: str | None) -> None:
+    """Sign-out: the token's id is written down, and the token is refused from then on."""
+    claims = _session_claims(token)
+    if claims is None:
+        return
+    path = _secret_dir() / REVOKED_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _AUDIT_LOCK:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, f"{claims['id']} {claims['exp']}\n".encode("ascii"))
+        finally:
+            os.close(fd)
+
+
+# One-time codes that turn into the session cookie (dashboard.server's /auth/session):
+# the script cannot set a cookie, the browser fetches it with the code right after signing in.
+_CLAIMS: dict[str, tuple[str, float]] = {}
+_CLAIMS_LOCK = threading.Lock()
+CLAIM_SECONDS = 60
+
+
+def claim_code(token: str) -> str:
+    code = secrets.token_urlsafe(24)
+    with _CLAIMS_LOCK:
+        now = time.monotonic()
+        for stale in [c for c, (_, t) in _CLAIMS.items() if t < now]:
+            _CLAIMS.pop(stale, None)
+        _CLAIMS[code] = (token, now + CLAIM_SECONDS)
+    return code
+
+
+def redeem_claim(code: str) -> str | None:
+    with _CLAIMS_LOCK:
+        token, until = _CLAIMS.pop(code, (None, 0.0))
+    return token if token is not None and until >= time.monotonic() else None
+
+
+def request_viewer(*, mode: str, cookies: Mapping[str, str], headers: Mapping[str, str],
+                   client: str | None, listen: str | None) -> Viewer | None:
+    """Who sends an HTTP request (a download fetch), by the same rules as the page."""
+    if mode == MODE_NONE:
+        return local_viewer()
+    accounts = current_accounts()
+    if mode == MODE_HEADER:
+        if header_mode_refusal(listen, client) is not None:
+            return None
+        return viewer_from_header(headers, auth_header(), accounts)
+    return session_viewer(cookies.get(SESSION_COOKIE), accounts)
 
 
 # --- the users file -------------------------------------------------------------------
@@ -413,26 +636,54 @@ def _login_form(accounts: Mapping[str, Account]) -> None:
     if not submitted:
         return
     name = name.strip()
-    if THROTTLE.locked(name):
-        st.error(f"该用户连续登录失败次数过多，请 {LOCKOUT_SECONDS // 60} 分钟后再试。")
+    address = client_address()
+    if login_locked(name, address):
+        append_audit(audit_record("login_locked", None, user=name, address=address))
+        st.error(f"连续登录失败次数过多，请 {LOCKOUT_SECONDS // 60} 分钟后再试。")
         return
     viewer = authenticate(accounts, name, password)
     if viewer is None:
-        THROTTLE.failed(name)
-        append_audit(audit_record("login_failed", None, user=name, address=client_address()))
+        login_failed(name, address)
+        append_audit(audit_record("login_failed", None, user=name, address=address))
         st.error("用户名或密码不正确。")
         return
-    THROTTLE.succeeded(name)
-    append_audit(audit_record("login", viewer, address=client_address()))
+    login_succeeded(name, address)
+    append_audit(audit_record("login", viewer, address=address))
     st.session_state[SESSION_VIEWER] = viewer
+    st.session_state[SESSION_TOKEN] = issue_session(viewer.name)
+    st.session_state[PENDING_COOKIE] = True
     st.session_state.pop("login_password", None)
     st.rerun()
+
+
+def _hand_over_cookie() -> None:
+    """After signing in: the browser fetches the session cookie with a one-time code and comes back."""
+    import streamlit as st
+
+    if not st.session_state.pop(PENDING_COOKIE, False) or not st.session_state.get(SESSION_TOKEN):
+        return
+    if not SERVED_WITH_GUARD:
+        return
+    code = claim_code(st.session_state[SESSION_TOKEN])
+    st.html(f"""<script>
+        (function () {{
+            const here = window.location.pathname + window.location.search;
+            const root = window.location.pathname.replace(/[^/]*$/, "");
+            window.location.replace(root + "{SESSION_ROUTE}?code={code}&next=" + encodeURIComponent(here));
+        }})();
+    </script>""", unsafe_allow_javascript=True)
 
 
 def sign_out() -> None:
     import streamlit as st
 
-    st.session_state.pop(SESSION_VIEWER, None)
+    revoke_session(st.session_state.pop(SESSION_TOKEN, None))
+    try:
+        revoke_session(st.context.cookies.get(SESSION_COOKIE))
+    except Exception:  # noqa: BLE001 - no cookies outside a browser
+        pass
+    viewer = st.session_state.pop(SESSION_VIEWER, None)
+    append_audit(audit_record("logout", viewer if isinstance(viewer, Viewer) else None, address=client_address()))
 
 
 def sidebar_identity(viewer: Viewer) -> None:
@@ -443,6 +694,8 @@ def sidebar_identity(viewer: Viewer) -> None:
     if mode == MODE_NONE:
         return
     st.caption(f"当前用户：{viewer.label()}")
+    if not SERVED_WITH_GUARD:
+        st.caption("注意：看板不是用 make dashboard 启动的，下载地址没有登录检查，刷新页面需要重新登录。")
     if mode == MODE_USERS:
         st.button("退出登录", key="sign_out", on_click=sign_out, icon=":material/logout:")
 
@@ -461,6 +714,11 @@ def require_viewer() -> Viewer | None:
         st.error(f"看板的访问设置有误，暂不显示任何数据：{error}")
         return None
     if mode == MODE_HEADER:
+        refusal = header_mode_refusal(listen_address(), client_address())
+        if refusal is not None:
+            st.title("部门整体支出绩效自评 比较看板")
+            st.error(f"看板的访问设置不安全，暂不显示任何数据：{refusal}。")
+            return None
         viewer = viewer_from_header(st.context.headers, auth_header(), accounts)
         if viewer is None:
             st.title("部门整体支出绩效自评 比较看板")
@@ -469,11 +727,29 @@ def require_viewer() -> Viewer | None:
         st.session_state[SESSION_VIEWER] = viewer
         return viewer
     viewer = st.session_state.get(SESSION_VIEWER)
-    if isinstance(viewer, Viewer) and _still_valid(viewer, accounts):
+    if isinstance(viewer, Viewer) and _still_valid(viewer, accounts) and _token_still_valid(accounts):
+        _hand_over_cookie()
         return viewer
     st.session_state.pop(SESSION_VIEWER, None)
+    try:
+        token = st.context.cookies.get(SESSION_COOKIE)
+    except Exception:  # noqa: BLE001 - no cookies outside a browser
+        token = None
+    viewer = session_viewer(token, accounts)
+    if viewer is not None:
+        st.session_state[SESSION_VIEWER] = viewer
+        st.session_state[SESSION_TOKEN] = token
+        return viewer
     _login_form(accounts)
     return None
+
+
+def _token_still_valid(accounts: Mapping[str, Account]) -> bool:
+    """The session's token has not expired or been revoked (a sign-out in another tab ends this one too)."""
+    import streamlit as st
+
+    token = st.session_state.get(SESSION_TOKEN)
+    return token is None or session_viewer(token, accounts) is not None
 
 
 # --- the command line: python -m dashboard.auth ------------------------------------------

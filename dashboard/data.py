@@ -11,7 +11,8 @@ the signed-in viewer of the session. A bureau viewer reads the published file it
 unit viewer's query runs in a private in-memory database holding only that unit's rows,
 copied with the unit name as a parameter; the published file is detached and file access
 switched off before the query runs, so no query text, however written, reaches another
-unit's rows.
+unit's rows. The one exception is county_profile: counts, means and quartiles over every
+unit, which a unit account sees beside its own figures; it returns no row and no name.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from pipeline import settings
-from presentation.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR
+from presentation.queries import FINDINGS_OF_UNIT, FINDINGS_OF_YEAR, STATUS_OF_YEAR
 from presentation.targets import TARGETS_OF_UNIT, TARGETS_OF_YEAR
 
 from . import auth
@@ -257,14 +258,55 @@ def findings(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
 
 
 def unit_findings(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
-    return query(
-        """
-        SELECT * FROM findings WHERE unit_name = ? AND year = ?
-        ORDER BY CASE severity WHEN 'fatal' THEN 0 WHEN 'error' THEN 1 ELSE 2 END, file, location
-        """,
-        [unit_name, year],
-        viewer=viewer,
-    )
+    """The unit's findings of the year, each with its file's state (superseded ones last)."""
+    return query(FINDINGS_OF_UNIT, [unit_name, year], viewer=viewer)
+
+
+def unit_files(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """The unit's files of the year with their state and the reason (quarantined, superseded…)."""
+    return query("SELECT * FROM ingest_files WHERE unit_name = ? AND (COALESCE(year, folder_year) = ? "
+                 "OR folder_year = ?) ORDER BY state, file", [unit_name, year, year], viewer=viewer)
+
+
+def unit_status(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """The unit's row of submission_status for the year (empty: neither in the roster nor submitted)."""
+    return query("SELECT * FROM submission_status WHERE unit_name = ? AND year = ?", [unit_name, year],
+                 viewer=viewer)
+
+
+# The county's figures a unit account may see beside its own: counts, means and quartiles over
+# every loaded unit, never a row or a name. Computed on the published file (the one read that
+# is not limited to the viewer's unit), and only these aggregate columns leave it.
+_PROFILED = ("review_score", "self_score", "execution_rate", "sangong_control_rate", "public_control_rate")
+COUNTY_PROFILE = "SELECT " + ", ".join(
+    f"count({c}) AS {c}__n, avg({c}) AS {c}__mean, quantile_cont({c}, 0.25) AS {c}__p25, "
+    f"quantile_cont({c}, 0.5) AS {c}__median, quantile_cont({c}, 0.75) AS {c}__p75"
+    for c in _PROFILED) + ", count(*) AS units, sum(budget_issued) AS budget_issued, sum(spent) AS spent, " \
+    "sum(sangong_budget) AS sangong_budget, sum(sangong_spent) AS sangong_spent " \
+    "FROM unit_scores WHERE year = ?"
+COUNTY_GRADES = "SELECT review_grade AS grade, count(*) AS units FROM unit_scores WHERE year = ? GROUP BY 1"
+
+
+def county_profile(year: int, *, viewer: auth.Viewer | None = None) -> dict:
+    """Aggregates of every loaded unit of the year, for any viewer: {metric: {n, mean, p25, median, p75}},
+    the county's sums (元), units, and the count of units per 复核等级."""
+    scope_of(viewer)  # signed in, whoever it is
+    path = warehouse_path()
+    signature = file_signature(path)
+    if signature is None:
+        raise WarehouseUnavailable(path, "文件不存在")
+    try:
+        row = _cached_query(str(path), signature, COUNTY_PROFILE, (year,), None).iloc[0].to_dict()
+        grades = _cached_query(str(path), signature, COUNTY_GRADES, (year,), None)
+    except _BuildReplaced:
+        return county_profile(year, viewer=viewer)
+    except duckdb.Error as error:
+        raise WarehouseUnavailable(path, str(error)) from error
+    profile = {c: {part: row[f"{c}__{part}"] for part in ("n", "mean", "p25", "median", "p75")}
+               for c in _PROFILED}
+    profile["county"] = {k: row[k] for k in ("units", "budget_issued", "spent", "sangong_budget", "sangong_spent")}
+    profile["grades"] = {str(g): int(n) for g, n in zip(grades["grade"], grades["units"]) if g is not None}
+    return profile
 
 
 def ingest_files(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:

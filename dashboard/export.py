@@ -1,8 +1,10 @@
 """Downloads of a displayed table: .xlsx and CSV, built from the very DataFrame shown.
 
-Number formats follow the header: "（万元）" columns get thousands separators and two
-decimals, "（%）" columns two decimals (the values are already percentages), other
-decimals two places, whole numbers none.
+The workbook uses the Excel formats of the year's 汇总表 (pipeline.outputs.ranking_book),
+one set for every file the bureau hands out: amounts (header "（万元）" or "（元）") with
+thousands separators and two decimals; rates (header "（%）") written as fractions and
+formatted as percentages, so Excel computes with 99.72% as 0.9972; scores and other
+decimals two places; whole numbers none. The CSV keeps the table exactly as displayed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from datetime import date, datetime
 import pandas as pd
 import xlsxwriter
 
-from presentation.tables import PCT, WAN
+from pipeline.outputs.common import safe_file_stem
+from pipeline.outputs.ranking_book import COUNT_FORMAT, RATE_FORMAT, SCORE_FORMAT, YUAN_FORMAT
+from presentation.tables import PCT, WAN, YUAN
 
 CSV_ENCODING = "utf-8-sig"  # Excel on Chinese Windows needs the BOM to read UTF-8
 NOTES_SHEET = "筛选条件"
@@ -31,15 +35,24 @@ def sheet_name(title: str) -> str:
     return cleaned[:MAX_SHEET_NAME]
 
 
+def safe_stem(text: str) -> str:
+    """A download's file name stem that every operating system accepts."""
+    return safe_file_stem(text)
+
+
+def is_rate(header: str) -> bool:
+    return header.endswith(PCT)
+
+
 def number_format(header: str, values: pd.Series) -> str | None:
-    if header.endswith(WAN):
-        return "#,##0.00"
-    if header.endswith(PCT) or "百分点" in header:
-        return "0.00"
+    if header.endswith(WAN) or header.endswith(YUAN):
+        return YUAN_FORMAT
+    if is_rate(header):
+        return RATE_FORMAT
     if pd.api.types.is_integer_dtype(values):
-        return "0"
-    if pd.api.types.is_float_dtype(values):
-        return "0.00"
+        return COUNT_FORMAT
+    if pd.api.types.is_float_dtype(values) or "百分点" in header:
+        return SCORE_FORMAT
     return None
 
 
@@ -73,8 +86,12 @@ def xlsx_bytes(table: pd.DataFrame, *, title: str, notes: list[tuple[str, str]])
         column_format = workbook.add_format({"num_format": pattern}) if pattern else None
         width = max([len(header) * 2 + 2] + [min(60, len(str(v)) * 2) for v in table[header].head(200)])
         sheet.set_column(column_index, column_index, min(max(width, 8), 60), column_format)
+        # Shown as 99.72 under a "（%）" header; a real percentage in Excel is the fraction.
+        scale = 100 if is_rate(header) else 1
         for row_index, value in enumerate(table[header].tolist(), start=1):
             value = _cell(value)
+            if scale != 1 and isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = round(value / scale, 6)
             if value is None:
                 continue
             if isinstance(value, datetime):

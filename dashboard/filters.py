@@ -7,6 +7,10 @@ so the address bar always reproduces the view and can be sent to a colleague.
 city or a province). The pages then compare 地区 first, the 主管部门 of one 地区 next, and
 the units of one 主管部门 last (Filters.compare_by); choosing a row of a comparison moves
 one level down (drill_down), by setting the same URL-bound filter.
+
+The year is always written out, the latest one too: a link shared today must not open next
+year's data once a new year is loaded. A year the warehouse does not hold is not silently replaced:
+the page says which year was asked for and which is shown.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ DEPARTMENT_KEY = "dept"
 GRADE_KEY = "grade"
 REGION_KEY = "region"
 LEVEL_KEYS = {"region": REGION_KEY, "department": DEPARTMENT_KEY}
+_YEAR_WIDGET = "year"  # the widget's key; the link's parameter has the same name
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class Filters:
     regions: tuple[str, ...] = field(default_factory=tuple)
     # 地区 of each roster unit (unit_name → 地区); empty when the roster has no 地区
     region_of: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    requested_year: str | None = None  # the link's year when the warehouse has no such year
 
     @property
     def has_regions(self) -> bool:
@@ -54,6 +60,24 @@ class Filters:
         if len(self.departments) != 1:
             return "department"
         return None
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.regions or self.unit_types or self.departments or self.grades)
+
+    def excluded_by(self, row: dict) -> list[str]:
+        """Which of the chosen filters leave out a unit with these 地区 / 单位类型 / 主管部门 / 复核等级."""
+        reasons = []
+        if self.regions and self.region_of.get(row.get("unit_name")) not in self.regions:
+            region = self.region_of.get(row.get("unit_name")) or "未填"
+            reasons.append(f"地区为“{region}”，不在所选的{'、'.join(self.regions)}中")
+        if self.unit_types and row.get("unit_type") not in self.unit_types:
+            reasons.append(f"单位类型为“{row.get('unit_type') or '未填'}”，不在所选的{'、'.join(self.unit_types)}中")
+        if self.departments and row.get("department") not in self.departments:
+            reasons.append(f"主管部门为“{row.get('department') or '未填'}”，不在所选的{'、'.join(self.departments)}中")
+        if self.grades and row.get("review_grade") not in self.grades:
+            reasons.append(f"复核等级为“{row.get('review_grade') or '无'}”，不在所选的{'、'.join(self.grades)}中")
+        return reasons
 
     def describe(self) -> list[tuple[str, str]]:
         """The filters as a person reads them, one (名称, 取值) pair each."""
@@ -116,6 +140,10 @@ def drill_down(level: str, name: str) -> None:
         st.session_state[DEPARTMENT_KEY] = []
 
 
+def _year_chosen() -> None:
+    st.query_params[YEAR_KEY] = str(st.session_state[_YEAR_WIDGET])
+
+
 def sidebar(years: list[int], unit_types: list[str], departments: list[str],
             roster_regions: pd.DataFrame | None = None) -> Filters:
     """Draw the shared filters in the sidebar and return what is selected.
@@ -131,8 +159,18 @@ def sidebar(years: list[int], unit_types: list[str], departments: list[str],
     regions = sorted(set(region_of.values()))
     with st.sidebar:
         st.header("筛选")
-        year = st.selectbox("评价年度", options=sorted(years, reverse=True), key=YEAR_KEY,
-                            bind="query-params")
+        options = sorted(years, reverse=True)
+        known = {str(y) for y in years}
+        requested = st.query_params.get(YEAR_KEY)
+        if requested in known and st.session_state.get(_YEAR_WIDGET) != int(requested):
+            # The link decides on arrival and whenever the address is edited; the widget afterwards.
+            st.session_state[_YEAR_WIDGET] = int(requested)
+        elif st.session_state.get(_YEAR_WIDGET) not in options:
+            st.session_state[_YEAR_WIDGET] = options[0]
+        year = st.selectbox("评价年度", options=options, key=_YEAR_WIDGET, on_change=_year_chosen)
+        unknown = requested if requested is not None and requested not in known else None
+        if unknown is None:
+            st.query_params[YEAR_KEY] = str(year)
         chosen_regions: list[str] = []
         if regions:
             chosen_regions = st.multiselect("地区", options=regions, key=REGION_KEY, placeholder="全部",
@@ -147,7 +185,8 @@ def sidebar(years: list[int], unit_types: list[str], departments: list[str],
         chosen_grades = st.multiselect("复核等级", options=list(GRADES), key=GRADE_KEY, placeholder="全部",
                                        bind="query-params")
     return Filters(year=int(year), unit_types=tuple(chosen_types), departments=tuple(chosen_departments),
-                   grades=tuple(chosen_grades), regions=tuple(chosen_regions), region_of=region_of)
+                   grades=tuple(chosen_grades), regions=tuple(chosen_regions), region_of=region_of,
+                   requested_year=unknown)
 
 
 def current() -> Filters:

@@ -7,7 +7,8 @@ file is built only then, and not handed over if the record cannot be written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import pandas as pd
@@ -18,7 +19,8 @@ from pandas.io.formats.style import Styler
 from pipeline import settings
 
 from . import auth, data, export, filters
-from presentation.tables import PCT, WAN
+from presentation import tables as _tables
+from presentation.tables import PCT, WAN, YUAN
 
 # The entrypoint stores the title of the page being shown here, for the audit log.
 PAGE_KEY = "page_title"
@@ -33,24 +35,69 @@ def build_label(build: dict) -> str:
     return f"{when}（批次 {str(build.get('build_id', ''))[:12]}）"
 
 
-def export_notes(title: str) -> list[tuple[str, str]]:
+UNIT_COLUMN = "单位名称"
+UNIT_PAGE = "unit"
+# Characters that would end or split a query value; everything else (Chinese included) stays
+# readable in the link, which the browser encodes when it follows it.
+_URL_UNSAFE = re.compile(r"[%&#+?=\s\x00-\x1f]")
+_UNIT_IN_LINK = r"[?&]unit=([^&]*)$"
+
+
+RATE_SOURCES_COLUMN = "比率来源"
+RATE_SOURCES_TAB = "比率的来源"  # the tab of 单位详情 that shows each rate's lines and cells
+
+
+def unit_link(unit_name: str, year: int, *, tab: str | None = None) -> str:
+    """The address of the unit's 单位详情 in that year (relative: it works under any base path);
+    the unit comes last, where the table's link text is read from."""
+    value = _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), str(unit_name))
+    opened = f"&tab={tab}" if tab else ""
+    return f"{UNIT_PAGE}?year={int(year)}{opened}&unit={value}"
+
+
+Filter = tuple[str, str]
+
+
+def shown_filters(page_filters: Sequence[Filter] = ()) -> list[Filter]:
+    """The sidebar's filters and the page's own (search text, severity, …) as a person reads them."""
+    try:
+        chosen = filters.current().describe()
+    except KeyError:
+        chosen = []
+    return [*chosen, *[(label, value) for label, value in page_filters if value]]
+
+
+def download_stem(title: str, year: int, *, unit: str | None = None, narrowed: bool = False) -> str:
+    """表格_单位_年度[_筛选]: the file says whose table, which year, and that it is not the whole list."""
+    parts = [title, *([unit] if unit else []), f"{year}年度"]
+    if narrowed:
+        parts.append("已筛选")
+    return export.safe_stem("_".join(parts))
+
+
+def export_notes(title: str, page_filters: Sequence[Filter] = (), unit: str | None = None) -> list[Filter]:
     """What the table shows: the page's filters and the data date, for the download's second sheet."""
     build = data.build_info()
-    chosen = filters.current()
     return [
-        *chosen.describe(),
+        *([("单位", unit)] if unit else []),
+        *shown_filters(page_filters),
         ("数据日期", build_label(build)),
         ("数据来源", str(build.get("raw_dir", ""))),
         ("导出时间", datetime.now().strftime("%Y-%m-%d %H:%M")),
-        ("说明", "金额单位：万元（表头注明）；比率为百分数（表头注明 %）"),
+        ("说明", "金额单位见表头（万元或元），带千分位；比率为百分数"),
     ]
 
 
-def _column_config(table: pd.DataFrame) -> dict:
+def _column_config(table: pd.DataFrame, *, linked: bool) -> dict:
     config = {}
     for header in table.columns:
         values = table[header]
-        if str(header).endswith(WAN):
+        if header == UNIT_COLUMN and linked:
+            config[header] = st.column_config.LinkColumn(header, display_text=_UNIT_IN_LINK, pinned=True,
+                                                         help="点击单位名称打开其单位详情")
+        elif header == UNIT_COLUMN:
+            config[header] = st.column_config.TextColumn(header, pinned=True)
+        elif str(header).endswith(WAN) or str(header).endswith(YUAN):
             config[header] = st.column_config.NumberColumn(header, format="accounting")
         elif str(header).endswith(PCT) or "百分点" in str(header) or pd.api.types.is_float_dtype(values):
             config[header] = st.column_config.NumberColumn(header, format="%.2f")
@@ -59,23 +106,64 @@ def _column_config(table: pd.DataFrame) -> dict:
     return config
 
 
-def table(frame: pd.DataFrame | Styler, *, title: str, key: str,
-          height: int | str = "auto") -> pd.DataFrame:
-    """Show a table and offer it as .xlsx and CSV; both files come from this same DataFrame."""
+def _with_unit_links(frame: pd.DataFrame, year: int, *, rate_sources: bool = False) -> pd.DataFrame:
+    linked = frame.copy()
+    names = [name if isinstance(name, str) and name else None for name in frame[UNIT_COLUMN]]
+    linked[UNIT_COLUMN] = [unit_link(name, year) if name else None for name in names]
+    if rate_sources:
+        # display only (downloads hold the table as computed): from a rate to its lines and cells
+        linked[RATE_SOURCES_COLUMN] = [unit_link(name, year, tab=RATE_SOURCES_TAB) if name else None
+                                       for name in names]
+    return linked
+
+
+def table(frame: pd.DataFrame | Styler, *, title: str, key: str, height: int | str = "auto",
+          page_filters: Sequence[Filter] = (), unit: str | None = None, links: bool = True,
+          year: int | None = None, rate_sources: bool = False) -> pd.DataFrame:
+    """Show a table and offer it as .xlsx and CSV; both files come from this same DataFrame.
+
+    A 单位名称 column links to each unit's 单位详情. page_filters are the page's own controls
+    (search text, severity…) that narrowed the table; the download names them, as it names
+    the unit when the table is one unit's.
+    """
     styler = frame if not isinstance(frame, pd.DataFrame) else None
     shown = styler.data if styler is not None else frame
-    st.dataframe(styler if styler is not None else shown, hide_index=True, height=height,
-                 column_config=_column_config(shown), key=f"{key}_table", placeholder="")
-    stem = f"{title}_{filters.current().year}"
-    notes = export_notes(title)
+    year = filters.current().year if year is None else year
+    linked = links and UNIT_COLUMN in shown.columns and not shown.empty
+    if linked:
+        display = _with_unit_links(shown, year, rate_sources=rate_sources and styler is None)
+        if styler is not None:
+            css = _styles(styler)
+            styler = display.style.apply(lambda _: css, axis=None).format(precision=2, na_rep="")
+    else:
+        display = shown
+    config = _column_config(shown, linked=linked)
+    if RATE_SOURCES_COLUMN in display.columns:
+        config[RATE_SOURCES_COLUMN] = st.column_config.LinkColumn(
+            RATE_SOURCES_COLUMN, display_text="查看行次与单元格", help="该单位各比率的分子、分母行次和来源单元格")
+    st.dataframe(styler if styler is not None else display, hide_index=True, height=height,
+                 column_config=config, key=f"{key}_table", placeholder="")
+    narrowed = any(value for _, value in page_filters) or filters.current().narrowed
+    stem = download_stem(title, year, unit=unit, narrowed=narrowed)
+    notes = export_notes(title, page_filters, unit)
     buttons = st.container(horizontal=True, gap="small")
     audited_download_button(
         "下载 Excel", lambda: export.xlsx_bytes(shown, title=title, notes=notes), file_name=f"{stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
-        table=title, rows=len(shown), container=buttons)
+        table=title, rows=len(shown), container=buttons, page_filters=page_filters)
     audited_download_button("下载 CSV", lambda: export.csv_bytes(shown), file_name=f"{stem}.csv", mime="text/csv",
-                            key=f"{key}_csv", table=title, rows=len(shown), container=buttons)
+                            key=f"{key}_csv", table=title, rows=len(shown), container=buttons,
+                            page_filters=page_filters)
     return shown
+
+
+def _styles(styler: Styler) -> pd.DataFrame:
+    """The CSS a Styler gives each cell, as a frame, to carry over to the linked copy of its data."""
+    computed = styler._compute()  # noqa: SLF001 - pandas keeps the computed CSS only here
+    css = pd.DataFrame("", index=styler.data.index, columns=styler.data.columns)
+    for (row, column), rules in computed.ctx.items():
+        css.iat[row, column] = "; ".join(f"{name}: {value}" for name, value in rules)
+    return css
 
 
 def audited_download(content: Callable[[], bytes], *, viewer: auth.Viewer, page: str | None, table: str,
@@ -102,15 +190,12 @@ def audited_download(content: Callable[[], bytes], *, viewer: auth.Viewer, page:
 
 def audited_download_button(label: str, content: Callable[[], bytes], *, file_name: str, mime: str, key: str,
                             table: str, rows: int | None = None, container=None,
-                            icon: str = ":material/download:", **options) -> None:
+                            icon: str = ":material/download:", page_filters: Sequence[Filter] = (),
+                            **options) -> None:
     """st.download_button whose file is built on click and recorded in the audit log."""
-    try:
-        shown_filters = filters.current().describe()
-    except KeyError:
-        shown_filters = []
     deliver = audited_download(
         content, viewer=auth.current_viewer(), page=st.session_state.get(PAGE_KEY), table=table,
-        file_name=file_name, rows=rows, filters_shown=shown_filters,
+        file_name=file_name, rows=rows, filters_shown=shown_filters(page_filters),
         build_id=str(data.build_info().get("build_id", "")), address=auth.client_address())
     (container or st).download_button(label, data=deliver, file_name=file_name, mime=mime, key=key,
                                       on_click="ignore", icon=icon, **options)
@@ -137,9 +222,56 @@ def empty(message: str = "当前筛选条件下没有数据。") -> None:
 
 
 def filtered_scores(chosen: filters.Filters) -> pd.DataFrame:
-    """The year's unit_scores under the shared filters; when none match, the page says so and stops."""
+    """The year's unit_scores under the shared filters; when none match, the page says why and stops.
+
+    A unit account whose unit has nothing loaded is told why (quarantined, not submitted…),
+    not that the filters match nothing.
+    """
     scores = filters.apply(data.unit_scores(chosen.year), chosen)
     if scores.empty:
-        empty()
+        viewer = auth.current_viewer()
+        if not viewer.sees_everything and viewer.unit:
+            explain_absence(viewer.unit, chosen.year)
+        else:
+            empty()
         st.stop()
     return scores
+
+
+def explain_own_absence(unit: str, year: int) -> None:
+    explain_absence(unit, year)
+
+
+def explain_absence(unit: str, year: int) -> None:
+    """Why the unit asked for is not shown for the year, in the words an officer or the unit needs."""
+    chosen = filters.current()
+    everyone = data.unit_scores(year)
+    here = everyone[everyone["unit_name"] == unit]
+    if not here.empty:
+        reasons = chosen.excluded_by(here.iloc[0].to_dict())
+        st.warning(f"“{unit}”{year} 年度已入库，但不在当前侧栏筛选范围内：{'；'.join(reasons)}。"
+                   "清除侧栏中的筛选即可查看。")
+        return
+    files = data.unit_files(unit, year)
+    quarantined = files[files["state"] == "quarantined"]
+    if not quarantined.empty:
+        st.error(f"“{unit}”{year} 年度报送的文件已被隔离，无法入库，因此没有可显示的数字。")
+        for file in quarantined.itertuples(index=False):
+            st.markdown(f"- 文件 `{file.file}`：{file.reason or '见问题清单'}")
+        findings = data.unit_findings(unit, year)
+        if not findings.empty:
+            st.markdown("须改正的问题（改正后请重新报送）：")
+            table(_tables.findings_table(findings), title="问题清单", key="absent_findings", unit=unit, year=year)
+        return
+    status = data.unit_status(unit, year)
+    if not status.empty and not bool(status.iloc[0]["submitted"]):
+        st.warning(f"“{unit}”在单位名录中，但 {year} 年度尚未报送。")
+        return
+    if not files.empty:
+        states = "、".join(f"{_tables.file_state_label(s)} {n} 个" for s, n in files["state"].value_counts().items())
+        st.warning(f"“{unit}”{year} 年度没有已入库的工作簿（文件：{states}）。")
+        return
+    st.warning(f"数据仓库中 {year} 年度没有名为“{unit}”的单位（不在名录中，也没有报送）。请核对链接中的单位名称。")
+
+
+

@@ -32,7 +32,8 @@ def _layout(figure: go.Figure, title: str, *, height: int | None = None,
         title={"text": title, "x": 0.01},
         font={"family": FONT_FAMILY, "size": 13},
         hoverlabel={"font": {"family": FONT_FAMILY}},
-        legend={"orientation": "h", "y": -0.18},
+        # above the plot, right-aligned: below it the legend ran into the x axis title
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
         margin={"l": left, "r": 30, "t": 70, "b": 20},
         separators=".,",
     )
@@ -89,6 +90,9 @@ def execution_by_unit(scores: pd.DataFrame, reference_rate: float = 0.9) -> go.F
                    labels=ordered["unit_name"])
 
 
+LABELLED_POINTS = 15
+
+
 def budget_against_rate(scores: pd.DataFrame, reference_rate: float = 0.9) -> go.Figure:
     """Budget size (万元, log scale) against 预算资金支出率 (%), one point per unit."""
     present = scores.dropna(subset=["execution_rate", "budget_issued"])
@@ -99,8 +103,15 @@ def budget_against_rate(scores: pd.DataFrame, reference_rate: float = 0.9) -> go
                            mode="markers", name=str(unit_type), text=group["unit_name"],
                            marker={"size": 11, "opacity": 0.85},
                            hovertemplate="%{text}<br>财政下达预算数 %{x:,.2f} 万元<br>支出率 %{y:.2f}%<extra></extra>")
+    below = present[present["execution_rate"] < reference_rate].nsmallest(LABELLED_POINTS, "execution_rate")
+    if len(below):
+        # the units under the reference line are the ones to look at: name them on the chart
+        figure.add_scatter(x=to_wanyuan(below["budget_issued"]), y=to_percent(below["execution_rate"]),
+                           mode="text", text=below["unit_name"], textposition="top center", showlegend=False,
+                           textfont={"size": 11}, hoverinfo="skip")
     figure.add_hline(y=reference_rate * 100, line_dash="dash", line_color="#424242")
-    figure.update_xaxes(title_text="财政下达预算数（万元，对数刻度）", type="log")
+    # ticks at powers of ten only (1, 10, 100, 1,000 万元), not "2 3 4 … 1000"
+    figure.update_xaxes(title_text="财政下达预算数（万元，对数刻度）", type="log", dtick=1, tickformat=",")
     figure.update_yaxes(title_text="预算资金支出率（%）")
     return _layout(figure, "预算规模与支出率", height=440)
 
@@ -166,7 +177,10 @@ def grade_distribution(scores: pd.DataFrame) -> go.Figure:
     figure.add_bar(x=list(GRADES), y=[int(review_counts.get(g, 0)) for g in GRADES], name="复核等级",
                    marker_color=REVIEW_COLOUR)
     figure.update_layout(barmode="group")
-    figure.update_yaxes(title_text="单位数（个）", rangemode="tozero")
+    most = max([int(self_counts.max()) if len(self_counts) else 0, int(review_counts.max()) if len(review_counts) else 0])
+    # whole units: no 0.2 steps when only a unit or two are in view
+    figure.update_yaxes(title_text="单位数（个）", rangemode="tozero", tickformat=",d",
+                        dtick=1 if most <= 10 else None)
     return _layout(figure, "等级分布：自评与复核", height=360)
 
 
@@ -231,8 +245,11 @@ def unit_trend(history: pd.DataFrame) -> go.Figure:
                        line={"color": SELF_COLOUR, "dash": "dot"})
     figure.add_scatter(x=years, y=to_percent(history["execution_rate"]), mode="lines+markers",
                        name="预算资金支出率（%）", yaxis="y2", line={"color": "#2e7d32"})
-    figure.update_layout(yaxis={"title": {"text": "得分（分）"}},
-                         yaxis2={"title": {"text": "支出率（%）"}, "overlaying": "y", "side": "right"})
+    # Fixed ranges from 0: auto-scaled axes made a one-point change fill the chart.
+    top_rate = max([105.0, *[float(v) + 5 for v in to_percent(history["execution_rate"]).dropna()]])
+    figure.update_layout(yaxis={"title": {"text": "得分（分）"}, "range": [0, 105]},
+                         yaxis2={"title": {"text": "支出率（%）"}, "overlaying": "y", "side": "right",
+                                 "range": [0, top_rate], "showgrid": False})
     figure.update_xaxes(title_text="评价年度", type="category")
     return _layout(figure, "历年得分与预算资金支出率", height=380)
 

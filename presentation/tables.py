@@ -20,9 +20,17 @@ from pipeline.checking.findings import SEVERITY_LABELS, rule_label
 from schemas.form import DATA_LINE_BY_NUMBER, GRADES
 
 WAN = "（万元）"
+YUAN = "（元）"
 PCT = "（%）"
 
 STATE_LABELS = {"loaded": "已入库", "quarantined": "已隔离", "superseded": "已被替代", "skipped": "已跳过"}
+
+
+def file_state_label(state: object) -> str:
+    """ingest_files.state in words; blank when the finding names no known file."""
+    return STATE_LABELS.get(state, "") if isinstance(state, str) else ""
+
+
 KIND_LABELS = {"workbook": "工作簿", "report": "自评报告", "other": "其他"}
 
 
@@ -89,22 +97,73 @@ def county_totals(scores: pd.DataFrame) -> CountyTotals:
 
 @dataclass(frozen=True)
 class SubmissionCounts:
+    """名录单位 = 名录内已报送 + 未报送; 已报送 = 名录内已报送 + 名录外报送."""
     in_roster: int
     submitted: int
     loaded: int
     must_resubmit: int
     not_submitted: int
+    submitted_in_roster: int = 0
+    outside_roster: int = 0
 
 
 def submission_counts(status: pd.DataFrame) -> SubmissionCounts:
-    roster = status[status["in_roster"].astype(bool)]
+    in_roster = status["in_roster"].astype(bool)
+    submitted = status["submitted"].astype(bool)
     return SubmissionCounts(
-        in_roster=len(roster),
-        submitted=int(status["submitted"].astype(bool).sum()),
+        in_roster=int(in_roster.sum()),
+        submitted=int(submitted.sum()),
         loaded=int(status["loaded"].astype(bool).sum()),
         must_resubmit=int(status["must_resubmit"].astype(bool).sum()),
-        not_submitted=int((~roster["submitted"].astype(bool)).sum()),
+        not_submitted=int((in_roster & ~submitted).sum()),
+        submitted_in_roster=int((in_roster & submitted).sum()),
+        outside_roster=int((~in_roster & submitted).sum()),
     )
+
+
+def status_list_table(status: pd.DataFrame, which: str) -> pd.DataFrame:
+    """The units behind one count of 报送情况: not_submitted / must_resubmit / outside_roster."""
+    in_roster = status["in_roster"].astype(bool)
+    submitted = status["submitted"].astype(bool)
+    chosen = {
+        "not_submitted": in_roster & ~submitted,
+        "must_resubmit": status["must_resubmit"].astype(bool),
+        "outside_roster": ~in_roster & submitted,
+    }[which]
+    rows = status[chosen]
+    situation = [
+        "不在名录中（请核对名录或单位名称）" if not r.in_roster else
+        "未报送" if not r.submitted else
+        "已报送但未能入库，须重新报送" if not r.loaded else
+        "已入库，有须改正的错误，须退回修改" if r.must_resubmit else "已入库"
+        for r in rows.itertuples(index=False)
+    ]
+    return pd.DataFrame({
+        "单位编码": rows["unit_code"],
+        "单位名称": rows["unit_name"],
+        "单位类型": rows["unit_type"],
+        "主管部门": rows["department"],
+        "情况": situation,
+    }).reset_index(drop=True)
+
+
+def overrun_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Units whose 三公经费 spent more than budgeted (控制率 > 100%), worst first."""
+    rate = pd.to_numeric(scores["sangong_control_rate"], errors="coerce")
+    over = scores[rate > 1].sort_values(["sangong_control_rate", "unit_name"], ascending=[False, True])
+    return pd.DataFrame({
+        "单位名称": over["unit_name"],
+        "三公经费预算数" + WAN: to_wanyuan(over["sangong_budget"]),
+        "三公经费实际支出数" + WAN: to_wanyuan(over["sangong_spent"]),
+        "三公经费控制率" + PCT: to_percent(over["sangong_control_rate"]),
+        "复核等级": over["review_grade"],
+    }).reset_index(drop=True)
+
+
+def inflated_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Units whose 自评得分 is above 复核得分, largest gap first."""
+    inflated = scores[pd.to_numeric(scores["inflation"], errors="coerce") > 0]
+    return inflation_table(inflated)
 
 
 def county_totals_by_year(scores: pd.DataFrame) -> pd.DataFrame:
@@ -134,23 +193,24 @@ def _pct_scalar(value: float | None) -> float | None:
 
 
 def ranking_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Who first: rank, name, score and whether the unit must be sent back, then the detail."""
     ordered = scores.sort_values(["rank", "unit_name"], na_position="last")
     return pd.DataFrame({
         "排名": ordered["rank"].astype("Int64"),
         "单位名称": ordered["unit_name"],
-        "单位类型": ordered["unit_type"],
-        "主管部门": ordered["department"],
-        "类型内排名": ordered["rank_in_type"].astype("Int64"),
-        "部门内排名": ordered["rank_in_department"].astype("Int64"),
         "复核得分": ordered["review_score"].round(2),
         "复核等级": ordered["review_grade"],
+        "需退回修改": yes_no(ordered["must_resubmit"]),
         "自评得分": ordered["self_score"].round(2),
         "自评等级": ordered["self_grade"],
         "自评高出复核（分）": ordered["inflation"].round(2),
         "预算资金支出率" + PCT: to_percent(ordered["execution_rate"]),
         "三公经费控制率" + PCT: to_percent(ordered["sangong_control_rate"]),
         "错误数": ordered["errors"].astype("Int64"),
-        "需退回修改": yes_no(ordered["must_resubmit"]),
+        "单位类型": ordered["unit_type"],
+        "主管部门": ordered["department"],
+        "类型内排名": ordered["rank_in_type"].astype("Int64"),
+        "部门内排名": ordered["rank_in_department"].astype("Int64"),
     }).reset_index(drop=True)
 
 
@@ -257,7 +317,12 @@ def grade_flow_table(changes: pd.DataFrame) -> pd.DataFrame:
     """Units per (上年复核等级, 本年复核等级)."""
     known = changes.dropna(subset=["previous_review_grade", "review_grade"])
     counts = known.groupby(["previous_review_grade", "review_grade"]).size().reset_index(name="单位数")
-    return counts.rename(columns={"previous_review_grade": "上年复核等级", "review_grade": "本年复核等级"})
+    # in the order 优 良 中 差, not the characters' code order (中 优 差 良)
+    rank = {grade: index for index, grade in enumerate(GRADES)}
+    counts = counts.sort_values(["previous_review_grade", "review_grade"],
+                                key=lambda column: column.map(lambda g: rank.get(g, len(rank))))
+    return counts.rename(columns={"previous_review_grade": "上年复核等级",
+                                  "review_grade": "本年复核等级"}).reset_index(drop=True)
 
 
 def changes_table(changes: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
@@ -297,7 +362,7 @@ def data_lines_table(lines: pd.DataFrame, count_lines: frozenset[int] = frozense
         "行次": lines["line"].astype("Int64"),
         "项目": lines["item"],
         "金额" + WAN: to_wanyuan(amounts),
-        "金额（元）": pd.to_numeric(amounts, errors="coerce").round(2),
+        "金额" + YUAN: pd.to_numeric(amounts, errors="coerce").round(2),
         "笔数/个数": pd.to_numeric(counts, errors="coerce").astype("Int64"),
         "来源单元格": lines["source_cell"],
         "填报原值": lines["source_value"],
@@ -339,16 +404,19 @@ def indicator_table(indicators: pd.DataFrame) -> pd.DataFrame:
 
 
 def findings_table(findings: pd.DataFrame) -> pd.DataFrame:
+    """Every finding with its cell; 文件状态 says whether its file is the one that counts."""
+    states = findings["file_state"] if "file_state" in findings else pd.Series(None, index=findings.index)
     return pd.DataFrame({
         "严重程度": findings["severity"].map(lambda s: SEVERITY_LABELS.get(s, s)),
         "单位名称": findings["unit_name"],
-        "评价年度": findings["year"].astype("Int64"),
         "位置": findings["location"],
         "问题类型": findings["rule"].map(rule_label),
-        "规则": findings["rule"],
         "说明": findings["message"],
         "填报值": findings["found"],
         "应为": findings["expected"],
+        "文件状态": states.map(file_state_label),
+        "评价年度": findings["year"].astype("Int64"),
+        "规则": findings["rule"],
         "文件": findings["file"],
     }).reset_index(drop=True)
 
@@ -466,3 +534,31 @@ def overrun_styles(frame: pd.DataFrame) -> pd.DataFrame:
     over = (frame["是否超预算"] == "是").to_numpy()[:, None]
     return pd.DataFrame(np.where(np.broadcast_to(over, frame.shape), OVERRUN_STYLE, ""),
                         index=frame.index, columns=frame.columns)
+
+
+PROFILE_ITEMS = (("复核得分", "review_score", "score"), ("自评得分", "self_score", "score"),
+                 ("预算资金支出率" + PCT, "execution_rate", "rate"),
+                 ("三公经费控制率" + PCT, "sangong_control_rate", "rate"),
+                 ("公用经费控制率" + PCT, "public_control_rate", "rate"))
+
+
+def own_against_county_table(row: pd.Series, profile: dict) -> pd.DataFrame:
+    """One unit's figures beside the county's mean and quartiles (rates in %, scores in 分)."""
+    def shown(value, kind: str):
+        if value is None or pd.isna(value):
+            return None
+        return round(float(value) * (100 if kind == "rate" else 1), 2)
+
+    rows = []
+    for label, column, kind in PROFILE_ITEMS:
+        county = profile[column]
+        rows.append({
+            "项目": label,
+            "本单位": shown(row[column], kind),
+            "全县平均": shown(county["mean"], kind),
+            "全县下四分位": shown(county["p25"], kind),
+            "全县中位数": shown(county["median"], kind),
+            "全县上四分位": shown(county["p75"], kind),
+            "参与单位数": int(county["n"] or 0),
+        })
+    return pd.DataFrame(rows)

@@ -33,12 +33,13 @@ def wait_healthy(base: str, server: subprocess.Popen, seconds: float = 60) -> No
     raise TimeoutError("streamlit did not become healthy")
 
 
-def start(env: dict[str, str]) -> tuple[str, subprocess.Popen]:
-    """The dashboard served with these environment settings: (base URL, its process)."""
+def start(env: dict[str, str], *, address: str = "127.0.0.1") -> tuple[str, subprocess.Popen]:
+    """The dashboard served as `make dashboard` serves it (dashboard/server.py), with these
+    environment settings, listening on address: (base URL, its process)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        [sys.executable, "-m", "streamlit", "run", "dashboard/server.py", "--server.port", str(port),
+         "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"

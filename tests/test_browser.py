@@ -144,9 +144,14 @@ def test_url_reproduces_the_view(server, page, sample_warehouse):
 
 
 def _download(page, label: str) -> bytes:
+    return _download_named(page, label)[1]
+
+
+def _download_named(page, label: str) -> tuple[str, bytes]:
     with page.expect_download(timeout=30_000) as download_info:
         page.get_by_role("button", name=label).first.click()
-    return Path(download_info.value.path()).read_bytes()
+    download = download_info.value
+    return download.suggested_filename, Path(download.path()).read_bytes()
 
 
 def test_sidebar_filter_drives_url_and_downloads(server, page, sample_warehouse):
@@ -188,13 +193,111 @@ def test_xlsx_download_matches_the_csv(server, page, sample_warehouse):
     assert xlsx_rows[0] == csv_rows[0]
     assert len(xlsx_rows) == len(csv_rows)
     for xlsx_row, csv_row in zip(xlsx_rows[1:], csv_rows[1:]):
-        for xlsx_value, csv_value in zip(xlsx_row, csv_row):
+        for header, xlsx_value, csv_value in zip(csv_rows[0], xlsx_row, csv_row):
             if isinstance(xlsx_value, (int, float)):
-                assert xlsx_value == pytest.approx(float(csv_value))
+                # rates are real percentages in Excel (0.9972 shown as 99.72%), as displayed in the CSV
+                scale = 100 if header.endswith("（%）") else 1
+                assert xlsx_value * scale == pytest.approx(float(csv_value))
             else:
                 assert str(xlsx_value) == csv_value
+    formats = {sheet.cell(1, c).value: sheet.cell(2, c).number_format for c in range(1, sheet.max_column + 1)}
+    assert formats["预算资金支出率（%）"] == "0.00%"
+    assert formats["财政下达预算数（万元）"] == "#,##0.00"
     assert sheet.freeze_panes == "A2"
     notes = dict(workbook["筛选条件"].iter_rows(min_row=2, values_only=True))
     assert notes["评价年度"] == str(YEAR)
     assert notes["表格"] == "支出率最低的单位"
 
+
+
+def _rendered(page) -> None:
+    page.wait_for_function(_RENDERED, timeout=30_000)
+    page.wait_for_timeout(500)
+
+
+def _query(url: str) -> dict:
+    return {k: v[0] for k, v in urllib.parse.parse_qs(urllib.parse.urlparse(url).query).items()}
+
+
+def test_clicking_a_unit_in_a_table_opens_its_detail(server, page, sample_warehouse):
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        first, count = con.execute("SELECT arg_min(unit_name, rank), count(*) FROM unit_scores WHERE year = ?",
+                                   [YEAR]).fetchone()
+    _open(page, server, "ranking", {"year": YEAR}, f"排名 · {YEAR} 年度")
+    grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+    # 单位名称 is pinned as the first column; the first row is the top-ranked unit.
+    x, y = grid["x"] + 30, grid["y"] + 35 + 17
+    page.mouse.move(x, y)
+    page.wait_for_timeout(500)
+    with page.context.expect_page(timeout=30_000) as opened:
+        page.mouse.click(x, y)
+    detail = opened.value
+    detail.get_by_role("heading", name=f"单位详情 · {YEAR} 年度").first.wait_for(timeout=30_000)
+    _rendered(detail)
+    assert _query(detail.url) == {"year": str(YEAR), "unit": first}
+    content = detail.content()
+    assert "第 1 名" in content and f"共 {count} 个已入库单位" in content
+    detail.screenshot(path=str(ARTIFACTS / "unit_from_click.png"), full_page=True)
+    # from a rate to the lines and cells it is computed from
+    detail.get_by_role("tab", name="比率的来源").click()
+    detail.wait_for_url(lambda url: "tab=" in url, timeout=30_000)
+    _rendered(detail)
+    assert "r13" in detail.content() and "支出决算数" in detail.content()
+
+
+def test_deep_links_say_what_is_not_available(server, page, sample_warehouse):
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        quarantined, = con.execute("SELECT min(unit_name) FROM ingest_files WHERE year = ? AND state = 'quarantined' "
+                                   "AND kind = 'workbook'", [YEAR]).fetchone()
+        latest, = con.execute("SELECT max(year) FROM unit_scores").fetchone()
+    _open(page, server, "unit", {"year": YEAR, "unit": quarantined}, f"单位详情 · {YEAR} 年度")
+    assert "已被隔离" in page.content() and quarantined in page.content()
+    assert _query(page.url)["unit"] == quarantined
+
+    _open(page, server, "unit", {"year": YEAR, "unit": "遂溪县并不存在局"}, f"单位详情 · {YEAR} 年度")
+    assert "没有名为“遂溪县并不存在局”的单位" in page.content()
+    assert _query(page.url)["unit"] == "遂溪县并不存在局"
+
+    page.goto(f"{server}/nosuchpage?year={YEAR}", wait_until="domcontentloaded")
+    page.get_by_text("链接中的页面“nosuchpage”不存在").first.wait_for(timeout=30_000)
+
+    _open(page, server, "ranking", {"year": 2031}, f"排名 · {latest} 年度")
+    assert "“2031”在数据仓库中没有记录" in page.content()
+
+    page.goto(f"{server}/ranking", wait_until="domcontentloaded")
+    page.get_by_role("heading", name=f"排名 · {latest} 年度").first.wait_for(timeout=30_000)
+    page.wait_for_url(lambda url: "year=" in url, timeout=30_000)
+    assert _query(page.url)["year"] == str(latest)  # the default year is written into the link
+
+
+def test_page_controls_are_in_the_link_and_the_download_names_them(server, page, sample_warehouse):
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        towns = sorted(n for (n,) in con.execute("SELECT unit_name FROM unit_scores WHERE year = ? AND "
+                                                  "unit_name LIKE '%镇%'", [YEAR]).fetchall())
+    _open(page, server, "ranking", {"year": YEAR, "search": "镇"}, f"排名 · {YEAR} 年度")
+    assert page.get_by_label("按单位名称查找").input_value() == "镇"
+    name, content = _download_named(page, "下载 CSV")
+    assert name == f"单位排名_{YEAR}年度_已筛选.csv"
+    header, *rows = list(csv_module.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert sorted(row[header.index("单位名称")] for row in rows) == towns
+    import openpyxl
+
+    name, content = _download_named(page, "下载 Excel")
+    notes = dict(openpyxl.load_workbook(io.BytesIO(content))["筛选条件"].iter_rows(min_row=2, values_only=True))
+    assert notes["按单位名称查找"] == "镇" and notes["行数"] == str(len(towns))
+
+
+def test_a_units_table_downloads_under_its_name_with_the_workbooks_formats(server, page):
+    import openpyxl
+
+    _open(page, server, "unit", {"year": YEAR, "unit": REFERENCE_UNIT}, f"单位详情 · {YEAR} 年度")
+    name, content = _download_named(page, "下载 Excel")
+    assert name == f"数据表_{REFERENCE_UNIT}_{YEAR}年度.xlsx"
+    workbook = openpyxl.load_workbook(io.BytesIO(content))
+    sheet = workbook.worksheets[0]
+    headers = [c.value for c in sheet[1]]
+    r13 = next(row for row in sheet.iter_rows(min_row=2) if row[0].value == 13)
+    assert r13[headers.index("金额（元）")].value == pytest.approx(8374036.75)
+    assert r13[headers.index("金额（元）")].number_format == "#,##0.00"
+    notes = dict(workbook["筛选条件"].iter_rows(min_row=2, values_only=True))
+    assert notes["单位"] == REFERENCE_UNIT and notes["评价年度"] == str(YEAR)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 
 import duckdb
@@ -47,10 +48,21 @@ def _open(app: AppTest, page: str, **query) -> AppTest:
     return app
 
 
+def unit_of_link(value):
+    """The unit a 单位名称 link opens (unit?year=…&unit=…), checked to be a 单位详情 link."""
+    if not isinstance(value, str) or not value.startswith("unit?"):
+        return value
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(value).query)
+    assert set(query) == {"year", "unit"}, value
+    return query["unit"][0]
+
+
 def _frame(app: AppTest, first_header: str, *more_headers: str):
     for element in app.dataframe:
         frame = element.value
         if list(frame.columns[: 1 + len(more_headers)]) == [first_header, *more_headers]:
+            if "单位名称" in frame:
+                frame = frame.assign(单位名称=frame["单位名称"].map(unit_of_link))
             return frame
     raise AssertionError(f"no table starting with {first_header}")
 
@@ -81,6 +93,16 @@ def test_ranking_lists_every_loaded_unit_in_warehouse_order(app, sample_warehous
     assert reference["复核得分"] == pytest.approx(97.97)
     assert reference["自评得分"] == pytest.approx(98)
     assert reference["预算资金支出率（%）"] == pytest.approx(99.72)
+
+
+def test_every_ranked_unit_links_to_its_detail_and_its_rates_sources(app, sample_warehouse):
+    _open(app, "views/ranking.py", year=str(YEAR))
+    raw = next(e.value for e in app.dataframe if list(e.value.columns[:2]) == ["排名", "单位名称"])
+    row = raw.iloc[0]
+    unit = unit_of_link(row["单位名称"])
+    sources = urllib.parse.parse_qs(urllib.parse.urlsplit(row["比率来源"]).query)
+    assert urllib.parse.urlsplit(row["比率来源"]).path == "unit"
+    assert sources == {"year": [str(YEAR)], "tab": ["比率的来源"], "unit": [unit]}
 
 
 def test_lowest_execution_shows_a3_self_and_review_side_by_side(app, sample_warehouse):
@@ -126,7 +148,8 @@ def test_grade_in_the_url_filters_the_ranking(app, sample_warehouse):
 
 def test_unit_detail_shows_every_figure_with_its_source_cell(app, sample_warehouse):
     _open(app, "views/unit_detail.py", year=str(YEAR), unit=REFERENCE_UNIT)
-    assert app.selectbox(key="unit").value == REFERENCE_UNIT
+    assert app.selectbox(key="unit_choice").value == REFERENCE_UNIT
+    assert app.query_params["unit"] == REFERENCE_UNIT
     lines = _frame(app, "行次", "项目")
     expected = _fetch(sample_warehouse, "SELECT line, source_cell FROM data_lines WHERE unit_name = ? AND year = ? "
                                         "ORDER BY line", REFERENCE_UNIT, YEAR)
@@ -148,6 +171,77 @@ def test_overview_county_rate_is_sum_over_sum(app, sample_warehouse):
     (in_roster,), = _fetch(sample_warehouse, "SELECT count(*) FROM submission_status WHERE year = ? AND in_roster",
                            YEAR)
     assert shown["名录单位"] == f"{in_roster} 个"
+
+
+def _texts(app: AppTest) -> str:
+    return " ".join(e.value for kind in (app.warning, app.error, app.info, app.success) for e in kind)
+
+
+def test_a_link_to_a_quarantined_unit_says_so_and_keeps_the_unit(app, sample_warehouse):
+    (unit, reason), = _fetch(sample_warehouse, "SELECT unit_name, reason FROM ingest_files WHERE year = ? AND "
+                             "state = 'quarantined' AND kind = 'workbook' AND unit_name IS NOT NULL "
+                             "ORDER BY unit_name LIMIT 1", YEAR)
+    _open(app, "views/unit_detail.py", year=str(YEAR), unit=unit)
+    assert app.query_params["unit"] == unit
+    assert app.selectbox(key="unit_choice").value is None  # no other unit shown in its place
+    assert "已被隔离" in _texts(app) and unit in _texts(app)
+    assert not any(m.label == "复核得分" for m in app.metric)
+
+
+def test_a_link_to_a_unit_outside_the_filters_or_unknown_says_why(app, sample_warehouse):
+    (unit, unit_type), = _fetch(sample_warehouse, "SELECT unit_name, unit_type FROM unit_scores WHERE year = ? "
+                                "ORDER BY unit_name LIMIT 1", YEAR)
+    (other_type,), = _fetch(sample_warehouse, "SELECT min(unit_type) FROM unit_scores WHERE year = ? "
+                            "AND unit_type <> ?", YEAR, unit_type)
+    _open(app, "views/unit_detail.py", year=str(YEAR), unit=unit, type=other_type)
+    assert "不在当前侧栏筛选范围内" in _texts(app) and app.query_params["unit"] == unit
+    app.query_params.pop("type", None)
+    fresh = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    _open(fresh, "views/unit_detail.py", year=str(YEAR), unit="遂溪县并不存在局")
+    assert "没有名为“遂溪县并不存在局”的单位" in _texts(fresh)
+
+
+def test_an_unknown_year_is_named_not_silently_replaced(app, sample_warehouse):
+    (latest,), = _fetch(sample_warehouse, "SELECT max(year) FROM unit_scores")
+    _open(app, "views/ranking.py", year="2031")
+    assert "“2031”在数据仓库中没有记录" in _texts(app)
+    assert any(f"{latest} 年度" in t.value for t in app.title)
+
+
+def test_the_default_year_is_written_into_the_link(app, sample_warehouse):
+    (latest,), = _fetch(sample_warehouse, "SELECT max(year) FROM unit_scores")
+    _open(app, "views/ranking.py")
+    assert app.query_params["year"] == str(latest)
+
+
+def test_overview_counts_open_as_lists_of_units(app, sample_warehouse):
+    outside = {n for (n,) in _fetch(sample_warehouse, "SELECT unit_name FROM submission_status WHERE year = ? "
+                                    "AND submitted AND NOT in_roster", YEAR)}
+    assert outside, "the sample county has a submission from outside the roster"
+    _open(app, "views/overview.py", year=str(YEAR), list="outside_roster")
+    listed = _frame(app, "单位编码", "单位名称")
+    assert set(listed["单位名称"]) == outside
+    fresh = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    _open(fresh, "views/overview.py", year=str(YEAR), list="must_resubmit")
+    expected = {n for (n,) in _fetch(sample_warehouse, "SELECT unit_name FROM submission_status WHERE year = ? "
+                                     "AND must_resubmit", YEAR)}
+    assert set(_frame(fresh, "单位编码", "单位名称")["单位名称"]) == expected
+
+
+def test_quality_counts_no_error_of_a_superseded_file(app, sample_warehouse):
+    superseded = {n for (n,) in _fetch(sample_warehouse, """
+        SELECT DISTINCT f.unit_name FROM findings f JOIN ingest_files i ON i.file = f.file
+        WHERE i.state = 'superseded' AND i.year = ? AND f.severity = 'error'""", YEAR)}
+    loaded_clean = {n for (n,) in _fetch(sample_warehouse, "SELECT unit_name FROM unit_scores WHERE year = ? "
+                                         "AND errors = 0", YEAR)}
+    charged = superseded & loaded_clean
+    assert charged
+    _open(app, "views/quality.py", year=str(YEAR))
+    app.multiselect(key="severity").set_value(["error"]).run()
+    listed = _frame(app, "严重程度", "单位名称")
+    assert set(listed["严重程度"]) == {"错误"}
+    assert not charged & set(listed["单位名称"])
+    assert set(listed["文件状态"]) <= {"已入库", "已隔离", "已跳过", ""}
 
 
 def test_missing_warehouse_says_run_make_pipeline(tmp_path, monkeypatch):

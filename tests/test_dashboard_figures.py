@@ -134,10 +134,37 @@ def test_score_ranking_puts_best_on_top_with_self_scores_beside():
 
 def test_budget_scatter_uses_wanyuan_on_a_log_axis():
     figure = figures.budget_against_rate(_scores())
-    xs = sorted(x for trace in figure.data for x in trace.x)
+    points = [trace for trace in figure.data if "markers" in trace.mode]
+    xs = sorted(x for trace in points for x in trace.x)
     assert xs == pytest.approx([200.0, 839.72])
     assert figure.layout.xaxis.type == "log"
     assert "万元" in figure.layout.xaxis.title.text
+    assert figure.layout.xaxis.dtick == 1  # 1, 10, 100 … not 2 3 4 … 1000
+
+
+def test_budget_scatter_names_the_units_below_the_reference_line():
+    scores = _scores()
+    figure = figures.budget_against_rate(scores, reference_rate=0.999)
+    labels = [t for trace in figure.data if trace.mode == "text" for t in trace.text]
+    below = scores[scores["execution_rate"] < 0.999].dropna(subset=["budget_issued"])
+    below = below[below["budget_issued"] > 0]
+    assert sorted(labels) == sorted(below["unit_name"]) and labels
+
+
+def test_grade_flow_table_lists_grades_best_first():
+    changes = pd.DataFrame({"previous_review_grade": ["良", "中", "优", "差", "优"],
+                            "review_grade": ["优", "良", "中", "中", "优"]})
+    table = tables.grade_flow_table(changes)
+    assert list(table["上年复核等级"]) == ["优", "优", "良", "中", "差"]
+    assert list(table["本年复核等级"][:2]) == ["优", "中"]
+
+
+def test_a_single_unit_counts_in_whole_units_and_its_trend_starts_at_zero():
+    figure = figures.grade_distribution(_scores().iloc[[0]])
+    assert figure.layout.yaxis.dtick == 1 and figure.layout.yaxis.tickformat == ",d"
+    history = pd.concat([_scores().iloc[[0]].assign(year=2023, review_score=95.1), _scores().iloc[[0]]])
+    trend = figures.unit_trend(history)
+    assert list(trend.layout.yaxis.range) == [0, 105] and trend.layout.yaxis2.range[0] == 0
 
 
 def test_sangong_composition_only_for_units_that_gave_the_breakdown():

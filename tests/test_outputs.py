@@ -149,11 +149,31 @@ def test_findings_sheet_lists_every_finding_with_its_cell(workbook, sample_wareh
     assert _cell(sheet, row, "严重程度").value == "致命"
     assert _cell(sheet, row, "填报值").value == "见附表"
     assert _cell(sheet, row, "问题类别").value == "金额不是数字"
-    (count,), = query(sample_warehouse, "SELECT count(*) FROM findings f LEFT JOIN ingest_files i "
-                      "ON i.file = f.file WHERE COALESCE(f.year, i.year, i.folder_year) = ?", YEAR)
+    (count, history), = query(sample_warehouse, """
+        SELECT count(*) FILTER (WHERE i.state IS DISTINCT FROM 'superseded'), count(*) FILTER (WHERE i.state = 'superseded')
+        FROM findings f LEFT JOIN ingest_files i ON i.file = f.file
+        WHERE COALESCE(f.year, i.year, i.folder_year) = ?""", YEAR)
     numbered = [r for r in sheet.iter_rows(min_row=3) if isinstance(r[0].value, int)]
     assert len(numbered) == count
-    assert f"共 {count} 条" in sheet.cell(sheet.max_row, 3).value
+    total = next(r for r in sheet.iter_rows(min_row=3) if r[1].value == "合计")
+    assert f"共 {count} 条" in total[2].value
+
+
+def test_findings_of_a_superseded_file_are_history_not_counted(workbook, sample_warehouse, query):
+    """A unit that sent a corrected file is not charged with the errors of the file it replaced."""
+    superseded = query(sample_warehouse, """
+        SELECT DISTINCT f.unit_name FROM findings f JOIN ingest_files i ON i.file = f.file
+        WHERE i.state = 'superseded' AND f.severity = 'error' AND i.year = ?""", YEAR)
+    assert superseded, "the sample county has a superseded file with an error"
+    sheet = workbook["问题清单"]
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    marker = next(index for index, r in enumerate(rows) if r[1] == "历史记录")
+    headers = [c.value for c in sheet[2]]
+    state = headers.index("文件状态")
+    for (unit,) in superseded:
+        open_rows = [r for r in rows[:marker] if r[2] == unit and isinstance(r[0], int)]
+        assert all(r[state] != "已被替代" for r in open_rows)
+        assert any(r[2] == unit and r[state] == "已被替代" and r[0] is None for r in rows[marker + 1:])
 
 
 def test_missing_sheet_names_the_units_with_nothing_loaded(workbook, sample_warehouse, query):

@@ -58,6 +58,14 @@ def test_exports_page_offers_the_years_files(sample_warehouse, monkeypatch, offe
     assert not app.exception, [e.value for e in app.exception]
     book = openpyxl.load_workbook(io.BytesIO(offered["下载汇总表（Excel）"]()))
     assert book.sheetnames == list(SHEETS)
+    # the same 问题清单 as `make report`: superseded files' findings apart, as history
+    from pipeline.outputs import ranking_book
+    from pipeline.outputs.load import read_year
+
+    expected = openpyxl.load_workbook(io.BytesIO(ranking_book.year_workbook(read_year(sample_warehouse, YEAR))))
+    assert [r[1:] for r in book["问题清单"].iter_rows(min_row=2, values_only=True)] == \
+        [r[1:] for r in expected["问题清单"].iter_rows(min_row=2, values_only=True)]
+    assert any(r[1] == "历史记录" for r in book["问题清单"].iter_rows(min_row=3, values_only=True))
 
     resubmit = {name for (name,) in query(sample_warehouse, "SELECT unit_name FROM submission_status "
                                           "WHERE year = ? AND must_resubmit", YEAR)}

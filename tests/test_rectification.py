@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import docx
@@ -323,7 +324,8 @@ def test_page_lists_overdue_units_first_and_a_units_versions(sample_warehouse, m
     overview = next(d.value for d in app.dataframe if list(d.value.columns[:2]) == ["单位名称", "报送版本数"])
     overdue = list(overview["逾期未改正"])
     assert overdue == sorted(overdue, reverse=True) and overdue[0] > 0 and overdue[-1] == 0
-    assert "遂溪县公安局" in set(overview["单位名称"])
+    linked = {urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["unit"][0] for link in overview["单位名称"]}
+    assert "遂溪县公安局" in linked  # each name links to its 单位详情
 
     beyond = next(c["unit_name"] for c in sample.RESUBMISSION_CASES if c["kind"] == "changed_beyond_request")
     app.selectbox(key="rectification_unit").set_value(beyond).run()

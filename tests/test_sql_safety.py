@@ -127,6 +127,11 @@ ALLOWED = {
                                              "quoted as an identifier",
     ("dashboard/data.py", "rows.format(table=_quoted(table))"): "one of UNIT_SCOPE's fixed SELECTs, given "
                                                                 "the quoted table name; the unit is a parameter",
+    ("presentation/queries.py", "_FINDINGS_COLUMNS"): "the fixed column list shared by the findings queries",
+    ("presentation/queries.py", "_FINDINGS_ORDER"): "the fixed ORDER BY shared by the findings queries",
+    ("dashboard/data.py", "', '.join((f'count({c}) AS {c}__n, avg({c}) AS {c}__mean, quantile_cont({c}, 0.25) "
+                          "AS {c}__p25, quantile_cont({c}, 0.5) AS {c}__median, quantile_cont({c}, 0.75) "
+                          "AS {c}__p75' for c in _PROFILED))"): "aggregates of the fixed column names in _PROFILED",
 }
 
 

@@ -33,14 +33,14 @@ columns[5].metric(f"连续两年低于 {low_line:.0%}", f"{flagged} 个单位")
 left, right = st.columns(2)
 count = levels.extremes_count(left)
 reference = right.slider("参考线（%）", min_value=50, max_value=100, value=int(round(low_line * 100)), step=1,
-                         key="reference_rate")
+                         key="ref", bind="query-params")
 
 st.subheader(f"支出率最低的 {int(count)} 个单位：是否自评满分")
 indicators = data.indicator_scores(chosen.year)
 if code:
     indicators = indicators[indicators["code"] == code]  # all the table needs: a tenth of a province's rows
 lowest = levels.cached(tables.lowest_execution_table, scores, indicators, int(count), code)
-ui.table(lowest, title="支出率最低的单位", key="lowest")
+ui.table(lowest, title="支出率最低的单位", key="lowest", page_filters=[("支出率最低的单位数", str(int(count)))])
 claimed = int((lowest[f"{code}自评满分"] == "是").sum())
 st.markdown(f"其中 **{claimed}** 个单位的 {code} 自评为满分，复核按实际支出率计分。")
 

@@ -17,6 +17,7 @@ from pipeline.outputs.charts import ChartsUnavailable, render_png
 from pipeline.outputs.common import RESUBMIT_WORKING_DAYS, add_working_days
 from pipeline.outputs.load import YearData
 from pipeline.outputs.pdf import PdfUnavailable, html_to_pdf
+from presentation.queries import history_findings, open_findings
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -32,12 +33,14 @@ build = data.build_info()
 
 def year_data() -> YearData:
     everything = data.unit_scores()
+    every_finding = data.findings(year)
     return YearData(
         year=year,
         scores=data.unit_scores(year),
         all_scores=everything[everything["year"] <= year].reset_index(drop=True),
         indicators=data.indicator_scores(year),
-        findings=data.findings(year),
+        findings=open_findings(every_finding),
+        history=history_findings(every_finding),
         status=data.submission_status(year),
         changes=data.unit_changes(year),
         build_id=str(build.get("build_id", "")),

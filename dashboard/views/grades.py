@@ -41,7 +41,8 @@ if not per_unit:
 ui.table(inflation, title="自评与复核对照", key="inflation")
 
 st.subheader("指标扣分热力图")
-basis_label = st.radio("口径", ["复核扣分（分值 − 复核得分）", "自评高出复核"], horizontal=True, key="heat_basis")
+basis_label = st.radio("口径", ["复核扣分（分值 − 复核得分）", "自评高出复核"], horizontal=True, key="basis",
+                       bind="query-params")
 basis = "review" if basis_label.startswith("复核") else "inflation"
 indicators = data.indicator_scores(chosen.year)
 indicators = indicators[indicators["unit_name"].isin(scores["unit_name"])]

@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import data, filters, ui
 from presentation import tables
+from presentation.queries import history_findings, open_findings
 from pipeline.checking.findings import SEVERITIES, SEVERITY_LABELS
 
 chosen = filters.current()
@@ -24,16 +25,20 @@ else:
     ui.table(problems, title="未入库的文件", key="quality_files")
 
 st.subheader("问题清单")
-findings = data.findings(chosen.year)
+every_finding = data.findings(chosen.year)
 if filtered:
-    findings = findings[findings["unit_name"].isin(in_view) | findings["unit_name"].isna()]
+    every_finding = every_finding[every_finding["unit_name"].isin(in_view) | every_finding["unit_name"].isna()]
+# Findings of superseded files are what the unit first sent: history, listed apart, never counted.
+findings, history = open_findings(every_finding), history_findings(every_finding)
 columns = st.columns(3)
 severities = columns[0].multiselect("严重程度", list(SEVERITIES), format_func=lambda s: SEVERITY_LABELS[s],
-                                    key="quality_severity", placeholder="全部")
-rules = columns[1].multiselect("规则", sorted(findings["rule"].dropna().unique()), key="quality_rule",
-                               placeholder="全部")
-units = columns[2].multiselect("单位", sorted(findings["unit_name"].dropna().unique()), key="quality_unit",
-                               placeholder="全部")
+                                    key="severity", placeholder="全部", bind="query-params")
+rules = columns[1].multiselect("规则", sorted(findings["rule"].dropna().unique()), key="rule",
+                               placeholder="全部", bind="query-params")
+units = columns[2].multiselect("单位", sorted(findings["unit_name"].dropna().unique()), key="units",
+                               placeholder="全部", bind="query-params")
+page_filters = [("严重程度", "、".join(SEVERITY_LABELS[s] for s in severities)), ("规则", "、".join(rules)),
+                ("单位", "、".join(units))]
 if severities:
     findings = findings[findings["severity"].isin(severities)]
 if rules:
@@ -41,11 +46,15 @@ if rules:
 if units:
     findings = findings[findings["unit_name"].isin(units)]
 counts = findings["severity"].value_counts()
-st.caption("　".join(f"{SEVERITY_LABELS[s]}：{int(counts.get(s, 0))} 条" for s in SEVERITIES))
+st.caption("　".join(f"{SEVERITY_LABELS[s]}：{int(counts.get(s, 0))} 条" for s in SEVERITIES)
+           + "（只计现行文件的问题）")
 if findings.empty:
     st.success("没有符合条件的问题。")
 else:
-    ui.table(tables.findings_table(findings), title="问题清单", key="quality_findings")
+    ui.table(tables.findings_table(findings), title="问题清单", key="quality_findings", page_filters=page_filters)
+if not history.empty:
+    with st.expander(f"历史记录：已被新版本替代的文件中的问题 {len(history)} 条（不计入上面的统计，也不据此退回修改）"):
+        ui.table(tables.findings_table(history), title="已替代文件的问题", key="quality_history")
 
 left, right = st.columns(2)
 with left:

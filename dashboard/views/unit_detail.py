@@ -1,33 +1,77 @@
-"""单位详情: every figure of one unit with its source cell, its scores, its findings, its trend."""
+"""单位详情: every figure of one unit with its source cell, its scores, its findings, its trend.
+
+The unit comes from the link (?year=2024&unit=…) and stays there. A unit that cannot be
+shown (not loaded this year, left out by the sidebar's filters, or unknown) is not replaced
+by another: the page says which unit was asked for and why it is not shown.
+"""
+
+import re
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, filters, ui
+from dashboard import auth, data, filters, ui
 from pipeline import settings
+from pipeline.scoring import metrics
 from presentation import figures
 from presentation import tables
 from presentation import targets as target_views
+from presentation.queries import is_history
+
+UNIT_KEY = "unit"
+TAB_KEY = "tab"
+TABS = ["数据表", ui.RATE_SOURCES_TAB, "指标得分", "绩效目标", "问题清单", "历年趋势"]
+# Each rate shown at the top, with the metric whose docstring names its lines (r13 / r12).
+RATES = (("预算资金支出率", "execution_rate", metrics.execution_rate),
+         ("三公经费控制率", "sangong_control_rate", metrics.sangong_control_rate),
+         ("公用经费控制率", "public_control_rate", metrics.public_control_rate))
+
+
+def rate_lines(metric) -> list[int]:
+    """The data lines a rate is computed from, numerator first, as its 口径 names them."""
+    return [int(n) for n in re.findall(r"\(r(\d+)\)", metric.__doc__ or "")]
+
+
+def _choose(names: list[str], requested: str | None) -> None:
+    def chosen() -> None:
+        st.query_params[UNIT_KEY] = st.session_state["unit_choice"]
+    index = names.index(requested) if requested in names else None
+    st.selectbox("单位", names, index=index, key="unit_choice", on_change=chosen, placeholder="选择或输入单位名称",
+                 help="按名称排序，可输入文字查找")
+
 
 chosen = filters.current()
-scores = filters.apply(data.unit_scores(chosen.year), chosen)
+viewer = auth.current_viewer()
 st.title(f"单位详情 · {chosen.year} 年度")
-if scores.empty:
-    ui.empty()
+year_scores = data.unit_scores(chosen.year)
+scores = filters.apply(year_scores, chosen)
+requested = st.query_params.get(UNIT_KEY)
+if requested is None and not viewer.sees_everything:
+    requested = viewer.unit
+    st.query_params[UNIT_KEY] = requested
+_choose(sorted(scores["unit_name"]), requested)
+if not requested:
+    st.info("请选择一个单位；在任何表格中点击单位名称也可打开其单位详情。")
     st.stop()
-names = sorted(scores["unit_name"])
-unit = st.selectbox("单位", names, key="unit", bind="query-params")
+if requested not in set(scores["unit_name"]):
+    ui.explain_absence(requested, chosen.year)
+    st.stop()
+unit = requested
 row = scores[scores["unit_name"] == unit].iloc[0]
+ranked = int(year_scores["rank"].notna().sum())
 
 st.subheader(unit)
 st.caption(f"{row['unit_type'] or ''} · 主管部门：{row['department'] or ''} · 文件：{row['file']}")
+if row["must_resubmit"]:
+    st.error(f"该单位的报送有 {row['errors']} 个须改正的错误，需退回修改（见“问题清单”）。")
 columns = st.columns(5)
 columns[0].metric("复核得分", ui.points(row["review_score"]), help="复核等级：" + str(row["review_grade"]))
 columns[1].metric("自评得分", ui.points(row["self_score"]), help="自评等级：" + str(row["self_grade"]))
-columns[2].metric("排名", f"第 {row['rank']} 名", help=f"类型内第 {row['rank_in_type']} 名，部门内第 "
-                                                     f"{row['rank_in_department']} 名")
-columns[3].metric("预算资金支出率", ui.percent(row["execution_rate"]))
-columns[4].metric("三公经费控制率", ui.percent(row["sangong_control_rate"]))
+columns[2].metric("排名", f"第 {row['rank']} 名",
+                  help=f"类型内第 {row['rank_in_type']} 名，部门内第 {row['rank_in_department']} 名")
+columns[2].caption(f"共 {ranked} 个已入库单位")
+columns[3].metric("预算资金支出率", ui.percent(row["execution_rate"]), help="来源见“比率的来源”")
+columns[4].metric("三公经费控制率", ui.percent(row["sangong_control_rate"]), help="来源见“比率的来源”")
 depth = st.columns(5)
 for column, rate in zip(depth, ("opening_execution_rate", "basic_execution_rate", "project_execution_rate",
                                 "budget_adjustment_rate")):
@@ -35,8 +79,6 @@ for column, rate in zip(depth, ("opening_execution_rate", "basic_execution_rate"
 depth[4].metric("年初支出预算数", ui.wanyuan(None if pd.isna(row["opening_budget"]) else row["opening_budget"]))
 if row["low_execution_two_years"]:
     st.warning(f"预算资金支出率连续两年低于 {settings.LOW_EXECUTION_RATE:.0%}。")
-if row["must_resubmit"]:
-    st.error(f"该单位的报送有 {row['errors']} 个错误，需退回修改。")
 
 info = data.unit_info(unit, chosen.year)
 if not info.empty:
@@ -57,17 +99,24 @@ if not info.empty:
             f"在职人数：{shown(record['staff'])}　退休人数：{shown(record['retired'])}　"
             f"数据表填报单位：{shown(record['amount_unit'])}")
 
-tab_lines, tab_scores, tab_targets, tab_findings, tab_trend = st.tabs(
-    ["数据表", "指标得分", "绩效目标", "问题清单", "历年趋势"])
+lines = data.data_lines(unit, chosen.year)
+tab_lines, tab_rates, tab_scores, tab_targets, tab_findings, tab_trend = st.tabs(TABS, key=TAB_KEY, bind="query-params")
 with tab_lines:
-    ui.table(tables.data_lines_table(data.data_lines(unit, chosen.year)), title="数据表", key="unit_lines")
+    ui.table(tables.data_lines_table(lines), title="数据表", key="unit_lines", unit=unit)
     report = data.report_figures(unit, chosen.year)
     if not report.empty:
         st.markdown("**自评报告中的数字**")
-        ui.table(tables.report_figures_table(report), title="自评报告数字", key="unit_report")
+        ui.table(tables.report_figures_table(report), title="自评报告数字", key="unit_report", unit=unit)
+with tab_rates:
+    st.caption("每个比率 = 分子行次 ÷ 分母行次；行次、金额和来源单元格取自该单位的数据表。")
+    for label, column, metric in RATES:
+        wanted = rate_lines(metric)
+        st.markdown(f"**{label}：{ui.percent(row[column])}**　{metric.__doc__.strip()}")
+        ui.table(tables.data_lines_table(lines[lines["line"].isin(wanted)]), title=f"{label}的来源",
+                 key=f"unit_rate_{column}", unit=unit)
 with tab_scores:
     ui.table(tables.indicator_table(data.unit_indicator_scores(unit, chosen.year)), title="指标得分",
-             key="unit_scores")
+             key="unit_scores", unit=unit)
 with tab_targets:
     unit_targets = data.unit_targets(unit, chosen.year)
     if unit_targets.empty:
@@ -79,11 +128,20 @@ with tab_targets:
         ui.table(target_views.unit_targets_table(unit_targets), title="绩效目标", key="unit_targets")
 with tab_findings:
     unit_findings = data.unit_findings(unit, chosen.year)
+    history = is_history(unit_findings)
     if unit_findings.empty:
         st.success("没有发现问题。")
     else:
-        ui.table(tables.findings_table(unit_findings), title="问题清单", key="unit_findings")
+        current = unit_findings[~history]
+        if current.empty:
+            st.success("现行文件没有发现问题。")
+        else:
+            ui.table(tables.findings_table(current), title="问题清单", key="unit_findings", unit=unit)
+        if history.any():
+            st.markdown("**历史记录：已被新版本替代的文件中的问题**（仅供查阅，不计入错误数，也不据此退回修改）")
+            ui.table(tables.findings_table(unit_findings[history]), title="已替代文件的问题", key="unit_history_findings",
+                     unit=unit)
 with tab_trend:
-    history = data.unit_history(unit)
-    ui.figure(figures.unit_trend(history), key="unit_trend")
-    ui.table(tables.unit_trend_table(history), title="历年趋势", key="unit_history")
+    history_scores = data.unit_history(unit)
+    ui.figure(figures.unit_trend(history_scores), key="unit_trend")
+    ui.table(tables.unit_trend_table(history_scores), title="历年趋势", key="unit_history", unit=unit)

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from presentation.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR
+from presentation.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR, history_findings, open_findings
 from presentation.targets import TARGETS_OF_YEAR
 
 
@@ -19,13 +19,15 @@ class YearData:
     scores: pd.DataFrame          # unit_scores of the year, by rank
     all_scores: pd.DataFrame      # unit_scores of every year (for the 三公 totals by year)
     indicators: pd.DataFrame      # indicator_scores of the year
-    findings: pd.DataFrame        # findings of the year (by 评价年度, else by folder)
+    findings: pd.DataFrame        # open findings of the year (by 评价年度, else by folder), with file_state
     status: pd.DataFrame          # submission_status of the year with 单位类型 and 主管部门
     changes: pd.DataFrame         # unit_changes of the year
     build_id: str
     built_at: object
     rectifications: pd.DataFrame = field(default_factory=pd.DataFrame)  # 整改 items of the year (section 12)
     targets: pd.DataFrame = field(default_factory=pd.DataFrame)  # 绩效目标表 rows of the year
+    # findings of superseded files: history, listed apart and never counted as open problems
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 class NoSuchYear(Exception):
@@ -45,6 +47,7 @@ def read_year(db: Path, year: int) -> YearData:
         if status.empty:
             years = [r[0] for r in con.execute("SELECT DISTINCT year FROM submission_status ORDER BY 1").fetchall()]
             raise NoSuchYear(f"数据仓库中没有 {year} 年度的记录（已有年度：{'、'.join(map(str, years)) or '无'}）")
+        every_finding = frame(FINDINGS_OF_YEAR, year)
         build = con.execute("SELECT build_id, built_at FROM build_info LIMIT 1").fetchone() or ("", None)
         return YearData(
             year=year,
@@ -53,7 +56,7 @@ def read_year(db: Path, year: int) -> YearData:
             indicators=frame("SELECT i.* FROM indicator_scores i LEFT JOIN unit_scores s "
                              "ON s.unit_name = i.unit_name AND s.year = i.year WHERE i.year = ? "
                              "ORDER BY s.rank NULLS LAST, i.unit_name, i.code", year),
-            findings=frame(FINDINGS_OF_YEAR, year),
+            findings=open_findings(every_finding),
             status=status,
             changes=frame("SELECT * FROM unit_changes WHERE year = ? ORDER BY unit_name", year),
             build_id=str(build[0]),
@@ -61,6 +64,7 @@ def read_year(db: Path, year: int) -> YearData:
             rectifications=frame("SELECT * FROM rectifications WHERE year = ? ORDER BY unit_name, first_file, rule, "
                                  "location", year),
             targets=frame(TARGETS_OF_YEAR, year),
+            history=history_findings(every_finding),
         )
     finally:
         con.close()

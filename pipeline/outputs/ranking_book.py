@@ -22,6 +22,8 @@ from presentation import targets as target_views
 from pipeline.checking.findings import SEVERITIES, rule_label
 from presentation.review import SOURCE_LABELS, officer_changes
 
+from presentation.tables import file_state_label
+
 from .common import display_width, is_missing, severity_label
 from .load import YearData
 
@@ -176,17 +178,28 @@ def review_sheet(indicators: pd.DataFrame, scores: pd.DataFrame, year: int,
     return sheet
 
 
-def findings_sheet(findings: pd.DataFrame, year: int) -> Sheet:
+def findings_sheet(findings: pd.DataFrame, year: int, history: pd.DataFrame | None = None) -> Sheet:
+    """Open findings, numbered and counted; after them, apart and uncounted, those of superseded files."""
     sheet = Sheet(SHEET_FINDINGS, f"{year}年度报送材料问题清单", [
         Column("序号", "count"), Column("严重程度"), Column("单位名称"), Column("位置"), Column("问题类别"),
-        Column("填报值"), Column("应为"), Column("说明"), Column("规则"), Column("文件"),
+        Column("填报值"), Column("应为"), Column("说明"), Column("规则"), Column("文件"), Column("文件状态"),
     ], frozen_columns=3)
     for number, row in enumerate(findings.itertuples(index=False), start=1):
         sheet.add([number, severity_label(row.severity), row.unit_name, row.location, rule_label(row.rule),
-                   row.found, row.expected, row.message, row.rule, row.file])
+                   row.found, row.expected, row.message, row.rule, row.file,
+                   file_state_label(getattr(row, "file_state", None))])
     counts = findings["severity"].value_counts()
     breakdown = "，".join(f"{severity_label(s)} {int(counts.get(s, 0))} 条" for s in SEVERITIES)
-    sheet.add([None, "合计", f"共 {len(findings)} 条", None, None, None, None, breakdown, None, None], total=True)
+    sheet.add([None, "合计", f"共 {len(findings)} 条", None, None, None, None, breakdown, None, None, None],
+              total=True)
+    if history is not None and not history.empty:
+        sheet.add([None, "历史记录", f"共 {len(history)} 条", None, None, None, None,
+                   "以下问题属于已被新版本替代的文件，仅供查阅，不计入上面的合计，也不据此退回修改",
+                   None, None, None], total=True)
+        for row in history.itertuples(index=False):
+            sheet.add([None, severity_label(row.severity), row.unit_name, row.location, rule_label(row.rule),
+                       row.found, row.expected, row.message, row.rule, row.file,
+                       file_state_label(row.file_state)])
     return sheet
 
 
@@ -218,7 +231,7 @@ def target_rules(year: int) -> dict[str, str]:
 def year_sheets(data: YearData) -> list[Sheet]:
     return [ranking_sheet(data.scores, data.year, data.indicators),
             review_sheet(data.indicators, data.scores, data.year, data.targets, target_rules(data.year)),
-            findings_sheet(data.findings, data.year), missing_sheet(data.status, data.year)]
+            findings_sheet(data.findings, data.year, data.history), missing_sheet(data.status, data.year)]
 
 
 # --- writing ------------------------------------------------------------------------------
