@@ -31,6 +31,7 @@ from pipeline.publishing.warehouse import publish, table_schemas
 from pipeline.reading.grid import WorkbookReadError
 from schemas.form import DATA_LINES, SHEET_DATA, SHEET_SCORES
 
+AMOUNT_UNITS = {1: "元", 1_000: "千元", 10_000: "万元"}
 LOADED, QUARANTINED, SUPERSEDED, SKIPPED = "loaded", "quarantined", "superseded", "skipped"
 # added after the rows are built: ranks (scoring.add_rankings), the two-year flag (scoring.flag_low_execution)
 RANK_COLUMNS = ("rank", "rank_in_type", "rank_in_department", "low_execution_two_years")
@@ -254,7 +255,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             unit_type=p.info.get("unit_type"), filed_on=p.info.get("filed_on"),
             contact=p.info.get("contact"), phone=p.info.get("phone"), offices=p.info.get("offices"),
             establishment=p.info.get("establishment"), staff=p.info.get("staff"),
-            retired=p.info.get("retired"), amount_unit="万元" if p.amounts_in_wanyuan else "元"))
+            retired=p.info.get("retired"), amount_unit=AMOUNT_UNITS.get(p.amount_scale, "元")))
         # The two largest tables are built from tuples in column order: a province has
         # hundreds of thousands of their rows.
         for data_line in DATA_LINES:

@@ -42,7 +42,9 @@ def _formula(terms: tuple[tuple[int, int], ...]) -> str:
 def identity_findings(parsed: ParsedWorkbook) -> list[Finding]:
     """The arithmetic identities of the 数据表; tolerance 0.01 元, 100 元 for a 万元 form."""
     amounts = parsed.amounts
-    tolerance = TOLERANCE_WANYUAN_FORM if parsed.amounts_in_wanyuan else TOLERANCE_YUAN
+    # A form in 万元 (or 千元) carries two decimals of its unit: 100 元 (10 元).
+    tolerance = TOLERANCE_YUAN if parsed.amount_scale == 1 else max(
+        TOLERANCE_YUAN, TOLERANCE_WANYUAN_FORM * parsed.amount_scale / 10_000)
     checks = list(IDENTITIES)
     if any(amounts.get(p) is not None for p in SANGONG_PARTS):
         checks.append((SANGONG_TOTAL, tuple((p, 1) for p in SANGONG_PARTS)))
