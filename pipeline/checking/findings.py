@@ -155,8 +155,8 @@ RULES: dict[str, Rule] = _rules(
     Rule("scores.total_missing", ERROR, "自评合计未填写"),
     Rule("review.self_score_above_review", WARNING, "自评高于复核"),
     Rule("report.missing", WARNING, "未报送自评报告"),
-    Rule("report.unmatched", WARNING, "自评报告无法对应单位"),
-    Rule("report.unreadable", WARNING, "自评报告无法读取"),
+    Rule("report.unmatched", WARNING, "自评报告无法对应单位", varies=True),
+    Rule("report.unreadable", WARNING, "自评报告无法读取", varies=True),
 )
 
 # Every rule id in words, for the people who read findings (notices, workbook, dashboard).

@@ -10,7 +10,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 
-from pipeline.checking.findings import ERROR, WARNING, Finding, fmt_amount
+from pipeline.checking.findings import ERROR, WARNING, Finding, finding, fmt_amount
 from pipeline.scoring.framework import Framework
 from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import TOLERANCE_WANYUAN_FORM, TOLERANCE_YUAN
@@ -133,35 +133,79 @@ def score_findings(parsed: ParsedWorkbook, framework: Framework) -> list[Finding
 
 
 def year_findings(parsed: ParsedWorkbook, folder_year: int | None) -> list[Finding]:
-    """评价年度 must be the year of the folder the file was handed in under."""
+    """评价年度 must be the year of the folder the file was handed in under; a workbook of
+    another year is quarantined, so it can supersede neither year's genuine file."""
     if folder_year is None or parsed.year is None or parsed.year == folder_year:
         return []
     location = parsed.info_cells.get("year", "基本信息")
-    return [Finding(
-        ERROR, "info.year_mismatch", location,
-        f"{location} 评价年度填为{parsed.year}，但该文件报送在{folder_year}年度，请核对评价年度或是否报错了文件。",
+    return [finding(
+        "file.wrong_year_folder", location,
+        f"{parsed.year}年的报表放在了{folder_year}文件夹：{location} 评价年度填为{parsed.year}，"
+        f"本文件不计入{parsed.year}年度，也不计入{folder_year}年度。",
         found=str(parsed.year), expected=str(folder_year))]
+
+
+def _distance(a: str, b: str, limit: int = 2) -> int:
+    """Edit distance between two names, stopping early past limit (returns limit + 1)."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def near_misses(name: str, roster_names: list[str], limit: int = 2) -> list[str]:
+    """Roster names within a character or two of a name, nearest first."""
+    scored = sorted((_distance(name, n, limit), n) for n in roster_names if n != name)
+    return [n for d, n in scored if d <= limit]
+
+
+def resolve_unit(parsed: ParsedWorkbook, roster: Mapping[str, Mapping[str, str]],
+                 by_code: Mapping[str, str]) -> tuple[str | None, list[Finding]]:
+    """The roster unit a workbook belongs to, and findings about its name and code.
+
+    The name as written (spaces and invisible characters already removed) finds the unit;
+    failing that, a 单位编码 that is on the roster does, and the differing name is a
+    warning. A name that finds no unit either way is an error, naming near misses.
+    """
+    name = parsed.unit_name
+    location = parsed.info_cells.get("unit_name", "基本信息")
+    if not name:
+        return None, []
+    code = str(parsed.info.get("unit_code") or "").strip()
+    if name in roster:
+        entry = roster[name]
+        if code and code != entry["unit_code"]:
+            cell = parsed.info_cells.get("unit_code", location)
+            return name, [finding(
+                "roster.code_mismatch", cell,
+                f"单位编码“{code}”与名录中{name}的编码“{entry['unit_code']}”不一致。",
+                found=code, expected=entry["unit_code"])]
+        return name, []
+    if code and code in by_code:
+        unit = by_code[code]
+        return unit, [finding(
+            "roster.name_differs", location,
+            f"单位名称填为“{name}”，与单位编码{code}在名录中的名称“{unit}”不一致，已按名录计为{unit}。",
+            found=name, expected=unit)]
+    close = near_misses(name, list(roster))
+    hint = f"名录中相近的单位：{'、'.join(close[:3])}。" if close else ""
+    return name, [finding(
+        "roster.unknown_unit", location,
+        f"单位名称“{name}”不在预算单位名录中，不参加排名。{hint}",
+        found=name, expected=close[0] if close else None)]
 
 
 def roster_findings(parsed: ParsedWorkbook, roster: Mapping[str, Mapping[str, str]]) -> list[Finding]:
     """The unit must be on the roster (预算单位名录); its 单位编码, when given, must match."""
-    name = parsed.unit_name
-    location = parsed.info_cells.get("unit_name", "基本信息")
-    if not name:
-        return []
-    entry = roster.get(name)
-    if entry is None:
-        return [Finding(
-            WARNING, "roster.unknown_unit", location,
-            f"单位名称“{name}”不在预算单位名录中，请核对单位全称是否与名录一致。", found=name)]
-    code = parsed.info.get("unit_code")
-    if code and str(code) != entry["unit_code"]:
-        cell = parsed.info_cells.get("unit_code", location)
-        return [Finding(
-            WARNING, "roster.code_mismatch", cell,
-            f"单位编码“{code}”与名录中{name}的编码“{entry['unit_code']}”不一致。",
-            found=str(code), expected=entry["unit_code"])]
-    return []
+    by_code = {e["unit_code"]: n for n, e in roster.items() if e.get("unit_code")}
+    return resolve_unit(parsed, roster, by_code)[1]
 
 
 def late_findings(parsed: ParsedWorkbook, deadline: dt.date) -> list[Finding]:

@@ -33,9 +33,12 @@ def parse_file(path: str) -> ParseResult:
     """Read, stage and parse one workbook; the read error when calamine cannot open it."""
     try:
         sheets = read_workbook(Path(path))
+        return parse_workbook(stage_workbook(sheets))
     except WorkbookReadError as exc:
         return exc
-    return parse_workbook(stage_workbook(sheets))
+    except Exception as exc:  # a bug in reading one file costs that file only, with a finding
+        return WorkbookReadError(f"读取时程序出错（{type(exc).__name__}），本文件未能处理", rule="file.internal_error",
+                                 advice="请将本文件转交财政局绩效股核查，其他文件不受影响。")
 
 
 @functools.cache  # the code does not change while a run reads and writes its cache
