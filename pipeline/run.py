@@ -115,7 +115,7 @@ def _check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError
     if isinstance(parsed, WorkbookReadError):
         sub.state, sub.reason = QUARANTINED, "文件无法打开"
         rule = parsed.rule if is_registered(parsed.rule) else "file.unreadable"
-        sub.add([Finding(FATAL, rule, "文件", f"文件“{found.relative}”{parsed}。{parsed.advice}",
+        sub.add([finding(rule, "文件", f"文件“{found.relative}”{parsed}。{parsed.advice}", with_advice=False,
                          found=found.path.suffix)])
         return sub
     sub.parsed = parsed
@@ -541,7 +541,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
             subs.append(sub)
         elif found.is_lock_file:
             sub = Submission(found, state=SKIPPED, reason="编辑器临时/锁定文件")
-            sub.add([Finding(WARNING, "file.lock_file", "文件",
+            sub.add([finding("file.lock_file", "文件",
                              f"“{found.relative}”是Excel/WPS打开时生成的临时文件，已跳过，不影响报送。")])
             subs.append(sub)
         elif found.kind == "workbook":
@@ -550,7 +550,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
             report_files.append(found)
         else:
             sub = Submission(found, state=SKIPPED, reason="不是工作簿或自评报告")
-            sub.add([Finding(WARNING, "file.unknown_kind", "文件",
+            sub.add([finding("file.unknown_kind", "文件",
                              f"“{found.relative}”既不是Excel工作簿也不是自评报告（.txt/.docx/.pdf），已跳过。",
                              found=found.path.suffix)])
             subs.append(sub)

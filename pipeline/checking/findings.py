@@ -124,12 +124,10 @@ RULES: dict[str, Rule] = _rules(
     Rule("data.unit_conflict", FATAL, "金额单位声明矛盾", "请只保留一处“金额单位：元”或“金额单位：万元”。"),
     Rule("data.columns_ambiguous", FATAL, "数据表金额列不止一列",
          "请只保留本年度的金额列，或把列名写为“本年数”或年度（如“2024年”）。"),
-    Rule("data.count_not_whole", ERROR, "笔数、个数不是整数"),
     Rule("budget.unbalanced", WARNING, "年初预算收支不平衡"),
     Rule("info.late", WARNING, "逾期报送"),
     Rule("info.year_mismatch", ERROR, "评价年度填写有误"),
     Rule("info.negative", ERROR, "人数或机构数为负数"),
-    Rule("info.out_of_range", WARNING, "人数或机构数超出合理范围", "请填写人数，不要填电话号码或编码。"),
     Rule("info.unit_type_unknown", WARNING, "单位类型不在规定之列"),
     Rule("roster.unknown_unit", ERROR, "单位不在名录中",
          "请核对单位全称与预算单位名录是否一致；名录有误的，由财政局更正名录。"),
@@ -168,6 +166,7 @@ RULE_PATTERNS: tuple[tuple[re.Pattern, str, str], ...] = (
     (re.compile(r"^report\.mismatch\..+$"), WARNING, "自评报告与表格不一致"),
     (re.compile(r"^info\.\w+_missing$"), FATAL, "基本信息缺项"),
     (re.compile(r"^info\.\w+_invalid$"), FATAL, "基本信息填写有误"),
+    (re.compile(r"^schema\.\w+$"), ERROR, "不符合填报要求"),
 )
 _PATTERN_LABELS = tuple((pattern, label) for pattern, _, label in RULE_PATTERNS) + (
     (re.compile(r"^scores?\.\w+$"), "评分表填写有误"),

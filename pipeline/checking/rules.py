@@ -57,15 +57,13 @@ def identity_findings(parsed: ParsedWorkbook) -> list[Finding]:
         found = amounts[left]
         if abs(found - expected) > tolerance + 1e-9:
             location = parsed.amount_cells.get(left, SHEET_DATA)
-            findings.append(Finding(
-                ERROR, f"identity.r{left}", location,
+            findings.append(finding(f"identity.r{left}", location,
                 f"{location} {_name(left)}为{fmt_amount(found)}元，应等于{_formula(terms)}"
                 f" = {fmt_amount(expected)}元，相差{fmt_amount(found - expected)}元。请核对数据表后重新报送。",
                 found=fmt_amount(found), expected=fmt_amount(expected)))
     r1, r9 = amounts.get(1), amounts.get(9)
     if r1 is not None and r9 is not None and abs(r1 - r9) > tolerance + 1e-9:
-        findings.append(Finding(
-            WARNING, "budget.unbalanced", parsed.amount_cells.get(9, SHEET_DATA),
+        findings.append(finding("budget.unbalanced", parsed.amount_cells.get(9, SHEET_DATA),
             f"年初收入预算数{fmt_amount(r1)}元与年初支出预算数{fmt_amount(r9)}元不相等，年初预算收支不平衡，请确认。",
             found=fmt_amount(r9), expected=fmt_amount(r1)))
     return findings
@@ -79,53 +77,44 @@ def score_findings(parsed: ParsedWorkbook, framework: Framework) -> list[Finding
     for spec in framework.indicators:
         row = by_code.get(spec.code)
         if row is None:
-            findings.append(Finding(
-                ERROR, "scores.indicator_missing", SHEET_SCORES,
+            findings.append(finding("scores.indicator_missing", SHEET_SCORES,
                 f"评分表缺少指标{spec.code}“{spec.level3}”（分值{spec.max_score:g}），请按模板补齐。",
                 expected=spec.code))
             continue
         if row.max_score is not None and abs(row.max_score - spec.max_score) > 1e-9:
-            findings.append(Finding(
-                ERROR, "scores.max_mismatch", row.row_ref,
+            findings.append(finding("scores.max_mismatch", row.row_ref,
                 f"{row.row_ref} 指标{spec.code}的分值填为{row.max_score:g}，{framework.year}年度评分框架规定为{spec.max_score:g}。",
                 found=f"{row.max_score:g}", expected=f"{spec.max_score:g}"))
         if row.self_score is None:
-            findings.append(Finding(
-                ERROR, "scores.self_missing", row.cell,
+            findings.append(finding("scores.self_missing", row.cell,
                 f"{row.cell} 指标{spec.code}“{spec.level3}”未填写自评得分。",
                 expected=f"0 至 {spec.max_score:g}"))
         elif row.self_score < spec.max_score - 1e-9 and not row.note:
-            findings.append(Finding(
-                WARNING, "scores.note_missing", row.row_ref,
+            findings.append(finding("scores.note_missing", row.row_ref,
                 f"{row.row_ref} 指标{spec.code}自评得分{row.self_score:g}低于分值{spec.max_score:g}，但未填写评分说明（扣分原因）。",
                 found=f"{row.self_score:g}", expected="评分说明"))
     for code, row in by_code.items():
         if framework.indicator(code) is None:
-            findings.append(Finding(
-                WARNING, "scores.indicator_unknown", row.row_ref,
+            findings.append(finding("scores.indicator_unknown", row.row_ref,
                 f"{row.row_ref} 指标代码{code}不在{framework.year}年度评分框架中，已忽略。", found=code))
 
     stated_sum = math.fsum(i.self_score or 0.0 for i in parsed.indicators
                            if framework.indicator(i.code) is not None)
     if parsed.total is None:
-        findings.append(Finding(
-            ERROR, "scores.total_missing", parsed.total_cell or SHEET_SCORES,
+        findings.append(finding("scores.total_missing", parsed.total_cell or SHEET_SCORES,
             "评分表未填写合计得分。", expected=f"{stated_sum:g}"))
     elif abs(parsed.total - stated_sum) > SCORE_TOLERANCE:
-        findings.append(Finding(
-            ERROR, "scores.total_mismatch", parsed.total_cell or SHEET_SCORES,
+        findings.append(finding("scores.total_mismatch", parsed.total_cell or SHEET_SCORES,
             f"{parsed.total_cell} 合计填为{parsed.total:g}分，各指标自评得分之和为{stated_sum:g}分，请改正。",
             found=f"{parsed.total:g}", expected=f"{stated_sum:g}"))
     basis = parsed.total if parsed.total is not None else stated_sum
     band = framework.grade(basis)
     if parsed.grade is None:
         if parsed.grade_raw is None:
-            findings.append(Finding(
-                ERROR, "scores.grade_missing", parsed.grade_cell or SHEET_SCORES,
+            findings.append(finding("scores.grade_missing", parsed.grade_cell or SHEET_SCORES,
                 "评分表未填写自评等级。", expected=band))
     elif parsed.grade != band:
-        findings.append(Finding(
-            ERROR, "scores.grade_mismatch", parsed.grade_cell or SHEET_SCORES,
+        findings.append(finding("scores.grade_mismatch", parsed.grade_cell or SHEET_SCORES,
             f"{parsed.grade_cell} 自评等级填为“{parsed.grade_raw}”，但合计{basis:g}分对应的等级为“{band}”"
             "（优≥90，良80至90，中60至80，差<60）。",
             found=parsed.grade_raw, expected=band))
@@ -214,7 +203,6 @@ def late_findings(parsed: ParsedWorkbook, deadline: dt.date) -> list[Finding]:
     if not isinstance(filed_on, dt.date) or filed_on <= deadline:
         return []
     location = parsed.info_cells.get("filed_on", "基本信息")
-    return [Finding(
-        WARNING, "info.late", location,
+    return [finding("info.late", location,
         f"填报日期{filed_on.isoformat()}晚于填报截止日期{deadline.isoformat()}，逾期{(filed_on - deadline).days}天。",
         found=filed_on.isoformat(), expected=f"不晚于{deadline.isoformat()}")]

@@ -26,7 +26,7 @@ from xml.etree import ElementTree
 
 from python_calamine import CalamineWorkbook
 
-from pipeline.checking.findings import clip
+from pipeline.checking.findings import advice as rule_advice, clip
 
 from pipeline.settings import (
     MAX_CELL_CHARS,
@@ -48,11 +48,10 @@ class WorkbookReadError(Exception):
     ``advice`` is what the unit should do, in Chinese, when the message itself does not say.
     """
 
-    def __init__(self, message: str, rule: str = "file.unreadable",
-                 advice: str = "请重新导出为.xlsx后报送。"):
+    def __init__(self, message: str, rule: str = "file.unreadable", advice: str | None = None):
         super().__init__(message)
         self.rule = rule
-        self.advice = advice
+        self.advice = rule_advice(rule) if advice is None else advice
 
     def __reduce__(self):  # keep rule and advice through worker processes and the parse cache
         return (type(self), (str(self), self.rule, self.advice))
@@ -131,7 +130,6 @@ _CFB_END = 0xFFFFFFFA  # sector numbers from here up are markers, not sectors
 # two streams instead of a zip.
 _ENCRYPTED_STREAMS = frozenset({"EncryptionInfo", "EncryptedPackage"})
 ENCRYPTED_MESSAGE = "文件已加密，请去除密码后重新报送"
-_TOO_LARGE_ADVICE = "自评表只需财政局下发模板的三个工作表，请删除多余的工作表、行或图片后重新报送。"
 
 # The mark a cell gets instead of a value when it holds a formula the file gives no
 # trustworthy result for; parse then names the cell and shows the formula.
@@ -165,7 +163,7 @@ def _megabytes(size: int) -> str:
 
 
 def _too_large(message: str) -> WorkbookReadError:
-    return WorkbookReadError(message, rule="file.too_large", advice=_TOO_LARGE_ADVICE)
+    return WorkbookReadError(message, rule="file.too_large")
 
 
 def cfb_stream_names(data: bytes) -> set[str]:
@@ -483,8 +481,7 @@ def unreadable(path: Path) -> WorkbookReadError:
     (the reader library's own message stays out of it)."""
     suffix = path.suffix.lower()
     if suffix == ".et":
-        return WorkbookReadError("是WPS表格格式（.et），本系统无法直接读取",
-                                 rule="file.not_supported", advice="请在WPS中“另存为”Excel工作簿（.xlsx）后重新报送。")
+        return WorkbookReadError("是WPS表格格式（.et），本系统无法直接读取", rule="file.not_supported")
     with contextlib.suppress(OSError), path.open("rb") as handle:
         head = handle.read(8)
         if head.startswith(b"PK"):

@@ -37,13 +37,13 @@ def parse_file(path: str) -> ParseResult:
     except WorkbookReadError as exc:
         return exc
     except Exception as exc:  # a bug in reading one file costs that file only, with a finding
-        return WorkbookReadError(f"读取时程序出错（{type(exc).__name__}），本文件未能处理", rule="file.internal_error",
-                                 advice="请将本文件转交财政局绩效股核查，其他文件不受影响。")
+        return WorkbookReadError(f"读取时程序出错（{type(exc).__name__}），本文件未能处理", rule="file.internal_error")
 
 
 @functools.cache  # the code does not change while a run reads and writes its cache
 def code_fingerprint() -> str:
     """Changes whenever any module that shapes a parse result changes."""
+    from pipeline.checking import findings
     from pipeline.reading import normalise
     from pipeline.reading import parse
     from pipeline.reading import staging
@@ -51,7 +51,7 @@ def code_fingerprint() -> str:
     from schemas import form
 
     digest = hashlib.sha256()
-    for module in (normalise, parse, staging, workbook, form):
+    for module in (findings, normalise, parse, staging, workbook, form):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 

@@ -89,10 +89,9 @@ def _convert(cell: Cell | None, parser, severity: str, rule: str, what: str,
             "data.digit_grouping", cell.ref, f"{cell.ref}的{what}“{clip(cell.raw or '')}”中{exc}，无法确定金额。",
             severity=severity, found=cell.raw))
     except ValueError as exc:
-        findings.append(Finding(
-            severity, rule, cell.ref,
-            f"{cell.ref}的{what}“{clip(cell.raw or '')}”{exc}，请填写正确的数值。",
-            found=cell.raw))
+        findings.append(finding(
+            rule, cell.ref, f"{cell.ref}的{what}“{clip(cell.raw or '')}”{exc}，请填写正确的数值。",
+            severity=severity, found=cell.raw))
     return None
 
 
@@ -115,8 +114,7 @@ def parse_info(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict, d
             cells[info_field.key] = cell.ref
         if info_field.required and value is None and not any(
                 f.rule == f"info.{info_field.key}_invalid" for f in findings):
-            findings.append(Finding(
-                FATAL, f"info.{info_field.key}_missing", cell.ref if cell else f"{SHEET_INFO}!B列",
+            findings.append(finding(f"info.{info_field.key}_missing", cell.ref if cell else f"{SHEET_INFO}!B列",
                 f"基本信息未填写{info_field.label}，无法确认这是哪个单位、哪一年度的自评表。请补填后重新报送。",
                 expected=info_field.label))
     return info, cells
@@ -137,8 +135,7 @@ def parse_amounts(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict
         if staged_line is None:
             amounts[data_line.line] = None
             if data_line.required:
-                findings.append(Finding(
-                    FATAL, "data.line_missing", "数据表",
+                findings.append(finding("data.line_missing", "数据表",
                     f"数据表缺少行次{data_line.line}“{data_line.label}”，无法计算。请按模板补齐全部行次。",
                     expected=f"行次{data_line.line} {data_line.label}"))
             continue
@@ -155,8 +152,7 @@ def parse_amounts(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict
         value = _convert(cell, parser, severity, "data.not_a_number", what, findings)
         if value is None and data_line.required and not any(
                 f.location == cell.ref for f in findings):
-            findings.append(Finding(
-                FATAL, "data.amount_missing", cell.ref,
+            findings.append(finding("data.amount_missing", cell.ref,
                 f"{cell.ref}（{what}）未填写，必填金额不能为空；金额为零请填0。",
                 expected="金额"))
         amounts[data_line.line] = value
