@@ -265,15 +265,30 @@ def _check_extent(sheet: str, xml: bytes) -> None:
     width = max((_column_number(c) for c in columns), default=0)
     if height <= MAX_SHEET_ROWS and width <= MAX_SHEET_COLUMNS:
         return
-    height = width = 0
-    for cell in _CELL.finditer(xml):
-        if cell.group(2) and _HAS_VALUE.search(cell.group(2)) and (ref := _REF.search(cell.group(1))):
-            height = max(height, int(ref.group(2)))
-            width = max(width, _column_number(ref.group(1)))
+    if height > MAX_SHEET_ROWS:
+        height = _last_valued_row(xml)
+    if width > MAX_SHEET_COLUMNS:
+        width = 0
+        for cell in _CELL.finditer(xml):
+            if cell.group(2) and _HAS_VALUE.search(cell.group(2)) and (ref := _REF.search(cell.group(1))):
+                width = max(width, _column_number(ref.group(1)))
     if height > MAX_SHEET_ROWS:
         raise _too_large(f"工作表“{clip(sheet, 40)}”有{height:,}行，超过上限{MAX_SHEET_ROWS:,}行")
     if width > MAX_SHEET_COLUMNS:
         raise _too_large(f"工作表“{clip(sheet, 40)}”用到第{width:,}列，超过上限{MAX_SHEET_COLUMNS}列")
+
+
+def _last_valued_row(xml: bytes) -> int:
+    """The number of the last row holding a value: rows come in order, so it is the row of
+    the last value in the XML, found from the end without scanning the sheet."""
+    last = max(xml.rfind(tag) for tag in (b"<v>", b"<v ", b"<is>", b"<f>", b"<f ", b":v>", b":is>", b":f>", b":f "))
+    if last < 0:
+        return 0
+    start = max(xml.rfind(b"<row", 0, last), xml.rfind(b":row", 0, last))
+    number = _ROW_NUMBER.search(xml, start, start + 400) if start >= 0 else None
+    if number:
+        return int(number.group(1))
+    return max((int(m.group(1)) for attrs in _ROW.findall(xml) if (m := _ROW_NUMBER.search(attrs))), default=0)
 
 
 def _hidden_lines(xml: bytes) -> tuple[frozenset[int], frozenset[int]]:
