@@ -407,3 +407,24 @@ def test_a_failure_in_one_file_is_a_finding_and_the_run_publishes(county: County
     loaded = sorted(result.tables["unit_scores"]["unit_name"].to_list())
     assert loaded == sorted(UNITS[n] for n in (0, 2, 3, 5))
     assert (tmp_path / "w.duckdb").exists()
+
+
+def test_a_value_left_under_a_merge_is_not_read(county: County):
+    """The file may still hold a value in a merged cell that Excel shows empty."""
+    import xlsxwriter
+
+    from pipeline.forms.writer import plan_form, render_xlsx
+
+    path = county.raw / "2024" / "合并.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plan = plan_form(**reference_form())
+    book = xlsxwriter.Workbook(str(path))
+    sheets = render_xlsx(book, plan)
+    top, below = plan.layout.data_cells[14], plan.layout.data_cells[15]
+    sheets[plan.layout.sheet_names[SHEET_DATA]].merge_range(top.row - 1, top.col, below.row - 1, below.col,
+                                                             REFERENCE_DATA[14])
+    book.close()
+    result = process(county.raw)
+    [missing] = findings_of(result, "2024/合并.xlsx", "data.amount_missing")
+    assert missing.location == f"{SHEET_DATA}!{below.address}"
+    assert state_of(result, "2024/合并.xlsx") == QUARANTINED

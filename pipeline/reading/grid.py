@@ -448,6 +448,17 @@ def check_file(path: Path) -> dict[str, SheetXml]:
     return {}
 
 
+def _blank_merged(grid: list[list[str | None]], merged) -> None:
+    """Empty every cell of a merged range but its top-left one, as Excel shows it: a value
+    the file still holds under the merge is not what the unit sees."""
+    for (r0, c0), (r1, c1) in merged or ():
+        for r in range(r0, min(r1, len(grid) - 1) + 1):
+            row = grid[r]
+            for c in range(c0, min(c1, len(row) - 1) + 1):
+                if (r, c) != (r0, c0):
+                    row[c] = None
+
+
 def _mark_formulas(grid: list[list[str | None]], marks: dict[tuple[int, int], str]) -> None:
     width = max((len(row) for row in grid), default=0)
     for (row, col), mark in marks.items():
@@ -477,6 +488,11 @@ def read_workbook(path: Path) -> dict[str, Sheet]:
             # A merged range's value is in its top-left cell only: the others are empty, as
             # Excel shows them (一级/二级指标 are carried down by staging, not here).
             grid = [[cell_text(v) for v in row] for row in raw.to_python(skip_empty_area=False)]
+            try:
+                merged = raw.merged_cell_ranges
+            except Exception:  # some formats and writers carry no merge table
+                merged = None
+            _blank_merged(grid, merged)
             facts = xml_facts.get(name, SheetXml({}))
             _mark_formulas(grid, facts.marks)
             sheets[name] = Sheet(name, tuple(tuple(r) for r in grid), facts.hidden_rows,
