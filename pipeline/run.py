@@ -406,6 +406,9 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         if s.state == QUARANTINED and winner is not None and newer(s, winner):
             resubmit.add((s.unit_name, s.year))
     resubmit |= {(f.unit_name, f.year) for f in all_findings if f.rule == "file.copied"}
+    # A workbook of another year in this folder counts for neither year, but its unit is told.
+    resubmit |= {(s.unit_name, s.year) for s in subs if s.unit_name and s.year is not None
+                 and any(f.rule == "file.wrong_year_folder" for f in s.findings)}
     names = {u["unit_name"]: u.get("unit_code") for u in roster}
     for s in loaded:
         names.setdefault(s.unit_name, s.parsed.info.get("unit_code"))

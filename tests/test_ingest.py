@@ -342,6 +342,8 @@ def test_year_mismatch_counts_for_neither_year_and_supersedes_nothing(county: Co
     assert finding.year == 2023 and finding.found == "2024" and "2024年的报表放在了2023文件夹" in finding.message
     status = result.tables["submission_status"].filter(unit_name=REFERENCE_UNIT)
     assert dict(zip(status["year"], status["submitted"])) == {2023: True, 2024: False}
+    # the unit is told about the misfiled workbook under the folder's year
+    assert dict(zip(status["year"], status["must_resubmit"])) == {2023: True, 2024: True}
 
 
 def test_unreadable_file_is_put_down_to_the_unit_its_name_names(county: County):
