@@ -428,3 +428,16 @@ def test_a_value_left_under_a_merge_is_not_read(county: County):
     [missing] = findings_of(result, "2024/合并.xlsx", "data.amount_missing")
     assert missing.location == f"{SHEET_DATA}!{below.address}"
     assert state_of(result, "2024/合并.xlsx") == QUARANTINED
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_a_libreoffice_ods_workbook_is_read(county: County, tmp_path: Path):
+    import subprocess
+
+    source = county.workbook("转换.xlsx", unit_form(UNITS[0]), year=2099)
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "ods",
+                    "--outdir", str(county.raw / "2024"), str(source)], check=True, capture_output=True, timeout=300)
+    shutil.rmtree(county.raw / "2099")
+    result = process(county.raw)
+    assert state_of(result, "2024/转换.ods") == LOADED
+    assert published(result, UNITS[0])[13] == REFERENCE_DATA[13]

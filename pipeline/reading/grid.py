@@ -37,8 +37,9 @@ from pipeline.settings import (
     MAX_ZIP_ENTRIES,
 )
 
-# .et is WPS's own format; calamine reads the ones saved in its compound-file form.
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et"}
+# .et is WPS's own format; calamine reads the ones saved in its compound-file form, and
+# the binary (.xlsb) and LibreOffice (.ods) workbooks too.
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xlsb", ".ods"}
 
 
 class WorkbookReadError(Exception):
@@ -513,6 +514,8 @@ def unreadable(path: Path) -> WorkbookReadError:
     suffix = path.suffix.lower()
     if suffix == ".et":
         return WorkbookReadError("是WPS表格格式（.et），本系统无法直接读取", rule="file.not_supported")
+    if suffix in (".ods", ".xlsb"):
+        return WorkbookReadError(f"是{suffix}格式，且内容无法读取", rule="file.not_supported")
     with contextlib.suppress(OSError), path.open("rb") as handle:
         head = handle.read(8)
         if head.startswith(b"PK"):

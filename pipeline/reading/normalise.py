@@ -113,6 +113,7 @@ def parse_amount_stated(raw: str | None) -> tuple[float | None, int | None]:
     stated = _STATED_UNIT.match(text)
     if stated:
         text, factor = stated.group(1), UNIT_FACTORS[stated.group(2)]
+    text = text.removeprefix("人民币")
     if text.startswith("¥") or text.startswith("￥"):
         text = text[1:]
     negative = text.startswith("(") and text.endswith(")")

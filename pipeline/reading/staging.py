@@ -218,7 +218,10 @@ def stage_info(sheet: Sheet) -> tuple[dict[str, Cell], list[Finding]]:
     """基本信息: label anywhere in a row, value in the next filled cell to its right."""
     wanted = {label_key(f.label): f for f in INFO_FIELDS}
     cells: dict[str, Cell] = {}
-    for r, row in enumerate(sheet.rows):
+    # Visible rows first: a hidden stale row is read only for a label no visible row has.
+    order = [r for r in range(len(sheet.rows)) if r not in sheet.hidden_rows] + sorted(sheet.hidden_rows)
+    for r in order:
+        row = sheet.rows[r] if r < len(sheet.rows) else ()
         for c, value in enumerate(row):
             info_field = wanted.get(label_key(value))
             if info_field is None:
@@ -324,6 +327,8 @@ def stage_scores(sheet: Sheet) -> tuple[list[StagedIndicator], Cell | None, Cell
 
     indicators: list[StagedIndicator] = []
     total = grade = None
+    visible_codes = {squash(sheet.get(r, code_col)).upper() for r in range(header_row + 1, len(sheet.rows))
+                     if r not in sheet.hidden_rows} if sheet.hidden_rows else set()
     level1 = level2 = None
     for r in range(header_row + 1, len(sheet.rows)):
         row_keys = [label_key(v) for v in sheet.rows[r]]
@@ -338,8 +343,8 @@ def stage_scores(sheet: Sheet) -> tuple[list[StagedIndicator], Cell | None, Cell
             grade = Cell(sheet.get(r, value_col), sheet.ref(r, value_col, SHEET_SCORES))
             continue
         code = squash(sheet.get(r, code_col)).upper()
-        if not _CODE.match(code):
-            continue
+        if not _CODE.match(code) or (r in sheet.hidden_rows and code in visible_codes):
+            continue  # a hidden stale row gives way to the visible row of the same 代码
         # 一级/二级 are merged cells in the form: blank below their first row.
         level1 = squash(sheet.get(r, l1_col)) or level1 if l1_col is not None else None
         level2 = squash(sheet.get(r, l2_col)) or level2 if l2_col is not None else None
