@@ -395,17 +395,31 @@ def test_a_failure_in_one_file_is_a_finding_and_the_run_publishes(county: County
             raise ZeroDivisionError("injected")
         return real_identity(parsed)
 
+    county.workbook("u3.xlsx", unit_form(UNITS[3], data={7: -709.57, 4: 8396490.61, 16: 28492.0}))
     path = county.workbook("u1.xlsx", unit_form(UNITS[1]))
     _edit(path, lambda b: b[SHEET_DATA].cell(row=1, column=5, value="失败一"))
+    from pipeline.checking import validate
+
+    real_validate = validate.validate_batch
+
+    def failing_validate(batch):
+        if any(p.unit_name == UNITS[5] for p in batch):
+            raise RuntimeError("injected")
+        return real_validate(batch)
+
     monkeypatch.setattr(staging, "stage_data", failing_stage)
     monkeypatch.setattr(rules, "identity_findings", failing_identity)
+    monkeypatch.setattr(validate, "validate_batch", failing_validate)
     result = run(county.raw, tmp_path / "w.duckdb", progress=False, use_cache=False)
-    for file in ("2024/u1.xlsx", "2024/u4.xlsx"):
+    for file in ("2024/u1.xlsx", "2024/u4.xlsx", "2024/u5.xlsx"):
         assert state_of(result, file) == QUARANTINED
-        [finding] = findings_of(result, file)
-        assert finding.rule == "file.internal_error" and finding.severity == FATAL
+        [finding] = [f for f in findings_of(result, file) if f.severity == FATAL]
+        assert finding.rule == "file.internal_error" and "出错" in finding.message
     loaded = sorted(result.tables["unit_scores"]["unit_name"].to_list())
-    assert loaded == sorted(UNITS[n] for n in (0, 2, 3, 5))
+    assert loaded == sorted(UNITS[n] for n in (0, 2, 3))
+    # the others were still validated, one by one: u3's negative amount is caught
+    [negative] = findings_of(result, "2024/u3.xlsx", "data.negative")
+    assert negative.severity == ERROR
     assert (tmp_path / "w.duckdb").exists()
 
 
