@@ -171,11 +171,15 @@ def flag_copies(subs: list[Submission], unit_names: list[str]) -> None:
     """A loaded workbook whose 单位名称 names unit X but whose file name names another roster
     unit Y looks copied from X's file: an error for X (on this file) and for Y, and the file
     does not supersede X's own (resolve_duplicates ranks it last)."""
+    on_roster = set(unit_names)
     for sub in subs:
-        if sub.found.kind != "workbook" or sub.state != LOADED or not sub.unit_name:
+        # Only a roster unit's content under another roster unit's file name: a typo'd name is
+        # roster.unknown_unit, and a file name that names the unit itself is not a copy.
+        if (sub.found.kind != "workbook" or sub.state != LOADED or sub.unit_name not in on_roster
+                or sub.unit_name in squash(sub.found.path.name)):
             continue
         named = unit_in_file_name(sub.found.path.name, unit_names)
-        if not named or named == sub.unit_name or sub.unit_name in named:
+        if not named or named == sub.unit_name:
             continue
         sub.copied_from = named
         message = (f"文件名是{named}的，内容中的单位名称却是{sub.unit_name}，疑似复制了其他单位的报表"

@@ -232,7 +232,7 @@ def parse_date(raw: str | None) -> dt.date | None:
                 return dt.date(year, month, day)
             except ValueError as exc:
                 raise ValueError("日期不存在") from exc
-    if _NUMBER.match(text) and 20000 < float(text) < 80000:
+    if _NUMBER.match(text) and 10_000 < float(text) < 80_000:  # an Excel serial: 1927 to 2118
         return _EXCEL_EPOCH + dt.timedelta(days=int(float(text)))
     raise ValueError("不是日期")
 
