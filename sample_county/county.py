@@ -239,7 +239,7 @@ COPIED_FROM_UNIT = "遂溪县文化广电旅游体育局"
 # The finding each section 8 case must carry.
 SECTION_8_RULES = {
     "two_amount_columns": "data.columns_ambiguous", "comma_decimal": "data.digit_grouping",
-    "renumbered_rows": "data.line_shifted", "merged_value_cell": "data.amount_missing",
+    "renumbered_rows": "data.line_shifted", "merged_value_cell": "data.merged_value",
     "sheet_copy": "sheet.ambiguous", "formula_error": "data.formula_error",
     "phone_in_staff": "info.staff_invalid", "name_by_code": "roster.name_differs",
     "copied_workbook": "file.copied", "year_mismatch": "file.wrong_year_folder",

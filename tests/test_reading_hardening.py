@@ -93,7 +93,7 @@ def test_each_benign_layout_is_read_exactly(county: County):
 
 @pytest.mark.parametrize("mutation, rule", [
     (duplicate_visible_row, "data.line_repeated"),
-    (merged_value_cells, "data.amount_missing"),
+    (merged_value_cells, "data.merged_value"),
     (comma_decimal, "data.digit_grouping"),
     (renumbered_rows, "data.line_shifted"),
     (error_value, "data.formula_error"),
@@ -439,8 +439,9 @@ def test_a_value_left_under_a_merge_is_not_read(county: County):
                                                              REFERENCE_DATA[14])
     book.close()
     result = process(county.raw)
-    [missing] = findings_of(result, "2024/合并.xlsx", "data.amount_missing")
+    [missing] = findings_of(result, "2024/合并.xlsx", "data.merged_value")
     assert missing.location == f"{SHEET_DATA}!{below.address}"
+    assert f"合并单元格{top.address}:{below.address}" in missing.message and missing.severity == FATAL
     assert state_of(result, "2024/合并.xlsx") == QUARANTINED
 
 

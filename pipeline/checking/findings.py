@@ -114,6 +114,7 @@ RULES: dict[str, Rule] = _rules(
     Rule("data.digit_grouping", FATAL, "数字分隔符有误",
          "小数点请用“.”，千分位逗号只能每三位一个（如 8,397,200.18）。", varies=True),
     Rule("data.amount_missing", FATAL, "金额未填写", "必填金额不能为空；金额为零请填0。"),
+    Rule("data.merged_value", FATAL, "金额在合并单元格中", "请取消合并单元格，每个行次单独填写金额。", varies=True),
     Rule("data.negative", ERROR, "金额为负数"),
     Rule("data.header_missing", FATAL, "数据表表头缺失", "请使用模板的表头“项目 | 行次 | 金额”。"),
     Rule("data.label_mismatch", WARNING, "数据表项目名称不符"),

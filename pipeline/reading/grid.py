@@ -87,6 +87,14 @@ class Sheet:
     hidden_rows: frozenset[int] = frozenset()   # zero-based; known for .xlsx only
     hidden_cols: frozenset[int] = frozenset()
     visible: bool = True               # the sheet itself (a hidden or very hidden sheet: False)
+    merged: tuple[tuple[int, int, int, int], ...] = ()  # (first row, first col, last row, last col)
+
+    def merged_range(self, row: int, col: int) -> str | None:
+        """The range (e.g. C17:C18) a cell is covered by when it is not the range's top-left cell."""
+        for r0, c0, r1, c1 in self.merged:
+            if r0 <= row <= r1 and c0 <= col <= c1 and (row, col) != (r0, c0):
+                return f"{cell_address(r0, c0)}:{cell_address(r1, c1)}"
+        return None
 
     def get(self, row: int, col: int) -> str | None:
         if row < len(self.rows) and col < len(self.rows[row]):
@@ -497,7 +505,8 @@ def read_workbook(path: Path) -> dict[str, Sheet]:
             facts = xml_facts.get(name, SheetXml({}))
             _mark_formulas(grid, facts.marks)
             sheets[name] = Sheet(name, tuple(tuple(r) for r in grid), facts.hidden_rows,
-                                 facts.hidden_cols, visible.get(name, True))
+                                 facts.hidden_cols, visible.get(name, True),
+                                 tuple((r0, c0, r1, c1) for (r0, c0), (r1, c1) in merged or ()))
         return sheets
     except WorkbookReadError:
         raise

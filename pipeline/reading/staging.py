@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.checking.findings import FATAL, Finding, clip, finding
+from pipeline.checking.findings import ERROR, FATAL, Finding, clip, finding
 from pipeline.reading.normalise import declared_unit, label_key, parse_year, sheet_key, squash
 from pipeline.reading.grid import Sheet
 from schemas.form import (
@@ -285,6 +285,14 @@ def stage_data(sheet: Sheet, year: int | None = None) -> tuple[dict[int, StagedL
                     found=s_line.amount.raw, expected=f"行次{line}只填一行"))
         first = staged[0]
         findings += _label_findings(first)
+        covering = sheet.merged_range(rows[0], amount_col)
+        if covering:
+            data_line = DATA_LINE_BY_NUMBER[line]
+            findings.append(finding(
+                "data.merged_value", first.amount.ref,
+                f"{first.amount.ref}（行次{line}“{data_line.label}”）在合并单元格{covering}中，Excel显示为空，"
+                "无法读出金额。", severity=FATAL if data_line.required else ERROR,
+                found=f"合并单元格{covering}", expected="单独填写本行金额"))
         lines[line] = first
     return lines, scale, findings
 
