@@ -198,15 +198,17 @@ def corrected_copy(m: DataModel, rnd: random.Random) -> None:
     copy_model.copies = []
     column = copy_model.value_column
     at = row_of(copy_model, 20)
-    if isinstance(column.values.get(at), (int, float)):
-        column.values[at] = column.values[at] + 1.0
+    typed = column.values.get(at)
+    changed = isinstance(typed, (int, float)) and isinstance(m.meant.get(20), float)
+    if changed:
+        column.values[at] = typed + 1.0
+        copy_model.meant[20] = m.meant[20] + 1.0 * (m.meant[20] / typed if typed else 1.0)
     name = rnd.choice(["数据表 (2)", "数据表(2024)"])
     m.copies.append((name, copy_model))
-    for line, value in list(m.meant.items()):
-        if name == "数据表(2024)":
-            m.meant[line] = copy_model.meant[line]
-        if line == 20 and isinstance(value, float):
-            m.meant[line] = value + 1.0 if name == "数据表(2024)" else UNKNOWN
+    if name == "数据表(2024)":
+        m.meant = dict(copy_model.meant)
+    elif changed:
+        m.meant[20] = UNKNOWN  # two sheets with two figures, neither named for the year
 
 
 BENIGN = (note_mentions_wanyuan, header_moved_down, extra_column, number_formats, text_numbers,
@@ -218,7 +220,10 @@ MUTATIONS = BENIGN + (prior_year_column, duplicate_visible_row, merged_value_cel
 def mutate(model: DataModel, mutations, seed: int) -> DataModel:
     rnd = random.Random(seed)
     model = copy.deepcopy(model)
-    for mutation in mutations:
+    # A copy of the sheet is made last, once: it carries every other change of the original,
+    # and what was meant is then read from the copy when it is the year's.
+    copies = [m for m in mutations if m is corrected_copy][:1]
+    for mutation in [m for m in mutations if m is not corrected_copy] + copies:
         mutation(model, rnd)
         model.applied.append(mutation.__name__)
     return model
