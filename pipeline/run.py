@@ -21,7 +21,7 @@ from pipeline.scoring import metrics, sampling
 from pipeline.scoring import targets as target_scoring
 from pipeline.checking import resubmission, rules
 from pipeline.reading.discover import FoundFile, discover, read_roster
-from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding
+from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, finding, is_registered
 from pipeline.scoring.framework import Framework, FrameworkError, available_years, load_framework
 from pipeline.publishing.fingerprint import build_fingerprint
 from pipeline.reading.ingest import load_cache, parse_all, save_cache
@@ -33,6 +33,7 @@ from pipeline.publishing.warehouse import publish, table_schemas
 from pipeline.reading.grid import WorkbookReadError
 from schemas.form import DATA_LINES, SHEET_DATA, SHEET_SCORES
 
+AMOUNT_UNITS = {1: "元", 1_000: "千元", 10_000: "万元"}
 LOADED, QUARANTINED, SUPERSEDED, SKIPPED = "loaded", "quarantined", "superseded", "skipped"
 # added after the rows are built: ranks (scoring.add_rankings), the two-year flag (scoring.flag_low_execution)
 RANK_COLUMNS = ("rank", "rank_in_type", "rank_in_department", "low_execution_two_years")
@@ -55,6 +56,7 @@ class Submission:
     framework: Framework | None = None
     unit_name: str | None = None
     year: int | None = None
+    copied_from: str | None = None  # the roster unit the file name names, when the content names another
 
     def add(self, findings: list[Finding]) -> None:
         self.findings += [f.at(file=self.found.relative, unit_name=self.unit_name, year=self.year)
@@ -75,24 +77,60 @@ class RunResult:
 
 # ---------------------------------------------------------------- one workbook
 
+@dataclass(frozen=True)
+class Roster:
+    """The roster as the checks look it up: by name and by 单位编码."""
+
+    by_name: dict[str, dict]
+    by_code: dict[str, str]
+
+    @classmethod
+    def of(cls, units: list[dict]) -> "Roster":
+        return cls({u["unit_name"]: u for u in units},
+                   {u["unit_code"]: u["unit_name"] for u in units if u.get("unit_code")})
+
+
+def internal_error(stage: str, exc: BaseException) -> Finding:
+    """The finding for a file whose handling failed in our own code: the run goes on."""
+    return finding("file.internal_error", "文件", f"{stage}时程序出错，本文件未能处理。",
+                   found=f"{type(exc).__name__}")
+
+
 def check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
-                   roster: dict[str, dict], frameworks: dict[int, Framework]) -> Submission:
-    """Check one parsed (and batch-validated) workbook; its state is loaded or quarantined."""
+                   roster: Roster | dict[str, dict], frameworks: dict[int, Framework]) -> Submission:
+    """Check one parsed (and batch-validated) workbook; its state is loaded or quarantined.
+    Whatever fails in checking it ends in a fatal finding for this file alone."""
+    if not isinstance(roster, Roster):
+        roster = Roster.of(list(roster.values()))
+    try:
+        return _check_workbook(found, parsed, roster, frameworks)
+    except Exception as exc:  # a bug must cost one file, not the county's run
+        sub = Submission(found, year=found.folder_year, state=QUARANTINED, reason="校验时程序出错")
+        if isinstance(parsed, ParsedWorkbook):
+            sub.unit_name = parsed.unit_name
+        sub.add([internal_error("校验本文件", exc)])
+        return sub
+
+
+def _check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
+                    roster: Roster, frameworks: dict[int, Framework]) -> Submission:
     sub = Submission(found, year=found.folder_year)
     if isinstance(parsed, WorkbookReadError):
         sub.state, sub.reason = QUARANTINED, "文件无法打开"
-        sub.add([Finding(FATAL, parsed.rule, "文件", f"文件“{found.relative}”{parsed}。{parsed.advice}",
+        rule = parsed.rule if is_registered(parsed.rule) else "file.unreadable"
+        sub.add([finding(rule, "文件", f"文件“{found.relative}”{parsed}。{parsed.advice}", with_advice=False,
                          found=found.path.suffix)])
         return sub
     sub.parsed = parsed
-    sub.unit_name = parsed.unit_name
-    # The folder decides the year a file counts for; a different 评价年度 inside it is an
-    # error for the unit to correct, not a reason to file it under another year.
+    unit, unit_findings = rules.resolve_unit(parsed, roster.by_name, roster.by_code)
+    sub.unit_name = unit
+    # The folder decides the year a file counts for; a workbook of another 评价年度 is
+    # quarantined (rules.year_findings), so it counts for neither year.
     sub.year = found.folder_year
     framework = sub.framework = frameworks.get(found.folder_year)
     more: list[Finding] = list(parsed.findings)
     if framework is None:
-        more.append(Finding(FATAL, "framework.missing", "基本信息",
+        more.append(finding("framework.missing", "基本信息",
                             f"评价年度{sub.year}没有评分框架（schemas/frameworks/{sub.year}.toml），无法评分。",
                             found=str(sub.year)))
     if framework is not None and (parsed.unit_name or parsed.usable):
@@ -102,9 +140,9 @@ def check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
         if SHEET_SCORES in parsed.sheets_found:
             more += rules.score_findings(parsed, framework)
         more += rules.year_findings(parsed, found.folder_year)
-        more += rules.roster_findings(parsed, roster)
+        more += unit_findings
         more += rules.late_findings(parsed, framework.deadline)
-    if framework is not None and parsed.usable:
+    if framework is not None and not any(f.severity == FATAL for f in more):
         sub.reviews = scoring.review_indicators(parsed, framework)
         more += scoring.inflation_findings(parsed, sub.reviews)
         more += scoring.unscored_findings(sub.reviews)
@@ -142,9 +180,33 @@ def attribute_by_file_name(subs: list[Submission], unit_names: list[str]) -> Non
                 sub.findings = [f.at(unit_name=unit) for f in sub.findings]
 
 
+def flag_copies(subs: list[Submission], unit_names: list[str]) -> None:
+    """A loaded workbook whose 单位名称 names unit X but whose file name names another roster
+    unit Y looks copied from X's file: an error for X (on this file) and for Y, and the file
+    does not supersede X's own (resolve_duplicates ranks it last)."""
+    on_roster = set(unit_names)
+    for sub in subs:
+        # Only a roster unit's content under another roster unit's file name: a typo'd name is
+        # roster.unknown_unit, and a file name that names the unit itself is not a copy.
+        if (sub.found.kind != "workbook" or sub.state != LOADED or sub.unit_name not in on_roster
+                or sub.unit_name in squash(sub.found.path.name)):
+            continue
+        named = unit_in_file_name(sub.found.path.name, unit_names)
+        if not named or named == sub.unit_name:
+            continue
+        sub.copied_from = named
+        message = (f"文件名是{named}的，内容中的单位名称却是{sub.unit_name}，疑似复制了其他单位的报表"
+                   f"（{sub.found.relative}）。")
+        location = sub.parsed.info_cells.get("unit_name", "基本信息")
+        sub.add([finding("file.copied", location, message, found=sub.unit_name, expected=named)])
+        sub.findings.append(finding("file.copied", location, message, found=sub.unit_name, expected=named)
+                            .at(file=sub.found.relative, unit_name=named, year=sub.year))
+
+
 def resolve_duplicates(subs: list[Submission]) -> None:
     """Several loaded workbooks of one unit and year: the newest 填报日期 wins (ties: the newer
-    file modification time, then the file name); the others are superseded, not dropped."""
+    file modification time, then the file name, with a warning naming both); the others are
+    superseded, not dropped. A suspected copy never supersedes the unit's own file."""
     groups: dict[tuple[str, int], list[Submission]] = {}
     for sub in subs:
         if sub.state == LOADED:
@@ -154,13 +216,21 @@ def resolve_duplicates(subs: list[Submission]) -> None:
             continue
         def newest_first(s: Submission):
             filed = s.parsed.info.get("filed_on") or dt.date.min
-            return (filed, s.found.mtime_ns, s.found.relative)
+            return (s.copied_from is None, filed, s.found.mtime_ns, s.found.relative)
         group.sort(key=newest_first, reverse=True)
         winner = group[0]
+        runner_up = group[1]
+        filed = winner.parsed.info.get("filed_on")
+        if runner_up.copied_from is None and runner_up.parsed.info.get("filed_on") == filed:
+            winner.add([finding(
+                "file.same_date", winner.parsed.info_cells.get("filed_on", "基本信息"),
+                f"{unit} {year}年度有两个版本填报日期相同（{filed or '未填'}）：{winner.found.relative}、"
+                f"{runner_up.found.relative}，已按文件修改时间采用{winner.found.relative}。",
+                found=runner_up.found.relative, expected=winner.found.relative)])
         for older in group[1:]:
             older.state = SUPERSEDED
             older.reason = f"同一单位同一年度有更新的报送：{winner.found.relative}"
-            older.add([Finding(WARNING, "file.superseded", "文件",
+            older.add([finding("file.superseded", "文件",
                                f"{unit} {year}年度重复报送，本文件（填报日期{older.parsed.info.get('filed_on') or '未填'}）"
                                f"已被{winner.found.relative}（填报日期{winner.parsed.info.get('filed_on') or '未填'}）替代。",
                                found=older.found.relative, expected=winner.found.relative)])
@@ -178,6 +248,15 @@ def review_against_previous_years(subs: list[Submission]) -> None:
         sub.reviews = scoring.review_indicators(sub.parsed, sub.framework, before.parsed if before else None)
         sub.findings = [f for f in sub.findings if f.rule not in review_rules]
         sub.add(scoring.inflation_findings(sub.parsed, sub.reviews) + scoring.unscored_findings(sub.reviews))
+
+
+def newer(a: Submission, b: Submission) -> bool:
+    """Whether a was handed in after b: by 填报日期 when both have one, else by modification time."""
+    filed_a = a.parsed.info.get("filed_on") if a.parsed else None
+    filed_b = b.parsed.info.get("filed_on") if b.parsed else None
+    if filed_a and filed_b and filed_a != filed_b:
+        return filed_a > filed_b
+    return a.found.mtime_ns > b.found.mtime_ns
 
 
 # ---------------------------------------------------------------- reports
@@ -205,7 +284,6 @@ def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], S
                   ) -> tuple[list[Submission], list[dict], set[tuple[str, int]]]:
     """Read every 自评报告, match it to its unit, extract its figures and compare them."""
     from pipeline.narratives import reports
-    from pipeline.narratives import targets as report_targets
 
     names = sorted(set(roster_names) | {u for u, _ in loaded})
     subs, figures, covered = [], [], set()
@@ -213,33 +291,45 @@ def check_reports(report_files: list[FoundFile], loaded: dict[tuple[str, int], S
         sub = Submission(found, year=found.folder_year)
         subs.append(sub)
         try:
-            text = reports.read_report_text(found.path)
-        except reports.ReportReadError as exc:
-            sub.state, sub.reason = QUARANTINED, "报告无法读取"
-            sub.add([replace(reports.unreadable_report_finding(found.relative, exc), severity=FATAL)])
-            continue
-        unit = reports.match_unit(text, found.path.name, names)
-        if unit is None:
-            sub.state, sub.reason = QUARANTINED, "报告无法匹配到单位"
-            sub.add([replace(reports.unmatched_report_finding(found.relative), severity=FATAL)])
-            continue
-        sub.unit_name = unit
-        covered.add((unit, found.folder_year))
-        framework = frameworks.get(found.folder_year)
-        names_by_code = {i.code: i.level3 for i in framework.indicators} if framework else None
-        extracted = (reports.extract_figures(text, names_by_code, max(i.max_score for i in framework.indicators))
-                     if framework else reports.extract_figures(text))
-        figures += reports.report_figure_rows(extracted, file=found.relative, unit_name=unit,
-                                              year=found.folder_year)
-        workbook = loaded.get((unit, found.folder_year))
-        if workbook is not None:
-            sub.add(reports.check_report(extracted, table_values(workbook.parsed, workbook.reviews), names_by_code))
-            if workbook.parsed.targets:  # the report's figures for the unit's own named targets
-                claims = report_targets.target_claims(text, workbook.parsed.targets)
-                sub.add(report_targets.check_target_claims(claims, workbook.parsed.targets))
-                figures += report_targets.report_target_rows(claims, file=found.relative, unit_name=unit,
-                                                             year=found.folder_year)
+            figures += _check_report(reports, found, sub, loaded, names, frameworks, covered)
+        except Exception as exc:  # one report's failure is a finding for it, not the end of the run
+            sub.state, sub.reason, sub.findings = QUARANTINED, "报告处理时程序出错", []
+            sub.add([internal_error("读取自评报告", exc)])
     return subs, figures, covered
+
+
+def _check_report(reports, found: FoundFile, sub: Submission, loaded: dict[tuple[str, int], Submission],
+                  names: list[str], frameworks: dict[int, Framework], covered: set) -> list[dict]:
+    """One 自评报告: read, matched to its unit, figures extracted and compared; its figure rows."""
+    try:
+        text = reports.read_report_text(found.path)
+    except reports.ReportReadError as exc:
+        sub.state, sub.reason = QUARANTINED, "报告无法读取"
+        sub.add([replace(reports.unreadable_report_finding(found.relative, exc), severity=FATAL)])
+        return []
+    unit = reports.match_unit(text, found.path.name, names)
+    if unit is None:
+        sub.state, sub.reason = QUARANTINED, "报告无法匹配到单位"
+        sub.add([replace(reports.unmatched_report_finding(found.relative), severity=FATAL)])
+        return []
+    sub.unit_name = unit
+    covered.add((unit, found.folder_year))
+    framework = frameworks.get(found.folder_year)
+    names_by_code = {i.code: i.level3 for i in framework.indicators} if framework else None
+    extracted = (reports.extract_figures(text, names_by_code, max(i.max_score for i in framework.indicators))
+                 if framework else reports.extract_figures(text))
+    figures = reports.report_figure_rows(extracted, file=found.relative, unit_name=unit, year=found.folder_year)
+    workbook = loaded.get((unit, found.folder_year))
+    if workbook is not None:
+        sub.add(reports.check_report(extracted, table_values(workbook.parsed, workbook.reviews), names_by_code))
+        if workbook.parsed.targets:  # the report's figures for the unit's own named targets
+            from pipeline.narratives import targets as report_targets
+
+            claims = report_targets.target_claims(text, workbook.parsed.targets)
+            sub.add(report_targets.check_target_claims(claims, workbook.parsed.targets))
+            figures += report_targets.report_target_rows(claims, file=found.relative, unit_name=unit,
+                                                         year=found.folder_year)
+    return figures
 
 
 def missing_report_findings(loaded: dict[tuple[str, int], Submission], covered: set) -> list[Finding]:
@@ -325,7 +415,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             unit_type=p.info.get("unit_type"), filed_on=p.info.get("filed_on"),
             contact=p.info.get("contact"), phone=p.info.get("phone"), offices=p.info.get("offices"),
             establishment=p.info.get("establishment"), staff=p.info.get("staff"),
-            retired=p.info.get("retired"), amount_unit="万元" if p.amounts_in_wanyuan else "元"))
+            retired=p.info.get("retired"), amount_unit=AMOUNT_UNITS.get(p.amount_scale, "元")))
         # The two largest tables are built from tuples in column order: a province has
         # hundreds of thousands of their rows.
         for data_line in DATA_LINES:
@@ -366,7 +456,12 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             errors=errors, warnings=warnings, must_resubmit=errors > 0))
 
     unit_scores = _frame("unit_scores", score_rows, ["year", "unit_name"], RANK_COLUMNS)
-    unit_scores = scoring.flag_low_execution(scoring.add_rankings(unit_scores))
+    # A unit that is not on the roster is listed apart: it has no rank among the roster's units.
+    on_roster = pl.col("unit_name").is_in(list(roster_by_name))
+    ranked = scoring.add_rankings(unit_scores.filter(on_roster))
+    apart = unit_scores.filter(~on_roster).with_columns(
+        pl.lit(None, dtype=ranked.schema[c]).alias(c) for c in ("rank", "rank_in_type", "rank_in_department"))
+    unit_scores = scoring.flag_low_execution(pl.concat([ranked, apart.select(ranked.columns)]).sort(["year", "unit_name"]))
 
     ingest = _frame("ingest_files", [dict(
         file=s.found.relative, sha256=s.found.sha256, kind=s.found.kind, state=s.state,
@@ -374,11 +469,23 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         filed_on=(s.parsed.info.get("filed_on") if s.parsed else None), reason=s.reason) for s in subs], ["file"])
 
     status_rows = []
-    submitted = {(s.unit_name, s.year) for s in subs if s.found.kind == "workbook" and s.unit_name}
-    quarantined_units = {(s.unit_name, s.found.folder_year) for s in subs
-                         if s.found.kind == "workbook" and s.state == QUARANTINED and s.unit_name}
+    # A workbook of another year in this year's folder counts for neither year.
+    counted = [s for s in subs if s.found.kind == "workbook" and s.unit_name and s.year is not None
+               and not any(f.rule == "file.wrong_year_folder" for f in s.findings)]
+    submitted = {(s.unit_name, s.year) for s in counted}
+    quarantined_units = {(s.unit_name, s.year) for s in counted if s.state == QUARANTINED}
     loaded_keys = {(s.unit_name, s.year): s for s in loaded}
     resubmit = {(r["unit_name"], r["year"]) for r in score_rows if r["must_resubmit"]}
+    # A resubmission that had to be quarantined is answered with a notice even when an older
+    # version of the same unit-year is loaded; so is a unit whose file another unit copied.
+    for s in counted:
+        winner = loaded_keys.get((s.unit_name, s.year))
+        if s.state == QUARANTINED and winner is not None and newer(s, winner):
+            resubmit.add((s.unit_name, s.year))
+    resubmit |= {(f.unit_name, f.year) for f in all_findings if f.rule == "file.copied"}
+    # A workbook of another year in this folder counts for neither year, but its unit is told.
+    resubmit |= {(s.unit_name, s.year) for s in subs if s.unit_name and s.year is not None
+                 and any(f.rule == "file.wrong_year_folder" for f in s.findings)}
     names = {u["unit_name"]: u.get("unit_code") for u in roster}
     for s in loaded:
         names.setdefault(s.unit_name, s.parsed.info.get("unit_code"))
@@ -388,7 +495,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             is_loaded = key in loaded_keys
             status_rows.append(dict(
                 unit_code=code, unit_name=name, year=year,
-                submitted=key in submitted or key in quarantined_units, loaded=is_loaded,
+                submitted=key in submitted, loaded=is_loaded,
                 must_resubmit=key in resubmit or (key in quarantined_units and not is_loaded),
                 in_roster=name in roster_by_name))
 
@@ -476,6 +583,22 @@ def load_samplings(years: list[int]) -> dict[int, sampling.Sampling | None]:
         raise RunError(str(exc)) from exc
 
 
+def validate_each(batch: list[ParsedWorkbook], validate) -> None:
+    """Validate the batch at once; should that fail, each workbook alone, and one whose
+    validation fails gets a fatal finding of its own while the others go on."""
+    try:
+        validate(batch)
+        return
+    except Exception:
+        pass
+    for parsed in batch:
+        kept = list(parsed.findings)
+        try:
+            validate([parsed])
+        except Exception as exc:
+            parsed.findings = kept + [internal_error("校验数据", exc)]
+
+
 def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
             files: list[FoundFile] | None = None, ledger: Path | None = None) -> RunResult:
     """Everything but the publishing: every file accounted for, every table built.
@@ -494,11 +617,12 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
         roster = read_roster(raw / ROSTER_FILE)
     except Exception as exc:
         raise RunError(str(exc)) from exc
-    years = sorted({f.folder_year for f in files})
+    years = sorted({f.folder_year for f in files if f.folder_year is not None})
     frameworks = load_frameworks(years)
-    roster_by_name = {u["unit_name"]: u for u in roster}
+    roster_index = Roster.of(roster)
+    roster_by_name = roster_index.by_name
 
-    workbooks = [f for f in files if f.kind == "workbook" and not f.is_lock_file]
+    workbooks = [f for f in files if f.kind == "workbook" and not f.is_lock_file and f.folder_year is not None]
     bar = Progress(len(workbooks), progress)
     cache = load_cache(cache_file)
     known = len(cache)
@@ -512,27 +636,35 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
         if f.sha256 in seen:
             parsed[f.relative] = copy.deepcopy(parsed_by_sha[f.sha256])
         seen.add(f.sha256)
-    validate_batch([p for p in parsed.values() if isinstance(p, ParsedWorkbook)])
+    validate_each([p for p in parsed.values() if isinstance(p, ParsedWorkbook)], validate_batch)
 
     subs: list[Submission] = []
     report_files = []
     for found in files:
-        if found.is_lock_file:
+        if found.folder_year is None:
+            sub = Submission(found, state=SKIPPED, reason="不在年度文件夹中")
+            sub.unit_name = unit_in_file_name(found.path.name, list(roster_by_name))
+            sub.add([finding("file.misplaced", "文件",
+                             f"“{found.relative}”不在任何年度文件夹（如 2024/）中，未读取。",
+                             found=found.relative, expected=f"<评价年度>/{found.path.name}")])
+            subs.append(sub)
+        elif found.is_lock_file:
             sub = Submission(found, state=SKIPPED, reason="编辑器临时/锁定文件")
-            sub.add([Finding(WARNING, "file.lock_file", "文件",
+            sub.add([finding("file.lock_file", "文件",
                              f"“{found.relative}”是Excel/WPS打开时生成的临时文件，已跳过，不影响报送。")])
             subs.append(sub)
         elif found.kind == "workbook":
-            subs.append(check_workbook(found, parsed[found.relative], roster_by_name, frameworks))
+            subs.append(check_workbook(found, parsed[found.relative], roster_index, frameworks))
         elif found.kind == "report":
             report_files.append(found)
         else:
             sub = Submission(found, state=SKIPPED, reason="不是工作簿或自评报告")
-            sub.add([Finding(WARNING, "file.unknown_kind", "文件",
+            sub.add([finding("file.unknown_kind", "文件",
                              f"“{found.relative}”既不是Excel工作簿也不是自评报告（.txt/.docx/.pdf），已跳过。",
                              found=found.path.suffix)])
             subs.append(sub)
     attribute_by_file_name(subs, list(roster_by_name))
+    flag_copies(subs, list(roster_by_name))
     resolve_duplicates(subs)
     review_against_previous_years(subs)
     apply_ledger(subs, bureau_ledger.current_decisions(ledger))

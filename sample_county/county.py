@@ -26,12 +26,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pipeline.forms.writer import write_workbook, write_xls_workbook
+import xlsxwriter
+
+from pipeline.forms.writer import plan_form, render_xlsx, write_workbook, write_xls_workbook
 from pipeline.scoring.framework import Framework, IndicatorSpec, assess, load_framework
 from pipeline.scoring.metrics import METRICS, grade
 from pipeline.scoring.metrics import round_score
 from sample_county import targets as sample_targets
-from schemas.form import DATA_LINES, REQUIRED_SHEETS, SHEET_DATA, SHEET_SCORES
+from schemas.form import DATA_LINE_BY_NUMBER, DATA_LINES, REQUIRED_SHEETS, SHEET_DATA, SHEET_INFO, SHEET_SCORES
 
 SEED = "suixi-sample-2025"
 COUNTY = "遂溪县"
@@ -215,13 +217,34 @@ _FAULTS: tuple[_Special, ...] = (
              _std("遂溪县乐民镇人民政府", 2024, "（万元）"), "loaded"),
     _Special("xls_form", 2024, "遂溪县林业局", _std("遂溪县林业局", 2024, ext="xls"), "loaded"),
     _Special("year_mismatch", 2023, "遂溪县城月镇人民政府", _std("遂溪县城月镇人民政府", 2023),
-             "loaded"),
+             "quarantined"),
     _Special("not_in_roster", 2024, NOT_IN_ROSTER_UNIT, _std(NOT_IN_ROSTER_UNIT, 2024), "loaded"),
     _Special("late", 2024, "遂溪县港门镇人民政府", _std("遂溪县港门镇人民政府", 2024), "loaded",
              dt.date(2025, 8, 4)),
     _Special("late", 2023, "遂溪县不动产登记中心", _std("遂溪县不动产登记中心", 2023), "loaded",
              dt.date(2024, 8, 9)),
+    # Contract section 8: layouts and files that must never be read as a guess.
+    _Special("two_amount_columns", 2024, "遂溪县动物卫生监督所", _std("遂溪县动物卫生监督所", 2024),
+             "quarantined"),
+    _Special("comma_decimal", 2024, "遂溪县水政监察大队", _std("遂溪县水政监察大队", 2024), "quarantined"),
+    _Special("renumbered_rows", 2024, "遂溪县第一中学", _std("遂溪县第一中学", 2024), "quarantined"),
+    _Special("merged_value_cell", 2024, "遂溪县实验中学", _std("遂溪县实验中学", 2024), "quarantined"),
+    _Special("sheet_copy", 2024, "遂溪县界炮镇人民政府", _std("遂溪县界炮镇人民政府", 2024), "quarantined"),
+    _Special("formula_error", 2024, "遂溪县江洪镇人民政府", _std("遂溪县江洪镇人民政府", 2024), "loaded"),
+    _Special("phone_in_staff", 2024, "遂溪县乌塘镇人民政府", _std("遂溪县乌塘镇人民政府", 2024), "loaded"),
+    _Special("name_by_code", 2024, "遂溪县建新镇人民政府", _std("遂溪县建新镇人民政府", 2024), "loaded"),
+    _Special("copied_workbook", 2024, "遂溪县北坡镇人民政府", _std("遂溪县北坡镇人民政府", 2024), "superseded"),
 )
+# The unit whose workbook 遂溪县北坡镇人民政府 handed in as its own (copied_workbook).
+COPIED_FROM_UNIT = "遂溪县文化广电旅游体育局"
+# The finding each section 8 case must carry.
+SECTION_8_RULES = {
+    "two_amount_columns": "data.columns_ambiguous", "comma_decimal": "data.digit_grouping",
+    "renumbered_rows": "data.line_shifted", "merged_value_cell": "data.merged_value",
+    "sheet_copy": "sheet.ambiguous", "formula_error": "data.formula_error",
+    "phone_in_staff": "info.staff_invalid", "name_by_code": "roster.name_differs",
+    "copied_workbook": "file.copied", "year_mismatch": "file.wrong_year_folder",
+}
 
 FAULTY_CASES: list[dict[str, Any]] = [
     {"file": f"{s.year}/{s.file}", "kind": s.kind, "expected_state": s.expected_state,
@@ -245,6 +268,15 @@ _MESSES: tuple[_Special, ...] = (
              _std("遂溪县岭北镇人民政府", 2024), "loaded"),
     _Special("dash_for_zero", 2023, "遂溪县财政国库支付中心",
              _std("遂溪县财政国库支付中心", 2023), "loaded"),
+    _Special("note_mentions_wanyuan", 2024, "遂溪县文化广电旅游体育局", _std("遂溪县文化广电旅游体育局", 2024), "loaded"),
+    _Special("prior_year_column", 2024, "遂溪县妇幼保健院", _std("遂溪县妇幼保健院", 2024), "loaded"),
+    _Special("hidden_stale_row", 2024, "遂溪县疾病预防控制中心", _std("遂溪县疾病预防控制中心", 2024), "loaded"),
+    _Special("xlsx_named_xls", 2024, "遂溪县退役军人事务局", _std("遂溪县退役军人事务局", 2024, ext="xls"),
+             "loaded"),
+    _Special("wps_et_file", 2024, "遂溪县工业和信息化局", _std("遂溪县工业和信息化局", 2024, ext="et"), "loaded"),
+    _Special("zero_width_name", 2024, "遂溪县社会福利院", _std("遂溪县社会福利院", 2024), "loaded"),
+    _Special("decorated_labels", 2024, "遂溪县机关事务管理中心", _std("遂溪县机关事务管理中心", 2024), "loaded"),
+    _Special("qianyuan_form", 2024, "遂溪县就业服务中心", _std("遂溪县就业服务中心", 2024, "（千元）"), "loaded"),
 )
 MESSY_CASES: list[dict[str, Any]] = [
     {"file": f"{s.year}/{s.file}", "variation": s.kind, "expected_state": s.expected_state,
@@ -310,6 +342,7 @@ _REFERENCE_2024_INFO = {"内设机构数": 13, "编制数": 57, "在职人数": 
 
 COUNT_LINES = tuple(d.line for d in DATA_LINES if d.is_count)
 FEN_PER_WANYUAN_CENT = 10_000  # 0.01 万元 = 100 元 = 10 000 fen
+FEN_PER_QIANYUAN_CENT = 1_000  # 0.01 千元 = 10 元 = 1 000 fen
 
 
 @dataclass(frozen=True)
@@ -669,12 +702,125 @@ def _write_special(path: Path, special: _Special, sub: Submission, framework_yea
                 "Sheet1": [],
             },
         })
+    elif kind in _EDITS:
+        _write_edited(path, args, _EDITS[kind], sub)
+    elif kind == "comma_decimal":
+        fen = sub.figures[17]
+        write_workbook(path, **{**args, "data": {**args["data"], 17: f"{Decimal(fen) / 100:.2f}".replace(".", ",")}})
+    elif kind == "xlsx_named_xls":
+        write_workbook(path, **args)
+    elif kind == "wps_et_file":
+        write_xls_workbook(path, **args)
+    elif kind == "zero_width_name":
+        name = sub.unit.name
+        write_workbook(path, **{**args, "info": {**args["info"], "单位名称": f"{name[:3]}\u200b{name[3:]}\ufeff"}})
+    elif kind == "name_by_code":
+        write_workbook(path, **{**args, "info": {**args["info"], "单位名称": sub.unit.name.removeprefix(COUNTY)}})
+    elif kind == "phone_in_staff":
+        write_workbook(path, **{**args, "info": {**args["info"], "在职人数": 13_800_138_000}})
+    elif kind == "qianyuan_form":
+        data = {line: (fen if line in COUNT_LINES or fen is None else float(Decimal(fen) / 100_000))
+                for line, fen in sub.figures.items()}
+        _write_edited(path, {**args, "data": data}, _declare_qianyuan, sub)
+    elif kind == "sheet_copy":
+        table = [["项目", "行次", "金额"]] + [[d.label, d.line, args["data"].get(d.line)] for d in DATA_LINES]
+        write_workbook(path, **{**args, "extra_sheets": {"数据表 (2)": table}})
     elif kind == "grade_written_youxiu":
         if sub.grade != "优":
             raise ValueError(f"{sub.unit.name} {sub.year}: 优秀 only fits a 优 total, got {sub.total}")
         write_workbook(path, **{**args, "grade": "优秀"})
     else:
         write_workbook(path, **args)
+
+
+def _write_edited(path: Path, args: dict[str, Any], edit, sub: Submission) -> None:
+    """The form writer's workbook with edit(worksheets, layout, args, sub) applied before it is
+    closed, as a unit rearranges the sheet (xlsxwriter: same arguments, same bytes)."""
+    plan = plan_form(**args)
+    workbook = xlsxwriter.Workbook(str(path))
+    worksheets = render_xlsx(workbook, plan)
+    edit(worksheets, plan.layout, args, sub)
+    workbook.close()
+
+
+def _data_sheet_of(worksheets, layout):
+    return worksheets[layout.sheet_names[SHEET_DATA]]
+
+
+def _note_mentions_wanyuan(worksheets, layout, args, sub) -> None:
+    unit = layout.amount_unit_cell
+    _data_sheet_of(worksheets, layout).write_string(unit.row - 1, 3, "注：10万元以上的项目须另附明细")
+
+
+def _prior_year_column(worksheets, layout, args, sub, name: str = "本年数") -> None:
+    ws = _data_sheet_of(worksheets, layout)
+    header = layout.data_header_row - 1
+    ws.write_string(header, 2, name)
+    ws.write_string(header, 3, "上年数")
+    for line, ref in layout.data_cells.items():
+        value = args["data"].get(line)
+        if isinstance(value, float) and not DATA_LINE_BY_NUMBER[line].is_count:
+            ws.write_number(ref.row - 1, 3, round(value * 0.93, 2))
+
+
+def _two_amount_columns(worksheets, layout, args, sub) -> None:
+    _prior_year_column(worksheets, layout, args, sub, name="金额")
+
+
+def _hidden_stale_row(worksheets, layout, args, sub) -> None:
+    """Last year's row for 行次13 left in place and hidden; the corrected one typed below it."""
+    ws = _data_sheet_of(worksheets, layout)
+    first = layout.data_cells[13].row - 1
+    stale = args["data"].get(13)
+    ws.write_row(first, 0, [DATA_LINE_BY_NUMBER[13].label, 13, round((stale or 0) * 0.9, 2)])
+    ws.set_row(first, None, None, {"hidden": True})
+    for d in DATA_LINES[12:]:
+        ws.write_row(first + 1 + d.line - 13, 0, [d.label, d.line, args["data"].get(d.line)])
+
+
+def _renumbered_rows(worksheets, layout, args, sub) -> None:
+    """The 公务用车 row deleted and the 行次 below renumbered by one."""
+    ws = _data_sheet_of(worksheets, layout)
+    for d in DATA_LINES[22:]:
+        ws.write_row(layout.data_cells[d.line - 1].row - 1, 0, [d.label, d.line - 1, args["data"].get(d.line)])
+    last = layout.data_cells[25].row - 1
+    for col in range(3):
+        ws.write_blank(last, col, None)
+
+
+def _merged_value_cell(worksheets, layout, args, sub) -> None:
+    ws = _data_sheet_of(worksheets, layout)
+    top, bottom = layout.data_cells[14], layout.data_cells[15]
+    ws.merge_range(top.row - 1, top.col, bottom.row - 1, bottom.col, args["data"].get(14))
+
+
+def _formula_error(worksheets, layout, args, sub) -> None:
+    ref = layout.data_cells[21]
+    _data_sheet_of(worksheets, layout).write_formula(ref.row - 1, ref.col, "=C20/0", None, "#DIV/0!")
+
+
+def _decorated_labels(worksheets, layout, args, sub) -> None:
+    info = worksheets[layout.sheet_names[SHEET_INFO]]
+    name_cell = layout.info_cells["单位名称"]
+    info.write_string(name_cell.row - 1, name_cell.col - 1, "单位名称：")
+    scores = worksheets[layout.sheet_names[SHEET_SCORES]]
+    header = layout.score_header_row - 1
+    scores.write_string(header, 4, "分值（分）")
+    scores.write_string(header, 5, "自评得分（分）")
+    scores.write_string(layout.total_cell.row - 1, 0, "总计")
+
+
+def _declare_qianyuan(worksheets, layout, args, sub) -> None:
+    unit = layout.amount_unit_cell
+    _data_sheet_of(worksheets, layout).write_string(unit.row - 1, unit.col, "金额单位：千元")
+
+
+_EDITS = {
+    "note_mentions_wanyuan": _note_mentions_wanyuan, "prior_year_column": _prior_year_column,
+    "two_amount_columns": _two_amount_columns, "hidden_stale_row": _hidden_stale_row,
+    "renumbered_rows": _renumbered_rows, "merged_value_cell": _merged_value_cell,
+    "formula_error": _formula_error, "decorated_labels": _decorated_labels,
+}
 
 
 def _faulty_submission(special: _Special, sub: Submission) -> Submission:
@@ -1054,8 +1200,9 @@ def build_sample(out_dir: Path) -> list[Path]:
         for number, unit in enumerate(participants, start=1):
             cases = specials.get((unit.name, year), [])
             wanyuan = any(c.kind == "wanyuan_form" for c in cases)
+            qianyuan = any(c.kind == "qianyuan_form" for c in cases)
             sub = build_submission(profiles[unit.name], year, framework,
-                                   FEN_PER_WANYUAN_CENT if wanyuan else 1)
+                                   FEN_PER_WANYUAN_CENT if wanyuan else FEN_PER_QIANYUAN_CENT if qianyuan else 1)
             broken = check_identities(sub.figures)
             if broken:
                 raise AssertionError(f"{unit.name} {year}: identities broken in a clean form: {broken}")
@@ -1081,6 +1228,9 @@ def build_sample(out_dir: Path) -> list[Path]:
                     path.write_bytes(_lock_file_bytes("Administrator"))
                     written += [clean, path]
                     continue
+                if case.kind == "copied_workbook":
+                    copied = submissions[(COPIED_FROM_UNIT, year)]
+                    sub = replace(copied, info={**copied.info, "填报日期": copied.filed_on + dt.timedelta(days=3)})
                 _write_special(path, case, _faulty_submission(case, sub), year)
                 written.append(path)
 

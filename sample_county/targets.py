@@ -24,9 +24,9 @@ REFERENCE_UNIT = "遂溪县人民政府办公室"
 NO_SHEET = (REFERENCE_UNIT, "遂溪县公安局", "遂溪县图书馆", "遂溪县江洪镇人民政府")
 ALL_QUALITATIVE = "遂溪县退役军人事务局"
 MISSED_WITHOUT_REASON = ("遂溪县城月镇人民政府", "遂溪县中医院")
-BROKEN_ACTUAL = "遂溪县动物卫生监督所"        # 实际完成值 “见附件”
-BROKEN_DIRECTION = "遂溪县北坡镇人民政府"    # 指标方向 “约”, and one 权重 left blank among filled ones
-A2_CLAIMED_IN_FULL = "遂溪县水政监察大队"     # a missed target, yet A2 self-scored 20
+BROKEN_ACTUAL = "遂溪县公路事务中心"      # 实际完成值 “见附件”
+BROKEN_DIRECTION = "遂溪县草潭镇人民政府"    # 指标方向 “约”, and one 权重 left blank among filled ones
+A2_CLAIMED_IN_FULL = "遂溪县医疗保障事业管理中心"  # a missed target, yet A2 self-scored 20
 # The 自评报告 of this unit quotes one target's achieved value differently from its sheet.
 REPORT_DISAGREES = "遂溪县卫生健康局"
 
@@ -161,7 +161,8 @@ def generate_targets(unit_name: str, unit_type: str, year: int, figures_fen: Map
             rows.append(row)
             continue
         value = target if target is not None else _plan_value(name, unit, budget_wan, rng)
-        missed = rng.random() < 0.12 or (forced_miss and i == 0)
+        # the unit claiming A2 in full misses two targets, so that its claim stands out
+        missed = rng.random() < 0.12 or (forced_miss and (i == 0 or (unit_name == A2_CLAIMED_IN_FULL and i == 1)))
         actual = _achieved(direction, value, unit, missed, rng)
         row["target"], row["actual"] = value, actual
         if unit == "%" and percent_as_text:

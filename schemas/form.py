@@ -87,6 +87,11 @@ DATA_LINE_BY_NUMBER = {d.line: d for d in DATA_LINES}
 DATA_HEADER = ("项目", "行次", "金额")
 SCORE_HEADER = ("代码", "一级指标", "二级指标", "三级指标", "分值", "自评得分", "评分说明")
 SCORE_TOTAL_LABEL = "合计"
+SCORE_TOTAL_LABELS = frozenset({SCORE_TOTAL_LABEL, "总计", "合计得分", "总分"})
+# 数据表 column headers that hold amounts; when a header has several, the evaluation year's
+# is the one named 本年… or with the year (2024年), the rest are other years or leftovers.
+CURRENT_YEAR_COLUMN_LABELS = frozenset({"本年数", "本年", "本年金额", "本期数", "本年决算数", "本年度"})
+AMOUNT_COLUMN_LABELS = CURRENT_YEAR_COLUMN_LABELS | {"金额", "上年数", "上年", "上年金额", "上期数", "上年度"}
 SCORE_GRADE_LABEL = "自评等级"
 WANYUAN_MARK = "金额单位：万元"
 

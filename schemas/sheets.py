@@ -94,21 +94,22 @@ class TargetSheet(pa.DataFrameModel):
         strict = True
 
 
-# (schema, column, check) → (severity, rule, message). {found} is the failing value.
-CHECK_FINDINGS: dict[tuple[str, str | None, str], tuple[str, str, str]] = {
-    ("InfoSheet", "year", "greater_than_or_equal_to"): ("fatal", "info.year_invalid", "评价年度“{found}”不是有效年份。"),
-    ("InfoSheet", "year", "less_than_or_equal_to"): ("fatal", "info.year_invalid", "评价年度“{found}”不是有效年份。"),
-    ("InfoSheet", "unit_name", "str_length"): ("fatal", "info.unit_name_invalid", "单位名称“{found}”过短，请填写单位全称。"),
-    ("InfoSheet", "unit_type", "isin"): ("warning", "info.unit_type_unknown", "单位类型“{found}”不是行政单位、参公事业单位、事业单位、乡镇之一。"),
-    ("InfoSheet", None, "greater_than_or_equal_to"): ("error", "info.negative", "人数或机构数“{found}”不能为负数。"),
-    ("DataSheet", "amount", "greater_than_or_equal_to"): ("error", "data.negative", "金额“{found}”为负数，金额不能小于0，请核对。"),
-    ("DataSheet", None, "multiple_fields_uniqueness"): ("error", "data.line_repeated", "行次{found}重复出现。"),
-    ("ScoreSheet", None, "multiple_fields_uniqueness"): ("error", "scores.code_repeated", "指标代码{found}重复出现。"),
-    ("ScoreSheet", "code", "str_matches"): ("error", "scores.code_invalid", "指标代码“{found}”格式不正确。"),
-    ("ScoreSheet", "self_score", "greater_than_or_equal_to"): ("error", "scores.negative", "自评得分“{found}”为负数，得分应在0到分值之间。"),
-    ("ScoreSheet", "max_score", "greater_than_or_equal_to"): ("error", "scores.max_negative", "分值“{found}”为负数。"),
-    ("ScoreSheet", None, "self_score_within_max"): ("error", "scores.above_max", "自评得分{found}超过该指标分值，得分应在0到分值之间，请改正。"),
-    ("TargetSheet", "kind", "isin"): ("error", "targets.kind_unknown", f"一级指标“{{found}}”不是{'、'.join(TARGET_KINDS)}之一，该目标无法计入效益指标完成情况。"),
-    ("TargetSheet", "category", "isin"): ("warning", "targets.category_unknown", f"二级指标“{{found}}”不是绩效目标表的二级指标之一（{'、'.join(TARGET_CATEGORIES)}）。"),
-    ("TargetSheet", None, "target_named"): ("error", "targets.name_missing", "绩效目标未填写三级指标（目标名称）。"),
+# (schema, column, check) → (rule, message). {found} is the failing value; the rule's
+# severity and label are in the rule registry (pipeline/checking/findings.py).
+CHECK_FINDINGS: dict[tuple[str, str | None, str], tuple[str, str]] = {
+    ("InfoSheet", "year", "greater_than_or_equal_to"): ("info.year_invalid", "评价年度“{found}”不是有效年份。"),
+    ("InfoSheet", "year", "less_than_or_equal_to"): ("info.year_invalid", "评价年度“{found}”不是有效年份。"),
+    ("InfoSheet", "unit_name", "str_length"): ("info.unit_name_invalid", "单位名称“{found}”过短，请填写单位全称。"),
+    ("InfoSheet", "unit_type", "isin"): ("info.unit_type_unknown", "单位类型“{found}”不是行政单位、参公事业单位、事业单位、乡镇之一。"),
+    ("InfoSheet", None, "greater_than_or_equal_to"): ("info.negative", "人数或机构数“{found}”不能为负数。"),
+    ("DataSheet", "amount", "greater_than_or_equal_to"): ("data.negative", "金额“{found}”为负数，金额不能小于0，请核对。"),
+    ("DataSheet", None, "multiple_fields_uniqueness"): ("data.line_repeated", "行次{found}重复出现。"),
+    ("ScoreSheet", None, "multiple_fields_uniqueness"): ("scores.code_repeated", "指标代码{found}重复出现。"),
+    ("ScoreSheet", "code", "str_matches"): ("scores.code_invalid", "指标代码“{found}”格式不正确。"),
+    ("ScoreSheet", "self_score", "greater_than_or_equal_to"): ("scores.negative", "自评得分“{found}”为负数，得分应在0到分值之间。"),
+    ("ScoreSheet", "max_score", "greater_than_or_equal_to"): ("scores.max_negative", "分值“{found}”为负数。"),
+    ("ScoreSheet", None, "self_score_within_max"): ("scores.above_max", "自评得分{found}超过该指标分值，得分应在0到分值之间，请改正。"),
+    ("TargetSheet", "kind", "isin"): ("targets.kind_unknown", f"一级指标“{{found}}”不是{'、'.join(TARGET_KINDS)}之一，该目标无法计入效益指标完成情况。"),
+    ("TargetSheet", "category", "isin"): ("targets.category_unknown", f"二级指标“{{found}}”不是绩效目标表的二级指标之一（{'、'.join(TARGET_CATEGORIES)}）。"),
+    ("TargetSheet", None, "target_named"): ("targets.name_missing", "绩效目标未填写三级指标（目标名称）。"),
 }

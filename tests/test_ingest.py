@@ -155,14 +155,20 @@ def test_year_mismatch_late_and_unknown_unit(county: County):
     county.workbook("y.xlsx", reference_form(info={"评价年度": 2023, "填报日期": dt.date(2025, 8, 2)}))
     county.workbook("u.xlsx", unit_form("遂溪县不存在局"))
     result = processed(county.raw)
-    [year] = findings_of(result, "2024/y.xlsx", "info.year_mismatch")
-    assert year.severity == "error" and year.found == "2023" and year.expected == "2024"
+    # A 2023 workbook in the 2024 folder is quarantined (contract section 8): it counts for neither year.
+    [year] = findings_of(result, "2024/y.xlsx", "file.wrong_year_folder")
+    assert year.severity == "fatal" and year.found == "2023" and year.expected == "2024"
+    assert "2023年的报表放在了2024文件夹" in year.message
+    assert state_of(result, "2024/y.xlsx") == QUARANTINED
     [late] = findings_of(result, "2024/y.xlsx", "info.late")
     assert late.severity == "warning" and late.found == "2025-08-02"
     [unknown] = findings_of(result, "2024/u.xlsx", "roster.unknown_unit")
-    assert unknown.severity == "warning" and unknown.found == "遂溪县不存在局"
+    assert unknown.severity == "error" and unknown.found == "遂溪县不存在局"
     status = result.tables["submission_status"].filter(unit_name="遂溪县不存在局", year=2024)
     assert status["in_roster"].to_list() == [False] and status["loaded"].to_list() == [True]
+    # listed apart: loaded, but not ranked among the roster's units
+    scores = result.tables["unit_scores"].filter(unit_name="遂溪县不存在局")
+    assert scores["rank"].to_list() == [None]
 
 
 def test_duplicates_newest_filing_date_wins(county: County):
@@ -322,16 +328,22 @@ def test_hand_made_layout_is_found_by_labels(county: County):
     assert result.tables["unit_scores"]["review_score"].to_list() == [97.97]
 
 
-def test_year_mismatch_counts_for_its_folder_and_supersedes_nothing(county: County):
+def test_year_mismatch_counts_for_neither_year_and_supersedes_nothing(county: County):
     county.workbook("2023正本.xlsx", unit_form(REFERENCE_UNIT, year=2023), year=2023)
     county.workbook("填错年度.xlsx", reference_form(info={"评价年度": 2023}), year=2024)
+    county.workbook("放错.xlsx", reference_form(info={"填报日期": dt.date(2025, 7, 30)}), year=2023)
     result = processed(county.raw)
     assert state_of(result, "2023/2023正本.xlsx") == LOADED
-    assert state_of(result, "2024/填错年度.xlsx") == LOADED
+    assert state_of(result, "2024/填错年度.xlsx") == QUARANTINED
+    assert state_of(result, "2023/放错.xlsx") == QUARANTINED  # a 2024 workbook does not supersede 2023's
     years = result.tables["unit_scores"].filter(unit_name=REFERENCE_UNIT)["year"].to_list()
-    assert sorted(years) == [2023, 2024]
-    [finding] = findings_of(result, "2024/填错年度.xlsx", "info.year_mismatch")
-    assert finding.year == 2024 and finding.found == "2023"
+    assert years == [2023]
+    [finding] = findings_of(result, "2023/放错.xlsx", "file.wrong_year_folder")
+    assert finding.year == 2023 and finding.found == "2024" and "2024年的报表放在了2023文件夹" in finding.message
+    status = result.tables["submission_status"].filter(unit_name=REFERENCE_UNIT)
+    assert dict(zip(status["year"], status["submitted"])) == {2023: True, 2024: False}
+    # the unit is told about the misfiled workbook under the folder's year
+    assert dict(zip(status["year"], status["must_resubmit"])) == {2023: True, 2024: True}
 
 
 def test_unreadable_file_is_put_down_to_the_unit_its_name_names(county: County):

@@ -22,10 +22,16 @@ from schemas.form import GRADE_ALIASES
 
 KINDS = {"corrupt", "missing_sheet", "text_amount", "broken_identity", "score_above_max",
          "wrong_grade", "duplicate_older", "duplicate_newer", "lock_file", "wanyuan_form",
-         "xls_form", "year_mismatch", "not_in_roster", "late"}
+         "xls_form", "year_mismatch", "not_in_roster", "late",
+         # contract section 8
+         "two_amount_columns", "comma_decimal", "renumbered_rows", "merged_value_cell", "sheet_copy",
+         "formula_error", "phone_in_staff", "name_by_code", "copied_workbook"}
 STATE_OF_KIND = {"corrupt": "quarantined", "missing_sheet": "quarantined",
                  "text_amount": "quarantined", "duplicate_older": "superseded",
-                 "lock_file": "skipped"}
+                 "lock_file": "skipped", "year_mismatch": "quarantined",
+                 "two_amount_columns": "quarantined", "comma_decimal": "quarantined",
+                 "renumbered_rows": "quarantined", "merged_value_cell": "quarantined",
+                 "sheet_copy": "quarantined", "copied_workbook": "superseded"}
 
 REFERENCE_FEN = {
     1: 1085099708, 2: 985099708, 3: 100000000, 4: 839790975, 5: 839720018, 6: 0, 7: 70957,
@@ -53,13 +59,15 @@ def framework(year):
 
 
 def sheets_of(path: Path) -> dict[str, list[list]]:
-    book = CalamineWorkbook.from_path(str(path))
+    with path.open("rb") as handle:  # by content: the sample has an .xlsx named .xls and an .et
+        book = CalamineWorkbook.from_filelike(handle)
     return {name.strip().replace("\u3000", ""): book.get_sheet_by_name(name).to_python()
             for name in book.sheet_names}
 
 
 def info_of(sheets: dict[str, list[list]]) -> dict:
-    return {r[0]: r[1] for r in sheets["基本信息"] if len(r) > 1 and r[0]}
+    return {r[0].rstrip("：:"): (r[1].replace("\u200b", "").replace("\ufeff", "") if isinstance(r[1], str) else r[1])
+            for r in sheets["基本信息"] if len(r) > 1 and r[0]}
 
 
 @functools.lru_cache(maxsize=None)
@@ -68,14 +76,14 @@ def read_form(path: Path) -> dict:
     sheets = sheets_of(path)
     info = info_of(sheets)
     data_rows = sheets["数据表"]
-    header = next(i for i, r in enumerate(data_rows) if r[:3] == ["项目", "行次", "金额"])
+    header = next(i for i, r in enumerate(data_rows) if r[:2] == ["项目", "行次"] and r[2] in ("金额", "本年数"))
     unit = data_rows[header - 1][0]
     data = {int(r[1]): (None if r[2] == "" else r[2]) for r in data_rows[header + 1:] if r[1] != ""}
     score_rows = sheets["评分表"]
     header = next(i for i, r in enumerate(score_rows) if r[0] == "代码")
     scores, total, grade = {}, None, None
     for r in score_rows[header + 1:]:
-        if r[0] == "合计":
+        if r[0] in ("合计", "总计"):
             total = r[5]
         elif r[0] == "自评等级":
             grade = r[5]
@@ -243,7 +251,7 @@ def test_clean_workbooks_are_sound(county):
     """Identities to the fen, 合计 = sum, grade = band, every deduction explained, on time."""
     root, _ = county
     paths = clean_workbooks(root)
-    assert len(paths) > 140
+    assert len(paths) > 120  # the rest are the special cases
     for path in paths:
         form = read_form(path)
         year = int(path.parent.name)
@@ -305,7 +313,7 @@ def test_budgets_grow_year_to_year(county):
         form = read_form(path)
         opening.setdefault(form["info"]["单位名称"], {})[int(path.parent.name)] = form["data"][1]
     complete = {u: v for u, v in opening.items() if set(v) == set(sample.YEARS)}
-    assert len(complete) > 30
+    assert len(complete) >= 12  # units whose three years are all plain
     for unit, by_year in complete.items():
         assert by_year[2024] > by_year[2022] * 0.98, unit
         assert by_year[2024] < by_year[2022] * 1.25, unit

@@ -8,17 +8,47 @@ from pathlib import Path
 
 import pytest
 
-from sample_county.county import FAULTY_CASES, MESSY_CASES, REFERENCE_FILE_2024, REPORT_CASES
+from sample_county.county import (
+    COPIED_FROM_UNIT, FAULTY_CASES, MESSY_CASES, REFERENCE_FILE_2024, REPORT_CASES, SECTION_8_RULES,
+)
 from tests.builders import REFERENCE_DATA, REFERENCE_UNIT
 from tests.conftest import ROOT
 
 KINDS_OF_CONTRACT_SECTION_6 = {"corrupt", "missing_sheet", "text_amount", "broken_identity", "score_above_max",
                                "wrong_grade", "duplicate_older", "duplicate_newer", "lock_file",
                                "wanyuan_form", "xls_form"}
+KINDS_OF_CONTRACT_SECTION_8 = set(SECTION_8_RULES)
+MESSES_OF_CONTRACT_SECTION_8 = {"note_mentions_wanyuan", "prior_year_column", "hidden_stale_row", "xlsx_named_xls",
+                                "wps_et_file", "zero_width_name", "decorated_labels", "qianyuan_form"}
 
 
 def test_sample_has_every_kind_of_faulty_submission():
-    assert KINDS_OF_CONTRACT_SECTION_6 <= {case["kind"] for case in FAULTY_CASES}
+    assert KINDS_OF_CONTRACT_SECTION_6 | KINDS_OF_CONTRACT_SECTION_8 <= {case["kind"] for case in FAULTY_CASES}
+    assert MESSES_OF_CONTRACT_SECTION_8 <= {case["variation"] for case in MESSY_CASES}
+
+
+@pytest.mark.parametrize("case", [c for c in FAULTY_CASES if c["kind"] in SECTION_8_RULES], ids=lambda c: c["kind"])
+def test_section_8_case_carries_its_finding(sample_warehouse: Path, query, case):
+    rows = query(sample_warehouse, "SELECT severity, location, message FROM findings WHERE file = ? AND rule = ?",
+                 case["file"], SECTION_8_RULES[case["kind"]])
+    assert rows, case
+    for _, _, message in rows:
+        for word in ("Error", "Zip", "Cfb", "calamine", "Traceback"):
+            assert word not in message
+    if case["kind"] == "copied_workbook":  # an error for both units, and the real file stays
+        units = {r[0] for r in query(sample_warehouse, "SELECT unit_name FROM findings WHERE rule = 'file.copied'")}
+        assert units == {COPIED_FROM_UNIT, case["unit_name"]}
+        [(file,)] = query(sample_warehouse, "SELECT file FROM unit_scores WHERE unit_name = ? AND year = 2024",
+                          COPIED_FROM_UNIT)
+        assert file != case["file"]
+        resubmit = dict(query(sample_warehouse, "SELECT unit_name, must_resubmit FROM submission_status "
+                                                "WHERE year = 2024 AND unit_name IN (?, ?)",
+                              COPIED_FROM_UNIT, case["unit_name"]))
+        assert resubmit == {COPIED_FROM_UNIT: True, case["unit_name"]: True}
+    if case["kind"] == "name_by_code":  # the roster unit, not an extra one
+        [(state,)] = query(sample_warehouse, "SELECT loaded FROM submission_status WHERE unit_name = ? AND year = 2024",
+                           case["unit_name"])
+        assert state
 
 
 @pytest.mark.parametrize("case", FAULTY_CASES, ids=lambda c: c["kind"])
@@ -28,9 +58,9 @@ def test_faulty_file_ends_in_its_contract_state(sample_warehouse: Path, query, c
     severities = {r[0] for r in query(sample_warehouse, "SELECT severity FROM findings WHERE file = ?", case["file"])}
     if case["expected_state"] == "quarantined":
         assert "fatal" in severities
-    if case["kind"] in ("broken_identity", "score_above_max", "wrong_grade", "year_mismatch"):
+    if case["kind"] in ("broken_identity", "score_above_max", "wrong_grade", "formula_error"):
         assert "error" in severities and "fatal" not in severities
-    if case["kind"] in ("wanyuan_form", "xls_form", "duplicate_newer"):
+    if case["kind"] in ("wanyuan_form", "xls_form", "duplicate_newer", "phone_in_staff", "name_by_code"):
         assert not severities & {"fatal", "error"}
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 
-from pipeline.checking.findings import ERROR, WARNING, Finding, fmt_amount
+from pipeline.checking.findings import ERROR, WARNING, Finding, finding, fmt_amount
 from pipeline.scoring.framework import Framework
 from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import TOLERANCE_WANYUAN_FORM, TOLERANCE_YUAN
@@ -42,7 +42,9 @@ def _formula(terms: tuple[tuple[int, int], ...]) -> str:
 def identity_findings(parsed: ParsedWorkbook) -> list[Finding]:
     """The arithmetic identities of the 数据表; tolerance 0.01 元, 100 元 for a 万元 form."""
     amounts = parsed.amounts
-    tolerance = TOLERANCE_WANYUAN_FORM if parsed.amounts_in_wanyuan else TOLERANCE_YUAN
+    # A form in 万元 (or 千元) carries two decimals of its unit: 100 元 (10 元).
+    tolerance = TOLERANCE_YUAN if parsed.amount_scale == 1 else max(
+        TOLERANCE_YUAN, TOLERANCE_WANYUAN_FORM * parsed.amount_scale / 10_000)
     checks = list(IDENTITIES)
     if any(amounts.get(p) is not None for p in SANGONG_PARTS):
         checks.append((SANGONG_TOTAL, tuple((p, 1) for p in SANGONG_PARTS)))
@@ -55,15 +57,13 @@ def identity_findings(parsed: ParsedWorkbook) -> list[Finding]:
         found = amounts[left]
         if abs(found - expected) > tolerance + 1e-9:
             location = parsed.amount_cells.get(left, SHEET_DATA)
-            findings.append(Finding(
-                ERROR, f"identity.r{left}", location,
+            findings.append(finding(f"identity.r{left}", location,
                 f"{location} {_name(left)}为{fmt_amount(found)}元，应等于{_formula(terms)}"
                 f" = {fmt_amount(expected)}元，相差{fmt_amount(found - expected)}元。请核对数据表后重新报送。",
                 found=fmt_amount(found), expected=fmt_amount(expected)))
     r1, r9 = amounts.get(1), amounts.get(9)
     if r1 is not None and r9 is not None and abs(r1 - r9) > tolerance + 1e-9:
-        findings.append(Finding(
-            WARNING, "budget.unbalanced", parsed.amount_cells.get(9, SHEET_DATA),
+        findings.append(finding("budget.unbalanced", parsed.amount_cells.get(9, SHEET_DATA),
             f"年初收入预算数{fmt_amount(r1)}元与年初支出预算数{fmt_amount(r9)}元不相等，年初预算收支不平衡，请确认。",
             found=fmt_amount(r9), expected=fmt_amount(r1)))
     return findings
@@ -77,53 +77,44 @@ def score_findings(parsed: ParsedWorkbook, framework: Framework) -> list[Finding
     for spec in framework.indicators:
         row = by_code.get(spec.code)
         if row is None:
-            findings.append(Finding(
-                ERROR, "scores.indicator_missing", SHEET_SCORES,
+            findings.append(finding("scores.indicator_missing", SHEET_SCORES,
                 f"评分表缺少指标{spec.code}“{spec.level3}”（分值{spec.max_score:g}），请按模板补齐。",
                 expected=spec.code))
             continue
         if row.max_score is not None and abs(row.max_score - spec.max_score) > 1e-9:
-            findings.append(Finding(
-                ERROR, "scores.max_mismatch", row.row_ref,
+            findings.append(finding("scores.max_mismatch", row.row_ref,
                 f"{row.row_ref} 指标{spec.code}的分值填为{row.max_score:g}，{framework.year}年度评分框架规定为{spec.max_score:g}。",
                 found=f"{row.max_score:g}", expected=f"{spec.max_score:g}"))
         if row.self_score is None:
-            findings.append(Finding(
-                ERROR, "scores.self_missing", row.cell,
+            findings.append(finding("scores.self_missing", row.cell,
                 f"{row.cell} 指标{spec.code}“{spec.level3}”未填写自评得分。",
                 expected=f"0 至 {spec.max_score:g}"))
         elif row.self_score < spec.max_score - 1e-9 and not row.note:
-            findings.append(Finding(
-                WARNING, "scores.note_missing", row.row_ref,
+            findings.append(finding("scores.note_missing", row.row_ref,
                 f"{row.row_ref} 指标{spec.code}自评得分{row.self_score:g}低于分值{spec.max_score:g}，但未填写评分说明（扣分原因）。",
                 found=f"{row.self_score:g}", expected="评分说明"))
     for code, row in by_code.items():
         if framework.indicator(code) is None:
-            findings.append(Finding(
-                WARNING, "scores.indicator_unknown", row.row_ref,
+            findings.append(finding("scores.indicator_unknown", row.row_ref,
                 f"{row.row_ref} 指标代码{code}不在{framework.year}年度评分框架中，已忽略。", found=code))
 
     stated_sum = math.fsum(i.self_score or 0.0 for i in parsed.indicators
                            if framework.indicator(i.code) is not None)
     if parsed.total is None:
-        findings.append(Finding(
-            ERROR, "scores.total_missing", parsed.total_cell or SHEET_SCORES,
+        findings.append(finding("scores.total_missing", parsed.total_cell or SHEET_SCORES,
             "评分表未填写合计得分。", expected=f"{stated_sum:g}"))
     elif abs(parsed.total - stated_sum) > SCORE_TOLERANCE:
-        findings.append(Finding(
-            ERROR, "scores.total_mismatch", parsed.total_cell or SHEET_SCORES,
+        findings.append(finding("scores.total_mismatch", parsed.total_cell or SHEET_SCORES,
             f"{parsed.total_cell} 合计填为{parsed.total:g}分，各指标自评得分之和为{stated_sum:g}分，请改正。",
             found=f"{parsed.total:g}", expected=f"{stated_sum:g}"))
     basis = parsed.total if parsed.total is not None else stated_sum
     band = framework.grade(basis)
     if parsed.grade is None:
         if parsed.grade_raw is None:
-            findings.append(Finding(
-                ERROR, "scores.grade_missing", parsed.grade_cell or SHEET_SCORES,
+            findings.append(finding("scores.grade_missing", parsed.grade_cell or SHEET_SCORES,
                 "评分表未填写自评等级。", expected=band))
     elif parsed.grade != band:
-        findings.append(Finding(
-            ERROR, "scores.grade_mismatch", parsed.grade_cell or SHEET_SCORES,
+        findings.append(finding("scores.grade_mismatch", parsed.grade_cell or SHEET_SCORES,
             f"{parsed.grade_cell} 自评等级填为“{parsed.grade_raw}”，但合计{basis:g}分对应的等级为“{band}”"
             f"（{framework.grade_rule()}）。",
             found=parsed.grade_raw, expected=band))
@@ -131,35 +122,79 @@ def score_findings(parsed: ParsedWorkbook, framework: Framework) -> list[Finding
 
 
 def year_findings(parsed: ParsedWorkbook, folder_year: int | None) -> list[Finding]:
-    """评价年度 must be the year of the folder the file was handed in under."""
+    """评价年度 must be the year of the folder the file was handed in under; a workbook of
+    another year is quarantined, so it can supersede neither year's genuine file."""
     if folder_year is None or parsed.year is None or parsed.year == folder_year:
         return []
     location = parsed.info_cells.get("year", "基本信息")
-    return [Finding(
-        ERROR, "info.year_mismatch", location,
-        f"{location} 评价年度填为{parsed.year}，但该文件报送在{folder_year}年度，请核对评价年度或是否报错了文件。",
+    return [finding(
+        "file.wrong_year_folder", location,
+        f"{parsed.year}年的报表放在了{folder_year}文件夹：{location} 评价年度填为{parsed.year}，"
+        f"本文件不计入{parsed.year}年度，也不计入{folder_year}年度。",
         found=str(parsed.year), expected=str(folder_year))]
+
+
+def _distance(a: str, b: str, limit: int = 2) -> int:
+    """Edit distance between two names, stopping early past limit (returns limit + 1)."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def near_misses(name: str, roster_names: list[str], limit: int = 2) -> list[str]:
+    """Roster names within a character or two of a name, nearest first."""
+    scored = sorted((_distance(name, n, limit), n) for n in roster_names if n != name)
+    return [n for d, n in scored if d <= limit]
+
+
+def resolve_unit(parsed: ParsedWorkbook, roster: Mapping[str, Mapping[str, str]],
+                 by_code: Mapping[str, str]) -> tuple[str | None, list[Finding]]:
+    """The roster unit a workbook belongs to, and findings about its name and code.
+
+    The name as written (spaces and invisible characters already removed) finds the unit;
+    failing that, a 单位编码 that is on the roster does, and the differing name is a
+    warning. A name that finds no unit either way is an error, naming near misses.
+    """
+    name = parsed.unit_name
+    location = parsed.info_cells.get("unit_name", "基本信息")
+    if not name:
+        return None, []
+    code = str(parsed.info.get("unit_code") or "").strip()
+    if name in roster:
+        entry = roster[name]
+        if code and code != entry["unit_code"]:
+            cell = parsed.info_cells.get("unit_code", location)
+            return name, [finding(
+                "roster.code_mismatch", cell,
+                f"单位编码“{code}”与名录中{name}的编码“{entry['unit_code']}”不一致。",
+                found=code, expected=entry["unit_code"])]
+        return name, []
+    if code and code in by_code:
+        unit = by_code[code]
+        return unit, [finding(
+            "roster.name_differs", location,
+            f"单位名称填为“{name}”，与单位编码{code}在名录中的名称“{unit}”不一致，已按名录计为{unit}。",
+            found=name, expected=unit)]
+    close = near_misses(name, list(roster))
+    hint = f"名录中相近的单位：{'、'.join(close[:3])}。" if close else ""
+    return name, [finding(
+        "roster.unknown_unit", location,
+        f"单位名称“{name}”不在预算单位名录中，不参加排名。{hint}",
+        found=name, expected=close[0] if close else None)]
 
 
 def roster_findings(parsed: ParsedWorkbook, roster: Mapping[str, Mapping[str, str]]) -> list[Finding]:
     """The unit must be on the roster (预算单位名录); its 单位编码, when given, must match."""
-    name = parsed.unit_name
-    location = parsed.info_cells.get("unit_name", "基本信息")
-    if not name:
-        return []
-    entry = roster.get(name)
-    if entry is None:
-        return [Finding(
-            WARNING, "roster.unknown_unit", location,
-            f"单位名称“{name}”不在预算单位名录中，请核对单位全称是否与名录一致。", found=name)]
-    code = parsed.info.get("unit_code")
-    if code and str(code) != entry["unit_code"]:
-        cell = parsed.info_cells.get("unit_code", location)
-        return [Finding(
-            WARNING, "roster.code_mismatch", cell,
-            f"单位编码“{code}”与名录中{name}的编码“{entry['unit_code']}”不一致。",
-            found=str(code), expected=entry["unit_code"])]
-    return []
+    by_code = {e["unit_code"]: n for n, e in roster.items() if e.get("unit_code")}
+    return resolve_unit(parsed, roster, by_code)[1]
 
 
 def late_findings(parsed: ParsedWorkbook, deadline: dt.date) -> list[Finding]:
@@ -168,7 +203,6 @@ def late_findings(parsed: ParsedWorkbook, deadline: dt.date) -> list[Finding]:
     if not isinstance(filed_on, dt.date) or filed_on <= deadline:
         return []
     location = parsed.info_cells.get("filed_on", "基本信息")
-    return [Finding(
-        WARNING, "info.late", location,
+    return [finding("info.late", location,
         f"填报日期{filed_on.isoformat()}晚于填报截止日期{deadline.isoformat()}，逾期{(filed_on - deadline).days}天。",
         found=filed_on.isoformat(), expected=f"不晚于{deadline.isoformat()}")]

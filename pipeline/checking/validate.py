@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pandera.polars as pa
 import polars as pl
 
-from pipeline.checking.findings import ERROR, Finding
+from pipeline.checking.findings import Finding, finding
 from pipeline.reading.parse import ParsedWorkbook
 from schemas.form import SHEET_INFO
 from schemas.sheets import CHECK_FINDINGS, DataSheet, InfoSheet, ScoreSheet, TargetSheet
@@ -80,10 +80,10 @@ def schema_findings(schema: type[pa.DataFrameModel], frame: pl.DataFrame,
         submission = row["submission"]
         check = str(case["check"]).split("(")[0]
         column = case["column"] if case["schema_context"] == "Column" else None
-        severity, rule, template = (
+        rule, template = (
             CHECK_FINDINGS.get((schema.__name__, column, check))
             or CHECK_FINDINGS.get((schema.__name__, None, check))
-            or (ERROR, f"schema.{check}", f"{column or ''}不符合填报要求：{check}。"))
+            or (f"schema.{check}", f"{column or ''}不符合填报要求：{check}。"))
         if column == "category" and "category_cell" in row:
             location = row["category_cell"]
         elif "cell" in row:
@@ -94,8 +94,7 @@ def schema_findings(schema: type[pa.DataFrameModel], frame: pl.DataFrame,
         if check == "multiple_fields_uniqueness":
             found = row.get("line", row.get("code"))
         found_text = _fmt_number(found)
-        results.append((submission, Finding(severity, rule, location,
-                                            f"{location} " + template.format(found=found_text),
+        results.append((submission, finding(rule, location, f"{location} " + template.format(found=found_text),
                                             found=found_text)))
     return results
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
-from collections import Counter
 import hashlib
 import io
+import os
+import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +26,7 @@ class RosterError(Exception):
 class FoundFile:
     path: Path
     relative: str          # path relative to RAW, '/' separated
-    folder_year: int
+    folder_year: int | None  # None: not in a year folder (directly under RAW, or an unknown folder)
     kind: str              # workbook / report / other
     is_lock_file: bool
     sha256: str
@@ -76,6 +78,10 @@ def read_roster(path: Path) -> list[dict[str, str]]:
     duplicates = sorted(n for n, c in counts.items() if c > 1)
     if duplicates:
         raise RosterError(f"{path}: 单位名称重复 {'、'.join(duplicates)}")
+    codes = Counter(u["unit_code"] for u in units if u["unit_code"])
+    duplicates = sorted(c for c, n in codes.items() if n > 1)
+    if duplicates:
+        raise RosterError(f"{path}: 单位编码重复 {'、'.join(duplicates)}")
     return units
 
 
@@ -101,18 +107,61 @@ def is_lock_file(path: Path) -> bool:
     return path.name.startswith("~$") or path.name.startswith(".")
 
 
+_YEAR_FOLDER = re.compile(r"^(\d{4})(?:年度?)?$")
+
+
+def folder_year(name: str) -> int | None:
+    """The evaluation year a folder stands for: `2024`, `2024年`, `2024年度`; None otherwise."""
+    match = _YEAR_FOLDER.match(squash(name))
+    return int(match.group(1)) if match and 2000 <= int(match.group(1)) <= 2100 else None
+
+
+def display_path(relative: str) -> str:
+    """A path as people read it, whatever encoding its name was written in.
+
+    A zip or a USB stick from Chinese Windows can leave file names in GBK bytes, which
+    Python keeps as undecodable surrogates; they are read as GB18030 here, so the name
+    can be shown, stored and hashed (the file itself is still opened by its real path).
+    """
+    try:
+        relative.encode("utf-8")
+        return relative
+    except UnicodeEncodeError:
+        raw = os.fsencode(relative)
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")
+
+
+def _found(path: Path, raw: Path, year: int | None) -> FoundFile:
+    return FoundFile(
+        path=path,
+        relative=display_path(path.relative_to(raw).as_posix()),
+        folder_year=year,
+        kind=file_kind(path),
+        is_lock_file=is_lock_file(path),
+        sha256=sha256_of(path),
+        mtime_ns=path.stat().st_mtime_ns,
+    )
+
+
 def discover(raw: Path) -> list[FoundFile]:
-    """Every file under RAW/<year>/ (sub-folders included), in a stable order."""
+    """Every file under RAW/<year>/ (sub-folders included), in a stable order.
+
+    Workbooks and reports elsewhere (directly under RAW, or in a folder that names no year)
+    are found too, with no folder year, so that the run reports them instead of passing
+    them by.
+    """
     found = []
-    for folder in sorted(p for p in raw.iterdir() if p.is_dir() and p.name.isdigit()):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            found.append(FoundFile(
-                path=path,
-                relative=path.relative_to(raw).as_posix(),
-                folder_year=int(folder.name),
-                kind=file_kind(path),
-                is_lock_file=is_lock_file(path),
-                sha256=sha256_of(path),
-                mtime_ns=path.stat().st_mtime_ns,
-            ))
+    for entry in sorted(raw.iterdir()):
+        if entry.is_dir():
+            year = folder_year(entry.name)
+            for path in sorted(p for p in entry.rglob("*") if p.is_file()):
+                if year is not None or (file_kind(path) != "other" and not is_lock_file(path)):
+                    found.append(_found(path, raw, year))
+        elif entry.is_file() and file_kind(entry) != "other" and not is_lock_file(entry):
+            found.append(_found(entry, raw, None))
     return found

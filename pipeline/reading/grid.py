@@ -12,6 +12,7 @@ bomb or a pasted ledger is refused in milliseconds with a message the unit can a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import html
@@ -25,7 +26,7 @@ from xml.etree import ElementTree
 
 from python_calamine import CalamineWorkbook
 
-from pipeline.checking.findings import clip
+from pipeline.checking.findings import advice as rule_advice, clip
 
 from pipeline.settings import (
     MAX_CELL_CHARS,
@@ -36,7 +37,9 @@ from pipeline.settings import (
     MAX_ZIP_ENTRIES,
 )
 
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+# .et is WPS's own format; calamine reads the ones saved in its compound-file form, and
+# the binary (.xlsb) and LibreOffice (.ods) workbooks too.
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xlsb", ".ods"}
 
 
 class WorkbookReadError(Exception):
@@ -46,11 +49,10 @@ class WorkbookReadError(Exception):
     ``advice`` is what the unit should do, in Chinese, when the message itself does not say.
     """
 
-    def __init__(self, message: str, rule: str = "file.unreadable",
-                 advice: str = "请重新导出为.xlsx后报送。"):
+    def __init__(self, message: str, rule: str = "file.unreadable", advice: str | None = None):
         super().__init__(message)
         self.rule = rule
-        self.advice = advice
+        self.advice = rule_advice(rule) if advice is None else advice
 
     def __reduce__(self):  # keep rule and advice through worker processes and the parse cache
         return (type(self), (str(self), self.rule, self.advice))
@@ -82,6 +84,17 @@ def sheet_ref(sheet: str, row: int, col: int) -> str:
 class Sheet:
     name: str                          # as written in the file
     rows: tuple[tuple[str | None, ...], ...]  # from A1; None for an empty cell
+    hidden_rows: frozenset[int] = frozenset()   # zero-based; known for .xlsx only
+    hidden_cols: frozenset[int] = frozenset()
+    visible: bool = True               # the sheet itself (a hidden or very hidden sheet: False)
+    merged: tuple[tuple[int, int, int, int], ...] = ()  # (first row, first col, last row, last col)
+
+    def merged_range(self, row: int, col: int) -> str | None:
+        """The range (e.g. C17:C18) a cell is covered by when it is not the range's top-left cell."""
+        for r0, c0, r1, c1 in self.merged:
+            if r0 <= row <= r1 and c0 <= col <= c1 and (row, col) != (r0, c0):
+                return f"{cell_address(r0, c0)}:{cell_address(r1, c1)}"
+        return None
 
     def get(self, row: int, col: int) -> str | None:
         if row < len(self.rows) and col < len(self.rows[row]):
@@ -113,18 +126,6 @@ def cell_text(value: object) -> str | None:
     return clip(str(value), MAX_CELL_CHARS)
 
 
-def _fill_merged(grid: list[list[str | None]], merged) -> None:
-    """Give every cell of a merged range the value of its top-left cell."""
-    for (r0, c0), (r1, c1) in merged or ():
-        if r0 >= len(grid) or c0 >= len(grid[r0]):
-            continue
-        value = grid[r0][c0]
-        for r in range(r0, min(r1, len(grid) - 1) + 1):
-            for c in range(c0, min(c1, len(grid[r]) - 1) + 1):
-                if grid[r][c] is None:
-                    grid[r][c] = value
-
-
 # ---------------------------------------------------------------- before calamine opens a file
 #
 # Submissions arrive by email and USB stick; a file is checked for what it claims to be
@@ -138,12 +139,12 @@ _CFB_END = 0xFFFFFFFA  # sector numbers from here up are markers, not sectors
 # two streams instead of a zip.
 _ENCRYPTED_STREAMS = frozenset({"EncryptionInfo", "EncryptedPackage"})
 ENCRYPTED_MESSAGE = "文件已加密，请去除密码后重新报送"
-_TOO_LARGE_ADVICE = "自评表只需财政局下发模板的三个工作表，请删除多余的工作表、行或图片后重新报送。"
 
 # The mark a cell gets instead of a value when it holds a formula the file gives no
 # trustworthy result for; parse then names the cell and shows the formula.
 FORMULA_WITHOUT_VALUE = "公式没有计算结果"
 FORMULA_EXTERNAL = "公式引用外部文件"
+FORMULA_ERROR_MARK = "公式出错"  # normalise.FORMULA_ERROR reads it back
 _SHOWN_FORMULA_CHARS = 120
 
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
@@ -154,6 +155,10 @@ _REF = re.compile(rb"\sr=\"([A-Z]{1,3})(\d{1,9})\"")
 _TYPE = re.compile(rb"\st=\"([^\"]*)\"")
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?f>)", re.S)
 _VALUE = re.compile(rb"<(?:\w+:)?v\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?v>)", re.S)
+_HIDDEN = re.compile(rb"\shidden=\"(?:1|true)\"")
+_COL = re.compile(rb"<(?:\w+:)?col\b([^>]*)/?>")
+_COL_SPAN = re.compile(rb"\smin=\"(\d{1,5})\"[^>]*?\smax=\"(\d{1,5})\"|\smax=\"(\d{1,5})\"[^>]*?\smin=\"(\d{1,5})\"")
+_HAS_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is|f)\b")
 _EXTERNAL_REF = re.compile(r"\[(\d+)\]|\[[^\]]*\.xl[a-z]*\]", re.I)
 _EXTERNAL_LINK_RELS = re.compile(r"^xl/externalLinks/_rels/externalLink(\d+)\.xml\.rels$")
 
@@ -167,7 +172,7 @@ def _megabytes(size: int) -> str:
 
 
 def _too_large(message: str) -> WorkbookReadError:
-    return WorkbookReadError(message, rule="file.too_large", advice=_TOO_LARGE_ADVICE)
+    return WorkbookReadError(message, rule="file.too_large")
 
 
 def cfb_stream_names(data: bytes) -> set[str]:
@@ -256,16 +261,73 @@ def _column_number(letters: bytes) -> int:
 
 
 def _check_extent(sheet: str, xml: bytes) -> None:
-    """Refuse a sheet that reaches beyond the row or column limit, from its XML alone."""
+    """Refuse a sheet whose cells with values reach beyond the row or column limit.
+
+    Cells that are only formatted (a fill dragged to column JZ, borders down to row 60 000)
+    hold nothing and do not count; the precise count runs only when the quick one, which
+    counts every cell, is over the limit.
+    """
     rows = _ROW.findall(xml)
     last_row = max((int(m.group(1)) for attrs in rows if (m := _ROW_NUMBER.search(attrs))), default=0)
     height = max(last_row, len(rows))
-    if height > MAX_SHEET_ROWS:
-        raise _too_large(f"工作表“{clip(sheet, 40)}”有{height:,}行，超过上限{MAX_SHEET_ROWS:,}行")
     columns = set(_CELL_COLUMN.findall(xml))
     width = max((_column_number(c) for c in columns), default=0)
+    if height <= MAX_SHEET_ROWS and width <= MAX_SHEET_COLUMNS:
+        return
+    if height > MAX_SHEET_ROWS:
+        height = _last_valued_row(xml)
+    if width > MAX_SHEET_COLUMNS:
+        width = 0
+        for cell in _CELL.finditer(xml):
+            if cell.group(2) and _HAS_VALUE.search(cell.group(2)) and (ref := _REF.search(cell.group(1))):
+                width = max(width, _column_number(ref.group(1)))
+    if height > MAX_SHEET_ROWS:
+        raise _too_large(f"工作表“{clip(sheet, 40)}”有{height:,}行，超过上限{MAX_SHEET_ROWS:,}行")
     if width > MAX_SHEET_COLUMNS:
         raise _too_large(f"工作表“{clip(sheet, 40)}”用到第{width:,}列，超过上限{MAX_SHEET_COLUMNS}列")
+
+
+def _last_valued_row(xml: bytes) -> int:
+    """The number of the last row holding a value: rows come in order, so it is the row of
+    the last value in the XML, found from the end without scanning the sheet."""
+    last = max(xml.rfind(tag) for tag in (b"<v>", b"<v ", b"<is>", b"<f>", b"<f ", b":v>", b":is>", b":f>", b":f "))
+    if last < 0:
+        return 0
+    start = max(xml.rfind(b"<row", 0, last), xml.rfind(b":row", 0, last))
+    number = _ROW_NUMBER.search(xml, start, start + 400) if start >= 0 else None
+    if number:
+        return int(number.group(1))
+    return max((int(m.group(1)) for attrs in _ROW.findall(xml) if (m := _ROW_NUMBER.search(attrs))), default=0)
+
+
+def _hidden_lines(xml: bytes) -> tuple[frozenset[int], frozenset[int]]:
+    """Zero-based hidden rows and hidden columns of one sheet's XML."""
+    if b"hidden=" not in xml:
+        return frozenset(), frozenset()
+    rows = frozenset(int(m.group(1)) - 1 for attrs in _ROW.findall(xml)
+                     if _HIDDEN.search(attrs) and (m := _ROW_NUMBER.search(attrs)))
+    cols: set[int] = set()
+    head = xml[:xml.find(b"sheetData")] if b"sheetData" in xml else xml
+    for attrs in _COL.findall(head):
+        span = _COL_SPAN.search(attrs)
+        if _HIDDEN.search(attrs) and span:
+            low, high = (span.group(1), span.group(2)) if span.group(1) else (span.group(4), span.group(3))
+            cols.update(range(int(low) - 1, min(int(high), MAX_SHEET_COLUMNS)))
+    return rows, frozenset(cols)
+
+
+def _error_marks(xml: bytes, marks: dict[tuple[int, int], str]) -> None:
+    """Mark every cell whose cached value is an Excel error (#DIV/0! …): calamine reads it empty."""
+    if b't="e"' not in xml:
+        return
+    for cell in _CELL.finditer(xml):
+        attrs = cell.group(1)
+        if b't="e"' not in attrs or (ref := _REF.search(attrs)) is None:
+            continue
+        value_match = _VALUE.search(cell.group(2) or b"")
+        value = html.unescape(((value_match.group(1) or b"") if value_match else b"").decode("utf-8", "replace"))
+        where = (int(ref.group(2)) - 1, _column_number(ref.group(1)) - 1)
+        marks[where] = f"〔{FORMULA_ERROR_MARK}：{value.strip() or '#VALUE!'}〕"
 
 
 def _formula_marks(xml: bytes, recalculate_on_open: bool,
@@ -303,7 +365,16 @@ def _formula_marks(xml: bytes, recalculate_on_open: bool,
     return marks
 
 
-def inspect_zip(path: Path) -> dict[str, dict[tuple[int, int], str]]:
+@dataclass(frozen=True)
+class SheetXml:
+    """What the reader learns from a sheet's XML that calamine does not say."""
+
+    marks: dict[tuple[int, int], str]
+    hidden_rows: frozenset[int] = frozenset()
+    hidden_cols: frozenset[int] = frozenset()
+
+
+def inspect_zip(path: Path) -> dict[str, SheetXml]:
     """Check a zip-based workbook before calamine reads it; the formula marks of each sheet.
 
     Raises WorkbookReadError for too many entries, a declared or actual unpacked size
@@ -350,19 +421,21 @@ def inspect_zip(path: Path) -> dict[str, dict[tuple[int, int], str]]:
                 links = _targets(read(name), "xl/externalLinks")
                 if links:
                     external_files[number.group(1)] = next(iter(links.values()))
-        marks: dict[str, dict[tuple[int, int], str]] = {}
+        found: dict[str, SheetXml] = {}
         for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
             name = sheet.get("name") or ""
             xml = parts.get(relations.get(sheet.get(f"{_NS_REL}id") or "", ""))
             if xml is None:
                 continue
             _check_extent(name, xml)
-            marks[name] = _formula_marks(xml, recalculate_on_open, external_files)
-        return marks
+            marks = _formula_marks(xml, recalculate_on_open, external_files)
+            _error_marks(xml, marks)
+            found[name] = SheetXml(marks, *_hidden_lines(xml))
+        return found
 
 
-def check_file(path: Path) -> dict[str, dict[tuple[int, int], str]]:
-    """Every check that comes before calamine; the formula marks of each sheet by name."""
+def check_file(path: Path) -> dict[str, SheetXml]:
+    """Every check that comes before calamine; what each sheet's XML says, by sheet name."""
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
@@ -380,8 +453,19 @@ def check_file(path: Path) -> dict[str, dict[tuple[int, int], str]]:
         try:
             return inspect_zip(path)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
-            raise WorkbookReadError(f"压缩包已损坏，无法作为Excel工作簿打开（{clip(str(exc), 80)}）") from exc
+            raise WorkbookReadError("文件已损坏（压缩包内容不完整），无法作为Excel工作簿打开") from exc
     return {}
+
+
+def _blank_merged(grid: list[list[str | None]], merged) -> None:
+    """Empty every cell of a merged range but its top-left one, as Excel shows it: a value
+    the file still holds under the merge is not what the unit sees."""
+    for (r0, c0), (r1, c1) in merged or ():
+        for r in range(r0, min(r1, len(grid) - 1) + 1):
+            row = grid[r]
+            for c in range(c0, min(c1, len(row) - 1) + 1):
+                if (r, c) != (r0, c0):
+                    row[c] = None
 
 
 def _mark_formulas(grid: list[list[str | None]], marks: dict[tuple[int, int], str]) -> None:
@@ -397,9 +481,12 @@ def _mark_formulas(grid: list[list[str | None]], marks: dict[tuple[int, int], st
 def read_workbook(path: Path) -> dict[str, Sheet]:
     """Every sheet of the workbook, by its name as written, once the file passed its checks."""
     path = Path(path)
-    marks = check_file(path)
+    xml_facts = check_file(path)
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        # The format is told by the content, not the extension: an .xlsx renamed .xls is read.
+        with path.open("rb") as handle:
+            book = CalamineWorkbook.from_filelike(handle)
+        visible = {m.name: str(m.visible).endswith("Visible") for m in book.sheets_metadata}
         sheets: dict[str, Sheet] = {}
         for name in book.sheet_names:
             raw = book.get_sheet_by_name(name)
@@ -407,14 +494,19 @@ def read_workbook(path: Path) -> dict[str, Sheet]:
             if end[0] + 1 > MAX_SHEET_ROWS or end[1] + 1 > MAX_SHEET_COLUMNS:
                 raise _too_large(f"工作表“{clip(name, 40)}”有{end[0] + 1:,}行、{end[1] + 1:,}列，"
                                  f"超过上限{MAX_SHEET_ROWS:,}行、{MAX_SHEET_COLUMNS}列")
+            # A merged range's value is in its top-left cell only: the others are empty, as
+            # Excel shows them (一级/二级指标 are carried down by staging, not here).
             grid = [[cell_text(v) for v in row] for row in raw.to_python(skip_empty_area=False)]
             try:
                 merged = raw.merged_cell_ranges
-            except Exception:  # .xls and some writers carry no merge table
+            except Exception:  # some formats and writers carry no merge table
                 merged = None
-            _fill_merged(grid, merged)
-            _mark_formulas(grid, marks.get(name, {}))
-            sheets[name] = Sheet(name, tuple(tuple(r) for r in grid))
+            _blank_merged(grid, merged)
+            facts = xml_facts.get(name, SheetXml({}))
+            _mark_formulas(grid, facts.marks)
+            sheets[name] = Sheet(name, tuple(tuple(r) for r in grid), facts.hidden_rows,
+                                 facts.hidden_cols, visible.get(name, True),
+                                 tuple((r0, c0, r1, c1) for (r0, c0), (r1, c1) in merged or ()))
         return sheets
     except WorkbookReadError:
         raise
@@ -422,4 +514,21 @@ def read_workbook(path: Path) -> dict[str, Sheet]:
         text = str(exc)
         if re.search(r"password|encrypt", text, re.I):
             raise WorkbookReadError(ENCRYPTED_MESSAGE, rule="file.encrypted", advice="") from exc
-        raise WorkbookReadError(f"无法作为Excel工作簿打开（{type(exc).__name__}: {clip(text, 120)}）") from exc
+        raise unreadable(path) from exc
+
+
+def unreadable(path: Path) -> WorkbookReadError:
+    """The read error for a file calamine cannot open, in words a finance officer can act on
+    (the reader library's own message stays out of it)."""
+    suffix = path.suffix.lower()
+    if suffix == ".et":
+        return WorkbookReadError("是WPS表格格式（.et），本系统无法直接读取", rule="file.not_supported")
+    if suffix in (".ods", ".xlsb"):
+        return WorkbookReadError(f"是{suffix}格式，且内容无法读取", rule="file.not_supported")
+    with contextlib.suppress(OSError), path.open("rb") as handle:
+        head = handle.read(8)
+        if head.startswith(b"PK"):
+            return WorkbookReadError("文件已损坏（压缩包内容不完整），无法作为Excel工作簿打开")
+        if head == _CFB_MAGIC:
+            return WorkbookReadError("文件已损坏或不是Excel工作簿（旧版.xls格式内容无法识别）")
+    return WorkbookReadError("不是Excel工作簿（文件内容既不是.xlsx也不是.xls），无法打开")

@@ -34,17 +34,19 @@ def parse_file(path: str) -> ParseResult:
     """Read, stage and parse one workbook; the read error when calamine cannot open it."""
     try:
         sheets = read_workbook(Path(path))
+        parsed = parse_workbook(stage_workbook(sheets))
+        parsed.targets, more = read_targets(sheets, parsed.year)
+        parsed.findings += more
+        return parsed
     except WorkbookReadError as exc:
         return exc
-    parsed = parse_workbook(stage_workbook(sheets))
-    parsed.targets, more = read_targets(sheets, parsed.year)
-    parsed.findings += more
-    return parsed
-
+    except Exception as exc:  # a bug in reading one file costs that file only, with a finding
+        return WorkbookReadError(f"读取时程序出错（{type(exc).__name__}），本文件未能处理", rule="file.internal_error")
 
 @functools.cache  # the code does not change while a run reads and writes its cache
 def code_fingerprint() -> str:
     """Changes whenever any module that shapes a parse result changes."""
+    from pipeline.checking import findings
     from pipeline.reading import normalise
     from pipeline.reading import parse
     from pipeline.reading import staging
@@ -53,7 +55,7 @@ def code_fingerprint() -> str:
     from schemas import form
 
     digest = hashlib.sha256()
-    for module in (normalise, parse, staging, workbook, form, targets):
+    for module in (findings, normalise, parse, staging, workbook, form, targets):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, clip
+from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, clip, finding
 from pipeline.reading.normalise import (
-    amount_in_yuan, nfkc, parse_count, parse_date, parse_grade, parse_int, parse_score, parse_year,
+    DigitGroupingError, FormulaErrorValue, amount_in_yuan, nfkc, parse_count, parse_date, parse_grade,
+    parse_int, parse_score, parse_year, squash,
 )
 from pipeline.reading.staging import Cell, StagedWorkbook
-from schemas.form import DATA_LINES, INFO_FIELDS, SHEET_INFO
+from schemas.form import DATA_LINES, INFO_FIELDS, SHEET_DATA, SHEET_INFO
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class ParsedWorkbook:
     amount_cells: dict[int, str] = field(default_factory=dict)
     amount_raw: dict[int, str | None] = field(default_factory=dict)
     line_labels: dict[int, str | None] = field(default_factory=dict)
-    amounts_in_wanyuan: bool = False
+    amount_scale: int = 1  # the 数据表's declared unit as a factor to 元 (1, 1 000, 10 000)
     indicators: list[Indicator] = field(default_factory=list)
     total: float | None = None
     total_cell: str | None = None
@@ -55,6 +56,10 @@ class ParsedWorkbook:
     @property
     def usable(self) -> bool:
         return not any(f.severity == FATAL for f in self.findings)
+
+    @property
+    def amounts_in_wanyuan(self) -> bool:
+        return self.amount_scale == 10_000
 
     @property
     def unit_name(self) -> str | None:
@@ -76,17 +81,26 @@ def _convert(cell: Cell | None, parser, severity: str, rule: str, what: str,
         return None
     try:
         return parser(cell.raw)
+    except FormulaErrorValue as exc:
+        findings.append(finding(
+            "data.formula_error", cell.ref, f"{cell.ref}的{what}{exc}。", severity=severity,
+            found=str(exc).split("：")[-1]))
+    except DigitGroupingError as exc:
+        findings.append(finding(
+            "data.digit_grouping", cell.ref, f"{cell.ref}的{what}“{clip(cell.raw or '')}”中{exc}，无法确定金额。",
+            severity=severity, found=cell.raw))
     except ValueError as exc:
-        findings.append(Finding(
-            severity, rule, cell.ref,
-            f"{cell.ref}的{what}“{clip(cell.raw or '')}”{exc}，请填写正确的数值。",
-            found=cell.raw))
-        return None
+        findings.append(finding(
+            rule, cell.ref, f"{cell.ref}的{what}“{clip(cell.raw or '')}”{exc}，请填写正确的数值。",
+            severity=severity, found=cell.raw))
+    return None
 
 
 def parse_info(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict, dict]:
     info: dict[str, object] = {}
     cells: dict[str, str] = {}
+    if SHEET_INFO not in staged.sheets_found:  # the missing sheet is its own single finding
+        return {f.key: None for f in INFO_FIELDS}, cells
     for info_field in INFO_FIELDS:
         cell = staged.info.get(info_field.key)
         severity = FATAL if info_field.required else WARNING
@@ -95,14 +109,13 @@ def parse_info(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict, d
         if info_field.kind == "text" and isinstance(value, str):
             value = value.replace("\u3000", "").strip() or None
             if info_field.key == "unit_name" and value:
-                value = "".join(value.split())
+                value = squash(value) or None  # no spaces, no zero-width characters
         info[info_field.key] = value
         if cell is not None:
             cells[info_field.key] = cell.ref
         if info_field.required and value is None and not any(
                 f.rule == f"info.{info_field.key}_invalid" for f in findings):
-            findings.append(Finding(
-                FATAL, f"info.{info_field.key}_missing", cell.ref if cell else f"{SHEET_INFO}!B列",
+            findings.append(finding(f"info.{info_field.key}_missing", cell.ref if cell else f"{SHEET_INFO}!B列",
                 f"基本信息未填写{info_field.label}，无法确认这是哪个单位、哪一年度的自评表。请补填后重新报送。",
                 expected=info_field.label))
     return info, cells
@@ -113,13 +126,17 @@ def parse_amounts(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict
     cells: dict[int, str] = {}
     raws: dict[int, str | None] = {}
     labels: dict[int, str | None] = {}
+    if SHEET_DATA not in staged.sheets_found or any(
+            f.severity == FATAL and f.rule.startswith("data.") and f.location.startswith(SHEET_DATA)
+            and f.rule in ("data.header_missing", "data.columns_ambiguous") for f in staged.findings):
+        # No 数据表 or no column to read: that is one finding, not one per 行次.
+        return {d.line: None for d in DATA_LINES}, cells, raws, labels
     for data_line in DATA_LINES:
         staged_line = staged.lines.get(data_line.line)
         if staged_line is None:
             amounts[data_line.line] = None
             if data_line.required:
-                findings.append(Finding(
-                    FATAL, "data.line_missing", "数据表",
+                findings.append(finding("data.line_missing", "数据表",
                     f"数据表缺少行次{data_line.line}“{data_line.label}”，无法计算。请按模板补齐全部行次。",
                     expected=f"行次{data_line.line} {data_line.label}"))
             continue
@@ -130,14 +147,13 @@ def parse_amounts(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict
         if data_line.is_count:
             parser = parse_count
         else:
-            def parser(raw, _w=staged.amounts_in_wanyuan):
-                return amount_in_yuan(raw, _w)
+            def parser(raw, _scale=staged.amount_scale):
+                return amount_in_yuan(raw, _scale)
         severity = FATAL if data_line.required else ERROR
         value = _convert(cell, parser, severity, "data.not_a_number", what, findings)
         if value is None and data_line.required and not any(
                 f.location == cell.ref for f in findings):
-            findings.append(Finding(
-                FATAL, "data.amount_missing", cell.ref,
+            findings.append(finding("data.amount_missing", cell.ref,
                 f"{cell.ref}（{what}）未填写，必填金额不能为空；金额为零请填0。",
                 expected="金额"))
         amounts[data_line.line] = value
@@ -165,7 +181,7 @@ def parse_workbook(staged: StagedWorkbook) -> ParsedWorkbook:
     The pandera models are applied afterwards, to a whole batch at once (pipeline/checking/validate.py).
     """
     findings = list(staged.findings)
-    parsed = ParsedWorkbook(amounts_in_wanyuan=staged.amounts_in_wanyuan, sheets_found=staged.sheets_found)
+    parsed = ParsedWorkbook(amount_scale=staged.amount_scale, sheets_found=staged.sheets_found)
     parsed.info, parsed.info_cells = parse_info(staged, findings)
     parsed.amounts, parsed.amount_cells, parsed.amount_raw, parsed.line_labels = parse_amounts(staged, findings)
     parsed.indicators = parse_scores(staged, findings)

@@ -10,15 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.checking.findings import FATAL, WARNING, Finding, clip
-from pipeline.reading.normalise import label_key, sheet_key, squash
+from pipeline.checking.findings import ERROR, FATAL, Finding, clip, finding
+from pipeline.reading.normalise import declared_unit, label_key, parse_year, sheet_key, squash
 from pipeline.reading.grid import Sheet
 from schemas.form import (
+    AMOUNT_COLUMN_LABELS,
+    CURRENT_YEAR_COLUMN_LABELS,
     DATA_LINE_BY_NUMBER,
+    DATA_LINES,
     INFO_FIELDS,
     REQUIRED_SHEETS,
     SCORE_GRADE_LABEL,
-    SCORE_TOTAL_LABEL,
+    SCORE_TOTAL_LABELS,
     SHEET_DATA,
     SHEET_INFO,
     SHEET_SCORES,
@@ -26,6 +29,13 @@ from schemas.form import (
 
 _CODE = re.compile(r"^[A-Za-z]\d{1,2}$")
 _HEADER_SCAN_ROWS = 30
+_YEAR_COLUMN = re.compile(r"^(\d{4})年?度?(?:数|金额)?$")
+_UNIT_NAMES = {1: "元", 1_000: "千元", 10_000: "万元"}
+# The printed 项目 labels, compared as keys; a label may belong to several 行次
+# (其中：基本支出 is both 10 and 14), so a label names a set of lines.
+_LINES_BY_LABEL: dict[str, set[int]] = {}
+for _line in DATA_LINES:
+    _LINES_BY_LABEL.setdefault(label_key(_line.label), set()).add(_line.line)
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,7 @@ class StagedIndicator:
 class StagedWorkbook:
     info: dict[str, Cell] = field(default_factory=dict)        # InfoField.key → cell
     lines: dict[int, StagedLine] = field(default_factory=dict)  # 行次 → cells
-    amounts_in_wanyuan: bool = False
+    amount_scale: int = 1  # the 数据表's declared unit as a factor to 元: 1, 1 000 or 10 000
     indicators: list[StagedIndicator] = field(default_factory=list)
     total: Cell | None = None
     grade: Cell | None = None
@@ -68,25 +78,124 @@ class StagedWorkbook:
     def usable(self) -> bool:
         return not any(f.severity == FATAL for f in self.findings)
 
+    @property
+    def amounts_in_wanyuan(self) -> bool:
+        return self.amount_scale == 10_000
 
-def find_sheets(sheets: dict[str, Sheet]) -> tuple[dict[str, Sheet], list[Finding]]:
-    """The three required sheets by their normalised names; a fatal finding per missing one."""
-    by_key = {sheet_key(name): sheet for name, sheet in sheets.items()}
+
+def _pick_sheet(wanted: str, candidates: list[Sheet], year: int | None) -> Sheet | None | str:
+    """The one sheet among several that match an expected name: a visible one over hidden
+    copies, then the one named for the evaluation year; a message when none can be told apart."""
+    if len(candidates) > 1:
+        shown = [s for s in candidates if s.visible]
+        candidates = shown or candidates
+    if len(candidates) > 1 and year is not None:
+        named = [s for s in candidates if str(year) in sheet_key(s.name)]
+        if len(named) == 1:
+            return named[0]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        return None
+    names = "、".join(f"“{s.name}”" for s in candidates)
+    return f"工作簿中有{len(candidates)}个{wanted}工作表（{names}），无法确定哪一个是{year or '本'}年度的"
+
+
+def _sheet_year(sheet: Sheet) -> int | None:
+    """评价年度 as a 基本信息 sheet states it (None when missing or not a year)."""
+    cells, _ = stage_info(sheet)
+    try:
+        return parse_year(cells["year"].raw) if "year" in cells else None
+    except ValueError:
+        return None
+
+
+def find_sheets(sheets: dict[str, Sheet], year: int | None = None,
+                ) -> tuple[dict[str, Sheet], list[Finding]]:
+    """The required sheets by their normalised names: one fatal finding per missing sheet, and
+    one when two sheets match and neither is named for the evaluation year.
+
+    Names may carry a year or a copy mark (数据表(2024), 数据表 (2), 附表2-数据表). Without a
+    year given, it is taken from the 基本信息 sheet found first.
+    """
     found: dict[str, Sheet] = {}
     findings: list[Finding] = []
     for wanted in REQUIRED_SHEETS:
-        sheet = by_key.get(sheet_key(wanted))
-        if sheet is None:  # tolerate a prefix/suffix such as 附表2-数据表 or 数据表（2024）
-            candidates = [s for k, s in by_key.items() if sheet_key(wanted) in k]
-            sheet = candidates[0] if len(candidates) == 1 else None
-        if sheet is None:
-            findings.append(Finding(
-                FATAL, "sheet.missing", "工作簿",
-                f"工作簿缺少“{wanted}”工作表，无法读取。请使用财政局下发的模板重新填报。",
+        key = sheet_key(wanted)
+        candidates = [s for name, s in sheets.items() if key in sheet_key(name)]
+        picked = _pick_sheet(wanted, candidates, year)
+        if isinstance(picked, str):
+            findings.append(finding(
+                "sheet.ambiguous", "工作簿", f"{picked}。", found="、".join(s.name for s in candidates),
+                expected=f"{wanted}({year})" if year else wanted))
+        elif picked is None:
+            findings.append(finding(
+                "sheet.missing", "工作簿", f"工作簿缺少“{wanted}”工作表，无法读取。",
                 found="、".join(sheets) or "（无工作表）", expected=wanted))
         else:
-            found[wanted] = sheet
+            found[wanted] = picked
+            if wanted == SHEET_INFO and year is None:
+                year = _sheet_year(picked)
     return found, findings
+
+
+def _is_amount_label(key: str) -> bool:
+    return key in AMOUNT_COLUMN_LABELS or bool(_YEAR_COLUMN.match(key))
+
+
+def _find_data_header(sheet: Sheet) -> tuple[int, int, int | None, list[int]] | None:
+    """The 数据表 header row: (row, 行次 column, 项目 column, every amount column)."""
+    for r, row in enumerate(sheet.rows[:_HEADER_SCAN_ROWS]):
+        keys = [label_key(v) for v in row]
+        if "行次" not in keys:
+            continue
+        amounts = [c for c, k in enumerate(keys) if k and _is_amount_label(k)]
+        if amounts:
+            item = keys.index("项目") if "项目" in keys else None
+            return r, keys.index("行次"), item, amounts
+    return None
+
+
+def _amount_column(sheet: Sheet, header_row: int, columns: list[int],
+                   year: int | None) -> int | str:
+    """The one amount column to read, or why there is none.
+
+    A hidden column is read only when no visible one competes; among several, the column
+    named for the evaluation year (本年数, 本年, 2024年) is the one.
+    """
+    if len(columns) > 1:
+        shown = [c for c in columns if c not in sheet.hidden_cols]
+        columns = shown or columns
+    if len(columns) == 1:
+        return columns[0]
+
+    def current(c: int) -> bool:
+        key = label_key(sheet.get(header_row, c))
+        match = _YEAR_COLUMN.match(key)
+        return key in CURRENT_YEAR_COLUMN_LABELS or bool(match and year and int(match.group(1)) == year)
+
+    named = [c for c in columns if current(c)]
+    if len(named) == 1:
+        return named[0]
+    shown = "、".join(f"{sheet.ref(header_row, c, SHEET_DATA)}“{sheet.get(header_row, c)}”" for c in columns)
+    return f"数据表表头有{len(columns)}个金额列（{shown}），无法确定哪一列是{year or '本'}年度的数"
+
+
+def _declared_scale(sheet: Sheet, header_row: int) -> tuple[int, list[Finding]]:
+    """The unit the title and header cells declare for the whole table (factor to 元)."""
+    declared: dict[int, list[str]] = {}
+    for r in range(header_row + 1):
+        for c, value in enumerate(sheet.rows[r]):
+            factor = declared_unit(value)
+            if factor is not None:
+                declared.setdefault(factor, []).append(f"{sheet.ref(r, c, SHEET_DATA)}“{clip(value, 40)}”")
+    if len(declared) > 1 or 0 in declared:
+        cells = "、".join(ref for refs in declared.values() for ref in refs)
+        return 1, [finding(
+            "data.unit_conflict", cells.split("“")[0],
+            f"数据表的金额单位声明互相矛盾（{cells}），无法确定金额是元还是万元。",
+            found=cells, expected="一处金额单位声明")]
+    return (next(iter(declared)) if declared else 1), []
 
 
 def _find_header(sheet: Sheet, needed: set[str]) -> tuple[int, dict[str, int]] | None:
@@ -102,14 +211,26 @@ def _find_header(sheet: Sheet, needed: set[str]) -> tuple[int, dict[str, int]] |
     return None
 
 
+_INLINE_INFO = re.compile(r"^(\w{2,6})[:：](.+)$")
+
+
 def stage_info(sheet: Sheet) -> tuple[dict[str, Cell], list[Finding]]:
     """基本信息: label anywhere in a row, value in the next filled cell to its right."""
     wanted = {label_key(f.label): f for f in INFO_FIELDS}
     cells: dict[str, Cell] = {}
-    for r, row in enumerate(sheet.rows):
+    # Visible rows first: a hidden stale row is read only for a label no visible row has.
+    order = [r for r in range(len(sheet.rows)) if r not in sheet.hidden_rows] + sorted(sheet.hidden_rows)
+    for r in order:
+        row = sheet.rows[r] if r < len(sheet.rows) else ()
         for c, value in enumerate(row):
             info_field = wanted.get(label_key(value))
-            if info_field is None or info_field.key in cells:
+            if info_field is None:
+                inline = _INLINE_INFO.match(squash(value))
+                if inline and (info_field := wanted.get(inline.group(1))) and info_field.key not in cells:
+                    # 单位名称：遂溪县财政局 typed into one cell
+                    cells[info_field.key] = Cell(inline.group(2), sheet.ref(r, c, SHEET_INFO))
+                continue
+            if info_field.key in cells:
                 continue
             value_col = next((k for k in range(c + 1, len(row))
                               if row[k] is not None and label_key(row[k]) != label_key(value)), c + 1)
@@ -118,22 +239,24 @@ def stage_info(sheet: Sheet) -> tuple[dict[str, Cell], list[Finding]]:
     return cells, []
 
 
-def stage_data(sheet: Sheet) -> tuple[dict[int, StagedLine], bool, list[Finding]]:
-    """数据表: rows by 行次 below the 项目 | 行次 | 金额 header; whether amounts are in 万元."""
-    header = _find_header(sheet, {"行次", "金额"})
+def stage_data(sheet: Sheet, year: int | None = None) -> tuple[dict[int, StagedLine], int, list[Finding]]:
+    """数据表: rows by 行次 below the 项目 | 行次 | 金额 header; the table's unit (factor to 元)."""
+    header = _find_data_header(sheet)
     if header is None:
-        return {}, False, [Finding(
-            FATAL, "data.header_missing", f"{SHEET_DATA}!A1",
-            "数据表找不到“项目 | 行次 | 金额”表头行，无法读取金额。请使用模板的表头。",
-            expected="项目 | 行次 | 金额")]
-    header_row, columns = header
-    line_col, amount_col = columns["行次"], columns["金额"]
-    item_col = columns.get("项目", 0)
-    above = [squash(v) for row in sheet.rows[: header_row + 1] for v in row if v]
-    in_wanyuan = any("万元" in v and ("单位" in v or v.startswith("金额")) for v in above)
+        return {}, 1, [finding(
+            "data.header_missing", f"{SHEET_DATA}!A1",
+            "数据表找不到“项目 | 行次 | 金额”表头行，无法读取金额。", expected="项目 | 行次 | 金额")]
+    header_row, line_col, item_col, amount_cols = header
+    amount_col = _amount_column(sheet, header_row, amount_cols, year)
+    if isinstance(amount_col, str):
+        return {}, 1, [finding(
+            "data.columns_ambiguous", sheet.ref(header_row, amount_cols[0], SHEET_DATA), f"{amount_col}。",
+            found="、".join(str(sheet.get(header_row, c)) for c in amount_cols),
+            expected=f"本年数（{year}年）" if year else "本年数")]
+    item_col = 0 if item_col is None else item_col
+    scale, findings = _declared_scale(sheet, header_row)
 
-    lines: dict[int, StagedLine] = {}
-    findings: list[Finding] = []
+    rows_by_line: dict[int, list[int]] = {}
     for r in range(header_row + 1, len(sheet.rows)):
         line_text = squash(sheet.get(r, line_col))
         if not line_text:
@@ -142,36 +265,68 @@ def stage_data(sheet: Sheet) -> tuple[dict[int, StagedLine], bool, list[Finding]
             line = int(float(line_text))
         except ValueError:
             continue  # a note row below the table
-        if line not in DATA_LINE_BY_NUMBER:
-            continue
-        staged = StagedLine(
-            line,
-            Cell(sheet.get(r, item_col), sheet.ref(r, item_col, SHEET_DATA)),
-            Cell(sheet.get(r, amount_col), sheet.ref(r, amount_col, SHEET_DATA)),
-        )
-        if line in lines:
-            findings.append(Finding(
-                WARNING, "data.line_repeated", staged.amount.ref,
-                f"行次{line}出现了两次，已采用第一次出现的{lines[line].amount.ref}。",
-                found=str(line)))
-            continue
-        expected_label = DATA_LINE_BY_NUMBER[line].label
-        if staged.label.raw and label_key(staged.label.raw) != label_key(expected_label):
-            findings.append(Finding(
-                WARNING, "data.label_mismatch", staged.label.ref,
-                f"行次{line}的项目名称“{clip(staged.label.raw)}”与模板“{expected_label}”不一致，请确认金额填在了正确的行次。",
-                found=staged.label.raw, expected=expected_label))
-        lines[line] = staged
-    return lines, in_wanyuan, findings
+        if line in DATA_LINE_BY_NUMBER:
+            rows_by_line.setdefault(line, []).append(r)
+
+    lines: dict[int, StagedLine] = {}
+    for line, rows in sorted(rows_by_line.items()):
+        # A hidden row is data only when no visible row claims the same 行次.
+        shown = [r for r in rows if r not in sheet.hidden_rows]
+        rows = shown or rows
+        staged = [StagedLine(line, Cell(sheet.get(r, item_col), sheet.ref(r, item_col, SHEET_DATA)),
+                             Cell(sheet.get(r, amount_col), sheet.ref(r, amount_col, SHEET_DATA)))
+                  for r in rows]
+        if len(staged) > 1:
+            cells = "、".join(s.amount.ref for s in staged)
+            for s_line in staged:
+                findings.append(finding(
+                    "data.line_repeated", s_line.amount.ref,
+                    f"行次{line}出现了{len(staged)}次（{cells}），无法确定哪一行是要报送的数。",
+                    found=s_line.amount.raw, expected=f"行次{line}只填一行"))
+        first = staged[0]
+        findings += _label_findings(first)
+        covering = sheet.merged_range(rows[0], amount_col)
+        if covering:
+            data_line = DATA_LINE_BY_NUMBER[line]
+            findings.append(finding(
+                "data.merged_value", first.amount.ref,
+                f"{first.amount.ref}（行次{line}“{data_line.label}”）在合并单元格{covering}中，Excel显示为空，"
+                "无法读出金额。", severity=FATAL if data_line.required else ERROR,
+                found=f"合并单元格{covering}", expected="单独填写本行金额"))
+        lines[line] = first
+    return lines, scale, findings
+
+
+def _label_findings(staged: StagedLine) -> list[Finding]:
+    """A 项目 label against its printed 行次: another line's label is a shifted row (fatal),
+    a label of no line is worth a look."""
+    line, raw = staged.line, staged.label.raw
+    key = label_key(raw)
+    if not key:
+        return []
+    expected_label = DATA_LINE_BY_NUMBER[line].label
+    if key == label_key(expected_label):
+        return []
+    others = _LINES_BY_LABEL.get(key)
+    if others:
+        other = "、".join(f"行次{n}" for n in sorted(others))
+        return [finding(
+            "data.line_shifted", staged.label.ref,
+            f"{staged.label.ref}的项目“{clip(raw)}”在模板中是{other}，这里却印着行次{line}"
+            f"（模板行次{line}为“{expected_label}”），行次与项目错位，金额无法对应。",
+            found=f"行次{line} {clip(raw)}", expected=f"{other} {clip(raw)}")]
+    return [finding(
+        "data.label_mismatch", staged.label.ref,
+        f"行次{line}的项目名称“{clip(raw)}”与模板“{expected_label}”不一致，请确认金额填在了正确的行次。",
+        found=raw, expected=expected_label)]
 
 
 def stage_scores(sheet: Sheet) -> tuple[list[StagedIndicator], Cell | None, Cell | None, list[Finding]]:
     """评分表: indicator rows by 代码 (一级/二级 carried down), then 合计 and 自评等级."""
     header = _find_header(sheet, {"代码", "分值", "自评得分"})
     if header is None:
-        return [], None, None, [Finding(
-            FATAL, "scores.header_missing", f"{SHEET_SCORES}!A1",
-            "评分表找不到“代码 | 一级指标 | 二级指标 | 三级指标 | 分值 | 自评得分 | 评分说明”表头行。",
+        return [], None, None, [finding(
+            "scores.header_missing", f"{SHEET_SCORES}!A1", "评分表找不到表头行。",
             expected="代码 | 分值 | 自评得分")]
     header_row, columns = header
     code_col, max_col, self_col = columns["代码"], columns["分值"], columns["自评得分"]
@@ -180,10 +335,12 @@ def stage_scores(sheet: Sheet) -> tuple[list[StagedIndicator], Cell | None, Cell
 
     indicators: list[StagedIndicator] = []
     total = grade = None
+    visible_codes = {squash(sheet.get(r, code_col)).upper() for r in range(header_row + 1, len(sheet.rows))
+                     if r not in sheet.hidden_rows} if sheet.hidden_rows else set()
     level1 = level2 = None
     for r in range(header_row + 1, len(sheet.rows)):
         row_keys = [label_key(v) for v in sheet.rows[r]]
-        if SCORE_TOTAL_LABEL in row_keys[: self_col]:
+        if any(k in SCORE_TOTAL_LABELS for k in row_keys[: self_col]):
             total = Cell(sheet.get(r, self_col), sheet.ref(r, self_col, SHEET_SCORES))
             continue
         if SCORE_GRADE_LABEL in row_keys or "等级" in row_keys[: self_col]:
@@ -194,8 +351,8 @@ def stage_scores(sheet: Sheet) -> tuple[list[StagedIndicator], Cell | None, Cell
             grade = Cell(sheet.get(r, value_col), sheet.ref(r, value_col, SHEET_SCORES))
             continue
         code = squash(sheet.get(r, code_col)).upper()
-        if not _CODE.match(code):
-            continue
+        if not _CODE.match(code) or (r in sheet.hidden_rows and code in visible_codes):
+            continue  # a hidden stale row gives way to the visible row of the same 代码
         # 一级/二级 are merged cells in the form: blank below their first row.
         level1 = squash(sheet.get(r, l1_col)) or level1 if l1_col is not None else None
         level2 = squash(sheet.get(r, l2_col)) or level2 if l2_col is not None else None
@@ -216,11 +373,13 @@ def stage_workbook(sheets: dict[str, Sheet]) -> StagedWorkbook:
     """Locate every cell of interest in the three sheets; fatal findings when that fails."""
     found, findings = find_sheets(sheets)
     staged = StagedWorkbook(findings=findings, sheets_found=frozenset(found))
+    year = None
     if SHEET_INFO in found:
         staged.info, more = stage_info(found[SHEET_INFO])
         staged.findings += more
+        year = _sheet_year(found[SHEET_INFO])
     if SHEET_DATA in found:
-        staged.lines, staged.amounts_in_wanyuan, more = stage_data(found[SHEET_DATA])
+        staged.lines, staged.amount_scale, more = stage_data(found[SHEET_DATA], year)
         staged.findings += more
     if SHEET_SCORES in found:
         staged.indicators, staged.total, staged.grade, more = stage_scores(found[SHEET_SCORES])
