@@ -22,7 +22,7 @@ from pipeline.reading.discover import FoundFile, discover, read_roster
 from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding
 from pipeline.scoring.framework import Framework, FrameworkError, available_years, load_framework
 from pipeline.publishing.fingerprint import build_fingerprint
-from pipeline.reading.ingest import load_cache, parse_all, save_cache
+from pipeline.reading.ingest import read_all
 from pipeline.reading.normalise import squash
 from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import ROSTER_FILE, frameworks_dir
@@ -385,9 +385,6 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
 
     With a cache file, workbooks whose bytes were read before are not read again.
     """
-    # pandera's import alone takes seconds: only a run that builds pays for it.
-    from pipeline.checking.validate import validate_batch
-
     files = find_inputs(raw) if files is None else files
     try:
         roster = read_roster(raw / ROSTER_FILE)
@@ -399,11 +396,8 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
 
     workbooks = [f for f in files if f.kind == "workbook" and not f.is_lock_file]
     bar = Progress(len(workbooks), progress)
-    cache = load_cache(cache_file)
-    known = len(cache)
-    parsed_by_sha = parse_all([(f.sha256, f.path) for f in workbooks], cache, bar.step)
-    if cache_file is not None and len(cache) != known:
-        save_cache(cache_file, {f.sha256: cache[f.sha256] for f in workbooks})
+    # read, parsed and validated; from the cache when the same bytes were read before
+    parsed_by_sha = read_all([(f.sha256, f.path) for f in workbooks], cache_file, bar.step)
     parsed = {f.relative: parsed_by_sha[f.sha256] for f in workbooks}
     # One copy per file, even for byte-identical files, before findings are added to them.
     seen: set[str] = set()
@@ -411,7 +405,6 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
         if f.sha256 in seen:
             parsed[f.relative] = copy.deepcopy(parsed_by_sha[f.sha256])
         seen.add(f.sha256)
-    validate_batch([p for p in parsed.values() if isinstance(p, ParsedWorkbook)])
 
     subs: list[Submission] = []
     report_files = []
@@ -446,7 +439,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
 
 def cache_file_for(db: Path) -> Path:
     """Where the parse cache of a warehouse lives: beside it, hidden."""
-    return db.with_name(f".{db.stem}.parse-cache.pickle")
+    return db.with_name(f".{db.stem}.parse-cache.sqlite")
 
 
 def check_writable(db: Path) -> None:
