@@ -98,7 +98,7 @@ def naive_check(path: Path) -> list[str]:
     header = data.index[data.apply(lambda r: "行次" in r.values, axis=1)][0]
     body = data.iloc[header + 1:, :3].dropna(how="all")
     amounts = {}
-    for _, (label, line, amount) in body.iterrows():
+    for _, (_label, line, amount) in body.iterrows():
         try:
             amounts[int(line)] = float(str(amount).replace(",", "")) if amount is not None else None
         except ValueError:

@@ -263,7 +263,7 @@ def test_dashboard_reads_stay_consistent_while_builds_are_published(county, tmp_
         for name in ("after", "before"):
             result = build(county[name]["raw"], db)
             assert result.returncode == 0, result.stderr
-            read_until(lambda: name in seen)
+            read_until(lambda name=name: name in seen)
         read_until(lambda: reads[0] >= 20)
     finally:
         stop.set()
