@@ -100,20 +100,25 @@ def test_identical_files_get_their_own_findings(county: County):
     assert per_file["2024/b.xlsx"] == ["scores.grade_mismatch"]
 
 
-def test_parallel_reading_gives_the_serial_result(county: County, monkeypatch, counted):
+def test_parallel_reading_gives_the_serial_result(county: County, tmp_path: Path, monkeypatch, counted):
     small_county(county)
     for i in range(6):
-        county.workbook(f"u{i}.xlsx", unit_form(f"遂溪县测试单位{i}", scores={"B2": 4}))
+        county.workbook(f"u{i}.xlsx", unit_form(f"遂溪县测试单位{i}", scores={"B2": 4 if i else 99}))
     serial = process(county.raw).tables
     assert len(counted) == 10
+    assert "scores.above_max" in serial["findings"]["rule"].to_list()  # a finding of the validation
     counted.clear()
     monkeypatch.setattr(ingest, "PARALLEL_THRESHOLD", 1)
     monkeypatch.setattr(ingest, "CHUNK", 2)
-    parallel = process(county.raw).tables
+    cache = tmp_path / "cache.sqlite"
+    parallel = process(county.raw, cache_file=cache).tables
     assert counted == []  # every file was read by the worker processes
+    from_cache = process(county.raw, cache_file=cache).tables
+    assert counted == []
     for name, frame in serial.items():
         if name != "build_info":
             assert frame.equals(parallel[name]), name
+            assert frame.equals(from_cache[name]), name
 
 
 def test_workers_do_not_run_the_main_script(county: County, tmp_path: Path, monkeypatch, counted):

@@ -218,8 +218,9 @@ class ParseCache:
             del self.entries[sha]
             return None
 
-    def put(self, sha: str, result: ParseResult) -> None:
-        self.entries[sha] = self.added[sha] = encode(result)
+    def put(self, sha: str, result: ParseResult, text: str | None = None) -> None:
+        """Add a result; `text` is its JSON when already at hand."""
+        self.entries[sha] = self.added[sha] = text or encode(result)
 
     def save(self, keep: Iterable[str]) -> None:
         """Write the new entries and drop those of files no longer present or of other code."""
@@ -327,29 +328,37 @@ def read_all(files: Sequence[tuple[str, Path]], cache_file: Path | None,
         else:
             todo.append((sha, path))
             results[sha] = None  # type: ignore[assignment]  # placeholder keeps the order
-    fresh = parse_all([str(p) for _, p in todo], on_done, workers)
-    if any(isinstance(r, ParsedWorkbook) for r in fresh):
+    texts: list[str | None] = []
+    fresh = parse_all([str(p) for _, p in todo], on_done, workers, texts)
+    workbooks = [r for r in fresh if isinstance(r, ParsedWorkbook)]
+    if workbooks:
         from pipeline.checking.validate import validate_batch  # pandera: only when something is new
 
-        validate_batch([r for r in fresh if isinstance(r, ParsedWorkbook)])
-    for (sha, _), result in zip(todo, fresh):
+        before = [len(r.findings) for r in workbooks]
+        validate_batch(workbooks)
+        # a worker's JSON still holds the result where validation found nothing to add
+        changed = {id(r) for r, count in zip(workbooks, before) if len(r.findings) != count}
+        texts = [None if id(r) in changed else t for r, t in zip(fresh, texts)]
+    for (sha, _), result, text in zip(todo, fresh, texts):
         results[sha] = result
-        cache.put(sha, result)
+        cache.put(sha, result, text)
     cache.save(results)
     return results
 
 
 def parse_all(paths: Sequence[str], on_done: Callable[[], None] = lambda: None,
-              workers: int | None = None) -> list[ParseResult]:
-    """Parse results in the order of the paths, in workers when there are enough of them."""
+              workers: int | None = None, texts: list[str | None] | None = None) -> list[ParseResult]:
+    """Parse results in the order of the paths, in workers when there are enough of them.
+    A list given as `texts` receives each result's JSON where the workers wrote it (else None)."""
     workers = min(workers or os.cpu_count() or 1, max(1, len(paths) // CHUNK))
+    texts = [] if texts is None else texts
+    texts[:] = [None] * len(paths)
     if len(paths) < PARALLEL_THRESHOLD or workers < 2:
         results = []
         for path in paths:
             results.append(parse_file(path))
             on_done()
         return results
-    texts: list[str | None] = [None] * len(paths)
 
     def collect(i: int, text: str) -> None:
         texts[i] = text
