@@ -57,7 +57,7 @@ test: $(STAMP) ## run the whole test suite
 
 .PHONY: test-fast
 test-fast: $(STAMP) ## run the quick tests only (leaves out those marked slow: whole-pipeline runs, kills, hostile files, browser)
-	$(RUN) pytest -q -m "not slow and not browser"
+	$(RUN) pytest -q -m "not slow"
 
 .PHONY: lint
 lint: $(STAMP) ## check the code with ruff (pycodestyle, pyflakes, bugbear; settings in pyproject.toml)

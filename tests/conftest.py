@@ -12,6 +12,21 @@ from tests.builders import County
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# `make test-fast` leaves out the tests marked slow. Besides those marked by hand, slow are:
+# every test of these modules (builds killed at random, hostile files, LibreOffice, a browser),
+SLOW_MODULES = {"test_faults", "test_hostile_files", "test_browser", "test_sample_opens"}
+# every test that needs these fixtures (the whole pipeline in a subprocess),
+SLOW_FIXTURES = {"sample_warehouse"}
+# and every browser test.
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = Path(str(item.fspath)).stem
+        if (module in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or item.get_closest_marker("browser")):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def county(tmp_path: Path) -> County:

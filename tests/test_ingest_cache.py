@@ -138,6 +138,7 @@ def test_workers_do_not_run_the_main_script(county: County, tmp_path: Path, monk
     assert result.count_states()["loaded"] == 4
 
 
+@pytest.mark.slow  # the whole pipeline twice, in subprocesses
 def test_settings_change_invalidates_the_cache(county: County, tmp_path: Path):
     """A copy of the code whose row limit is below the form's length reads the same files
     with the same cache: it must refuse them, not reuse what the real code parsed."""
