@@ -220,6 +220,7 @@ def test_one_changed_file_rewrites_one_cache_entry(county: County, tmp_path: Pat
     assert all(before[sha] == after[sha] for sha in set(before) & set(after))
 
 
+@pytest.mark.slow  # a fresh interpreter imports the reading and checking code
 def test_the_fingerprint_covers_every_module_a_parse_imports():
     """Every pipeline or schemas module a worker and the validation load is hashed."""
     probe = ("import sys, json; from pipeline.reading import ingest; import pipeline.checking.validate; "
