@@ -72,15 +72,22 @@ def change_files(raw: Path, share: float, seed: int = 7) -> int:
     import openpyxl
 
     paths = sorted(p for p in (raw / "2024").glob("*.xlsx") if not p.name.startswith("~$"))
-    chosen = random.Random(seed).sample(paths, max(1, math.ceil(len(paths) * share)))
-    for path in chosen:
-        book = openpyxl.load_workbook(path)
-        sheet = book["基本信息"]
+    wanted = max(1, math.ceil(len(paths) * share))
+    changed = 0
+    for path in random.Random(seed).sample(paths, len(paths)):
+        try:
+            book = openpyxl.load_workbook(path)
+            sheet = book["基本信息"]
+        except Exception:  # the damaged and incomplete ones of the batch are left as they are
+            continue
         for row in sheet.iter_rows():
             if row[0].value == "联系人":
                 row[1].value = f"{row[1].value or ''}（改）"
         book.save(path)
-    return len(chosen)
+        changed += 1
+        if changed == wanted:
+            break
+    return changed
 
 
 def same_content(a: Path, b: Path) -> bool:

@@ -246,7 +246,12 @@ class ParseCache:
                 con.execute("COMMIT")
             finally:
                 con.close()
-        except (sqlite3.Error, OSError):  # an unwritable cache is only a slower next run
+        except (sqlite3.Error, OSError):
+            # A write that failed part-way (a full disk, a file size quota) leaves a journal
+            # that only undoes it: the cache goes with it, and the next run is only slower.
+            for path in (self.path, self.path.with_name(self.path.name + "-journal")):
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
             return
         self.added = {}
 
