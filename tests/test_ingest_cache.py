@@ -190,8 +190,10 @@ def test_tampered_cache_runs_no_code_and_is_only_a_miss(county: County, tmp_path
     (sha_a, code, _), (sha_b, _, _), (sha_c, _, _), (sha_d, _, _) = rows
     entries = {
         sha_a: pickle.dumps(Exploit()),                                        # a pickle payload
-        sha_b: json.dumps({"~os.system": "touch " + str(marker)}),             # a type that is not a result
-        sha_c: json.dumps({"~ParsedWorkbook": {"info": {}, "not_a_field": 1}}),  # a result with a wrong field
+        sha_b: json.dumps({"~dataclass": ["subprocess", "Popen",                # a type that is not a result
+                                          {"args": ["touch", str(marker)]}]}),
+        sha_c: json.dumps({"~dataclass": ["pipeline.reading.parse", "ParsedWorkbook",  # a wrong field
+                                          {"info": {}, "not_a_field": 1}]}),
         sha_d: "{" * 100_000,                                                  # nesting past the recursion limit
     }
     with contextlib.closing(sqlite3.connect(cache_file_for(db))) as con, con:

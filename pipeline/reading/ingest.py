@@ -95,15 +95,16 @@ def code_fingerprint() -> str:
 
 # ---------------------------------------------------------------- results as JSON
 
-def _result_types() -> dict[str, type]:
-    """The only types an entry may decode into: the parse result's own."""
-    from pipeline.checking.findings import Finding
-    from pipeline.reading.parse import Indicator
-
-    return {cls.__name__: cls for cls in (ParsedWorkbook, Indicator, Finding)}
+# The dataclasses an entry may hold: those of the fingerprinted code, and only of modules
+# already imported (decoding never imports anything).
+_RESULT_PACKAGES = ("pipeline.reading.", "pipeline.checking.", "schemas.")
 
 
-_TYPES = _result_types()
+def _dataclass(module: str, name: str) -> type:
+    cls = getattr(sys.modules.get(module), name, None) if module.startswith(_RESULT_PACKAGES) else None
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise ValueError(f"not a parse result type: {module}.{name}")
+    return cls
 
 
 def _plain(value):
@@ -126,10 +127,11 @@ def _plain(value):
         return {"~decimal": str(value)}
     if isinstance(value, WorkbookReadError):
         return {"~read_error": [str(value), value.rule, value.advice]}
-    if dataclasses.is_dataclass(value) and _TYPES.get(type(value).__name__) is type(value):
-        return {"~" + type(value).__name__: {f.name: _plain(getattr(value, f.name))
-                                             for f in dataclasses.fields(value)}}
-    raise TypeError(f"cannot cache a {type(value).__name__}")
+    cls = type(value)
+    if dataclasses.is_dataclass(value) and cls.__module__.startswith(_RESULT_PACKAGES):
+        return {"~dataclass": [cls.__module__, cls.__qualname__,
+                               {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}]}
+    raise TypeError(f"cannot cache a {cls.__name__}")
 
 
 def _typed(tag_and_value: dict):
@@ -150,10 +152,12 @@ def _typed(tag_and_value: dict):
     if tag == "~read_error":
         message, rule, advice = (str(v) for v in value)
         return WorkbookReadError(message, rule, advice)
-    cls = _TYPES.get(tag[1:]) if tag.startswith("~") else None
-    if cls is None or not isinstance(value, dict):
-        raise ValueError(f"not a parse result: {tag}")
-    return cls(**value)
+    if tag == "~dataclass":
+        module, name, fields = value
+        if not isinstance(fields, dict):
+            raise ValueError("not a parse result")
+        return _dataclass(str(module), str(name))(**fields)
+    raise ValueError(f"not a parse result: {tag}")
 
 
 def _hook(obj: dict):
