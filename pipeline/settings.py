@@ -73,3 +73,13 @@ MAX_SHEET_COLUMNS = 256
 # a value quoted in a finding or message is cut to SHOWN_VALUE_CHARS.
 MAX_CELL_CHARS = 2_000
 SHOWN_VALUE_CHARS = 200
+
+
+def read_workers() -> int:
+    """Worker processes that read workbooks (PERF_READ_WORKERS), 1 unless set. On the 2-core
+    machine of docs/benchmarks.md two workers read only 1.2–1.3 × as fast as one process (each
+    result's way back as JSON costs about a quarter of its parse): not worth it there."""
+    try:
+        return max(1, int(os.environ.get("PERF_READ_WORKERS", "1")))
+    except ValueError:
+        return 1

@@ -374,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = [goal for bench in ([] if args.no_extra else EXTRA_BENCHES) for goal in bench(db, args.units)]
 
     from pipeline.reading.ingest import PARALLEL_THRESHOLD
+    from pipeline.settings import read_workers
 
     cores = os.cpu_count() or 1
     cpu = CPU_SECONDS
@@ -418,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| 对基线的倍数 | {ratio:.1f} × |",
         f"| 每份工作簿 CPU：calamine 裸读三张表 / 读取+整理+解析 | {costs['calamine']:.2f} ms / {costs['pipeline']:.2f} ms |",
         f"| 读取 {reading['files']} 份：单进程 / {cores} 个工作进程 | {reading['serial']:.2f} s / {reading['parallel']:.2f} s"
-        f"（工作进程自 {PARALLEL_THRESHOLD} 份起使用） |",
+        f"（PERF_READ_WORKERS={read_workers()}；设为 n > 1 时自 {PARALLEL_THRESHOLD} 份起用 n 个工作进程） |",
         f"| 导入运行路径（python -m pipeline run 的模块，扣除解释器启动） | {imports:.2f} s |",
         "",
         "| 目标 | 是否达到 | 实测 |",

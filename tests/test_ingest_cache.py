@@ -110,6 +110,7 @@ def test_parallel_reading_gives_the_serial_result(county: County, tmp_path: Path
     counted.clear()
     monkeypatch.setattr(ingest, "PARALLEL_THRESHOLD", 1)
     monkeypatch.setattr(ingest, "CHUNK", 2)
+    monkeypatch.setenv("PERF_READ_WORKERS", "2")
     cache = tmp_path / "cache.sqlite"
     parallel = process(county.raw, cache_file=cache).tables
     assert counted == []  # every file was read by the worker processes
@@ -133,6 +134,7 @@ def test_workers_do_not_run_the_main_script(county: County, tmp_path: Path, monk
         county.workbook(f"u{i}.xlsx", unit_form(f"遂溪县测试单位{i}"))
     monkeypatch.setattr(ingest, "PARALLEL_THRESHOLD", 1)
     monkeypatch.setattr(ingest, "CHUNK", 1)
+    monkeypatch.setenv("PERF_READ_WORKERS", "2")
     result = process(county.raw)
     assert counted == []
     assert result.count_states()["loaded"] == 4

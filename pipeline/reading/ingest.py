@@ -1,4 +1,4 @@
-"""Reading many workbooks: in worker processes, and not again when they have not changed.
+"""Reading many workbooks: in worker processes where they pay, and not again when they have not changed.
 
 The per-file work (read with calamine, stage, parse cells, validate against the pandera
 models) is pure given the file's bytes, so its result is cached by the file's SHA-256
@@ -36,10 +36,10 @@ from pathlib import Path
 from pipeline.reading.grid import WorkbookReadError, read_workbook
 from pipeline.reading.parse import ParsedWorkbook, parse_workbook
 from pipeline.reading.staging import stage_workbook
-from pipeline.settings import PROJECT_ROOT
+from pipeline.settings import PROJECT_ROOT, read_workers
 
-# Measured on 2 cores (docs/benchmarks.md): below a few hundred files the workers' start-up
-# (about 0.2 s each) costs more than the second core saves.
+# Workers (settings.read_workers) are started only for this many files or more: each costs
+# about 0.1 s to start.
 PARALLEL_THRESHOLD = 400
 CHUNK = 32
 
@@ -359,7 +359,7 @@ def parse_all(paths: Sequence[str], on_done: Callable[[], None] = lambda: None,
               workers: int | None = None, texts: list[str | None] | None = None) -> list[ParseResult]:
     """Parse results in the order of the paths, in workers when there are enough of them.
     A list given as `texts` receives each result's JSON where the workers wrote it (else None)."""
-    workers = min(workers or os.cpu_count() or 1, max(1, len(paths) // CHUNK))
+    workers = min(workers or read_workers(), max(1, len(paths) // CHUNK))
     texts = [] if texts is None else texts
     texts[:] = [None] * len(paths)
     if len(paths) < PARALLEL_THRESHOLD or workers < 2:
