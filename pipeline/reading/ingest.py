@@ -25,7 +25,9 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import pickle
 import sqlite3
+import struct
 import subprocess
 import sys
 import threading
@@ -268,31 +270,36 @@ def _worker_command() -> tuple[list[str], dict[str, str]]:
     return [sys.executable, "-m", "pipeline.reading.ingest"], env
 
 
-def _parse_in_workers(paths: Sequence[str], workers: int, on_result: Callable[[int, str], None]) -> None:
-    """Parse every path in `workers` processes; on_result(index, JSON) for each, from
-    worker threads under one lock."""
+_FRAME = struct.Struct("<II")  # a worker's answer: lengths of the pickled result and of its JSON
+
+
+def _parse_in_workers(paths: Sequence[str], workers: int, on_result: Callable[[int, bytes, str], None]) -> None:
+    """Parse every path in `workers` processes; on_result(index, pickled result, JSON) for
+    each, from worker threads under one lock. The pickle comes only from the worker this
+    process started (as multiprocessing would pass it); the cache keeps the JSON."""
     command, env = _worker_command()
     chunks = iter([list(range(i, min(i + CHUNK, len(paths)))) for i in range(0, len(paths), CHUNK)])
     lock = threading.Lock()
     failures: list[str] = []
 
     def serve() -> None:
-        proc = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                text=True, encoding="utf-8", bufsize=1 << 16)
+        proc = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=1 << 16)
         try:
             while not failures:
                 with lock:
                     chunk = next(chunks, None)
                 if chunk is None:
                     break
-                proc.stdin.write("".join(json.dumps(paths[i]) + "\n" for i in chunk))
+                proc.stdin.write("".join(json.dumps(paths[i]) + "\n" for i in chunk).encode())
                 proc.stdin.flush()
                 for i in chunk:
-                    line = proc.stdout.readline()
-                    if not line:
+                    head = proc.stdout.read(_FRAME.size)
+                    sizes = _FRAME.unpack(head) if len(head) == _FRAME.size else (0, 0)
+                    body = proc.stdout.read(sum(sizes)) if sum(sizes) else b""
+                    if not sizes[0] or len(body) != sum(sizes):
                         raise RuntimeError(f"读取进程异常退出，正在读取的文件之一：{paths[i]}")
                     with lock:
-                        on_result(i, line)
+                        on_result(i, body[:sizes[0]], body[sizes[0]:].decode("utf-8"))
         except Exception as exc:  # reported by the caller's thread
             failures.append(str(exc))
         finally:
@@ -310,10 +317,14 @@ def _parse_in_workers(paths: Sequence[str], workers: int, on_result: Callable[[i
 
 
 def serve_worker() -> None:
-    """A worker: a JSON path per line in, the JSON of its parse result per line out."""
+    """A worker: a JSON path per line in; out, for each, the parse result pickled (for the
+    process that started it) and as JSON (for the cache), framed by their lengths."""
+    out = sys.stdout.buffer
     for line in sys.stdin:
-        sys.stdout.write(encode(parse_file(json.loads(line))) + "\n")
-        sys.stdout.flush()
+        result = parse_file(json.loads(line))
+        blob, text = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), encode(result).encode("utf-8")
+        out.write(_FRAME.pack(len(blob), len(text)) + blob + text)
+        out.flush()
 
 
 # ---------------------------------------------------------------- reading a batch
@@ -362,19 +373,20 @@ def parse_all(paths: Sequence[str], on_done: Callable[[], None] = lambda: None,
     workers = min(workers or read_workers(), max(1, len(paths) // CHUNK))
     texts = [] if texts is None else texts
     texts[:] = [None] * len(paths)
+    results: list[ParseResult] = []
     if len(paths) < PARALLEL_THRESHOLD or workers < 2:
-        results = []
         for path in paths:
             results.append(parse_file(path))
             on_done()
         return results
+    results = [None] * len(paths)  # type: ignore[list-item]
 
-    def collect(i: int, text: str) -> None:
-        texts[i] = text
+    def collect(i: int, blob: bytes, text: str) -> None:
+        results[i], texts[i] = pickle.loads(blob), text
         on_done()
 
     _parse_in_workers(paths, workers, collect)
-    return [decode(text) for text in texts]
+    return results
 
 
 if __name__ == "__main__":
