@@ -61,8 +61,16 @@ dashboard: $(STAMP) ## open the dashboard (Streamlit) on ADDRESS=:PORT= (default
 	$(RUN) streamlit run dashboard/server.py --server.address $(ADDRESS) --server.port $(PORT) --browser.gatherUsageStats false
 
 .PHONY: test
-test: $(STAMP) ## run the test suite
+test: $(STAMP) ## run the whole test suite
 	$(RUN) pytest -q
+
+.PHONY: test-fast
+test-fast: $(STAMP) ## run the quick tests only (leaves out those marked slow: whole-pipeline runs, kills, hostile files, browser)
+	$(RUN) pytest -q -m "not slow"
+
+.PHONY: lint
+lint: $(STAMP) ## check the code with ruff (pycodestyle, pyflakes, bugbear; settings in pyproject.toml)
+	$(RUN) ruff check .
 
 .PHONY: sample
 sample: $(STAMP) ## regenerate the sample county in raw/ (seeded: same bytes every run)

@@ -24,7 +24,7 @@ from pipeline.reading.discover import FoundFile, discover, read_roster
 from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, finding, is_registered
 from pipeline.scoring.framework import Framework, FrameworkError, available_years, load_framework
 from pipeline.publishing.fingerprint import build_fingerprint
-from pipeline.reading.ingest import load_cache, parse_all, save_cache
+from pipeline.reading.ingest import read_all
 from pipeline.reading.normalise import squash
 from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import ROSTER_FILE, frameworks_dir, ledger_path
@@ -583,22 +583,6 @@ def load_samplings(years: list[int]) -> dict[int, sampling.Sampling | None]:
         raise RunError(str(exc)) from exc
 
 
-def validate_each(batch: list[ParsedWorkbook], validate) -> None:
-    """Validate the batch at once; should that fail, each workbook alone, and one whose
-    validation fails gets a fatal finding of its own while the others go on."""
-    try:
-        validate(batch)
-        return
-    except Exception:
-        pass
-    for parsed in batch:
-        kept = list(parsed.findings)
-        try:
-            validate([parsed])
-        except Exception as exc:
-            parsed.findings = kept + [internal_error("校验数据", exc)]
-
-
 def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
             files: list[FoundFile] | None = None, ledger: Path | None = None) -> RunResult:
     """Everything but the publishing: every file accounted for, every table built.
@@ -607,9 +591,6 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
     ledger (default settings.ledger_path()) gives the officers' 复核 scores, which count, and
     the 退回修改 notices sent.
     """
-    # pandera's import alone takes seconds: only a run that builds pays for it.
-    from pipeline.checking.validate import validate_batch
-
     ledger = ledger_path() if ledger is None else ledger
 
     files = find_inputs(raw) if files is None else files
@@ -624,11 +605,8 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
 
     workbooks = [f for f in files if f.kind == "workbook" and not f.is_lock_file and f.folder_year is not None]
     bar = Progress(len(workbooks), progress)
-    cache = load_cache(cache_file)
-    known = len(cache)
-    parsed_by_sha = parse_all([(f.sha256, f.path) for f in workbooks], cache, bar.step)
-    if cache_file is not None and len(cache) != known:
-        save_cache(cache_file, {f.sha256: cache[f.sha256] for f in workbooks})
+    # read, parsed and validated; from the cache when the same bytes were read before
+    parsed_by_sha = read_all([(f.sha256, f.path) for f in workbooks], cache_file, bar.step)
     parsed = {f.relative: parsed_by_sha[f.sha256] for f in workbooks}
     # One copy per file, even for byte-identical files, before findings are added to them.
     seen: set[str] = set()
@@ -636,7 +614,6 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
         if f.sha256 in seen:
             parsed[f.relative] = copy.deepcopy(parsed_by_sha[f.sha256])
         seen.add(f.sha256)
-    validate_each([p for p in parsed.values() if isinstance(p, ParsedWorkbook)], validate_batch)
 
     subs: list[Submission] = []
     report_files = []
@@ -683,7 +660,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
 
 def cache_file_for(db: Path) -> Path:
     """Where the parse cache of a warehouse lives: beside it, hidden."""
-    return db.with_name(f".{db.stem}.parse-cache.pickle")
+    return db.with_name(f".{db.stem}.parse-cache.sqlite")
 
 
 def check_writable(db: Path) -> None:

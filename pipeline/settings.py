@@ -80,3 +80,13 @@ MAX_SHEET_COLUMNS = 256
 # a value quoted in a finding or message is cut to SHOWN_VALUE_CHARS.
 MAX_CELL_CHARS = 2_000
 SHOWN_VALUE_CHARS = 200
+
+
+def read_workers() -> int:
+    """Worker processes that read workbooks (PERF_READ_WORKERS), 1 unless set. On the shared
+    2-core machine of docs/benchmarks.md two workers read at best 1.2–1.3 × as fast as one
+    process, and slower while other work runs: not worth it there."""
+    try:
+        return max(1, int(os.environ.get("PERF_READ_WORKERS", "1")))
+    except ValueError:
+        return 1

@@ -513,7 +513,7 @@ def execution_depth_by_group(table: pd.DataFrame, group: str, *, reference_rate:
     shown = table.head(limit).iloc[::-1]
     names = shown[group].astype(str)
     figure = go.Figure()
-    for (rate, name), colour in zip(_DEPTH_RATES, BAND_COLOURS):
+    for (_, name), colour in zip(_DEPTH_RATES, BAND_COLOURS):
         figure.add_bar(y=names, x=shown[name + "（%）"], orientation="h", name=name, marker_color=colour,
                        hovertemplate="%{y}<br>" + name + " %{x:.2f}%<extra></extra>")
     figure.add_vline(x=reference_rate * 100, line_dash="dash", line_color="#424242")

@@ -138,7 +138,7 @@ def claims_table(figures: pd.DataFrame, lines: pd.DataFrame, score_row: pd.Serie
         rate = f.item.endswith(("_rate", "_share"))
         amount = f.item.startswith("r") and f.item[1:].isdigit()
 
-        def shown(value: float | None) -> str:
+        def shown(value: float | None, rate: bool = rate, amount: bool = amount) -> str:
             if value is None:
                 return "—"
             if rate:

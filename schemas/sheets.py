@@ -109,7 +109,9 @@ CHECK_FINDINGS: dict[tuple[str, str | None, str], tuple[str, str]] = {
     ("ScoreSheet", "self_score", "greater_than_or_equal_to"): ("scores.negative", "自评得分“{found}”为负数，得分应在0到分值之间。"),
     ("ScoreSheet", "max_score", "greater_than_or_equal_to"): ("scores.max_negative", "分值“{found}”为负数。"),
     ("ScoreSheet", None, "self_score_within_max"): ("scores.above_max", "自评得分{found}超过该指标分值，得分应在0到分值之间，请改正。"),
-    ("TargetSheet", "kind", "isin"): ("targets.kind_unknown", f"一级指标“{{found}}”不是{'、'.join(TARGET_KINDS)}之一，该目标无法计入效益指标完成情况。"),
-    ("TargetSheet", "category", "isin"): ("targets.category_unknown", f"二级指标“{{found}}”不是绩效目标表的二级指标之一（{'、'.join(TARGET_CATEGORIES)}）。"),
+    ("TargetSheet", "kind", "isin"): (
+        "targets.kind_unknown", f"一级指标“{{found}}”不是{'、'.join(TARGET_KINDS)}之一，该目标无法计入效益指标完成情况。"),
+    ("TargetSheet", "category", "isin"): (
+        "targets.category_unknown", f"二级指标“{{found}}”不是绩效目标表的二级指标之一（{'、'.join(TARGET_CATEGORIES)}）。"),
     ("TargetSheet", None, "target_named"): ("targets.name_missing", "绩效目标未填写三级指标（目标名称）。"),
 }

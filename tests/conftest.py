@@ -13,6 +13,23 @@ from tests.builders import County
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# `make test-fast` leaves out the tests marked slow. Besides those marked by hand, slow are:
+# every test of these modules (builds killed at random, hostile files, LibreOffice, a browser,
+# the pipeline run as a command, the sample county generated twice),
+SLOW_MODULES = {"test_faults", "test_hostile_files", "test_browser", "test_sample_opens",
+                "test_warehouse", "test_sql_safety", "test_sample"}
+# every test that needs these fixtures (the whole pipeline in a subprocess),
+SLOW_FIXTURES = {"sample_warehouse"}
+# and every browser test.
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = Path(str(item.fspath)).stem
+        if (module in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or item.get_closest_marker("browser")):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def no_bureau_ledger(tmp_path_factory):

@@ -89,8 +89,12 @@ def text_numbers(m: DataModel, rnd: random.Random) -> None:
     for i, row in enumerate(m.rows):
         value = column.values.get(i)
         if isinstance(value, float) and not DATA_LINE_BY_NUMBER.get(row.printed, DATA_LINES[0]).is_count:
-            column.values[i] = rnd.choice([f"{value:,.2f}", f"{value:.2f}元", f"{value:,.2f}".translate(
-                str.maketrans("0123456789.,", "０１２３４５６７８９．，"))])
+            # as many decimals as the value has: a 万元 or 千元 table carries up to six
+            text = f"{value:,.6f}".rstrip("0").rstrip(".")
+            choices = [text, text.translate(str.maketrans("0123456789.,", "０１２３４５６７８９．，"))]
+            if not any(unit in "".join(m.title) + column.header for unit in ("万元", "千元")):
+                choices.append(f"{value:.2f}元")  # “…元” in a 万元 table would mean 元, and is its own case
+            column.values[i] = rnd.choice(choices)
 
 
 def prior_year_column(m: DataModel, rnd: random.Random) -> None:

@@ -93,7 +93,16 @@ def _open(page, base: str, path: str, params: dict, title: str) -> None:
     page.wait_for_timeout(500)
 
 
+_SHOWN = "text => document.documentElement.outerHTML.includes(text)"
+
+
 def _assert_page(page, name: str, *texts: str) -> None:
+    for text in texts:
+        # a table may fill in a moment after the script has finished (seconds on a busy machine)
+        try:
+            page.wait_for_function(_SHOWN, arg=text, timeout=60_000)
+        except Exception:  # Playwright's timeout: the assertion below says what is missing
+            break
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert page.locator('[data-testid="stException"]').count() == 0, f"exception box on {name}"
     content = page.content()

@@ -117,7 +117,7 @@ def test_lowest_execution_shows_a3_self_and_review_side_by_side(app, sample_ware
         WHERE s.year = ? AND a.code = 'A3' AND s.execution_rate IS NOT NULL
         ORDER BY s.execution_rate, s.unit_name LIMIT 5""", YEAR)
     assert list(lowest["单位名称"]) == [row[0] for row in expected]
-    for (name, rate, budget, a3_self, a3_review, a3_max), (_, shown) in zip(expected, lowest.iterrows()):
+    for (_name, rate, budget, a3_self, a3_review, a3_max), (_, shown) in zip(expected, lowest.iterrows()):
         assert shown["预算资金支出率（%）"] == pytest.approx(round(rate * 100, 2))
         assert shown["财政下达预算数（万元）"] == pytest.approx(round(budget / 10_000, 2))
         assert shown["A3自评得分"] == pytest.approx(a3_self)

@@ -30,8 +30,9 @@ from sample_county.county import build_sample
 from pipeline.publishing.warehouse import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
-KILLS = 20
-KILL_BUDGET_SECONDS = 45
+KILLS = 20                 # runs killed, at least
+KILLS_WHILE_WRITING = KILLS // 4  # of them, killed while the new file was being written
+MAX_RUNS = KILLS * 4       # a run that finishes before its kill counts as a run, not a kill
 SEED = 20240728
 
 
@@ -61,9 +62,8 @@ def contents(db: Path) -> dict[str, str]:
 def leftovers(folder: Path, db: Path) -> list[str]:
     """Files left beside the warehouse other than those kept on purpose: the parse cache
     and the replaced build kept for rollback (<db>.previous)."""
-    kept = {db.name, f"{db.name}.previous"}
-    return sorted(p.name for p in folder.iterdir()
-                  if p.name not in kept and not p.name.endswith(".parse-cache.pickle"))
+    kept = {db.name, f"{db.name}.previous", f".{db.stem}.parse-cache.sqlite"}
+    return sorted(p.name for p in folder.iterdir() if p.name not in kept)
 
 
 def publish_copy(db_from: Path, folder: Path) -> Path:
@@ -145,41 +145,46 @@ def killed_builds(county, tmp_path_factory) -> dict:
 
     rng = random.Random(SEED)
     steps: list[dict] = []
-    began = time.perf_counter()
 
-    def kills_while_writing() -> int:
+    def killed() -> int:
+        return sum(step["code"] != 0 for step in steps)
+
+    def killed_while_writing() -> int:
         return sum(step["writing"] for step in steps if step["code"] != 0)
 
-    while len(steps) < KILLS or (kills_while_writing() < 3 and time.perf_counter() - began < KILL_BUDGET_SECONDS):
+    # Counted in runs, not seconds: on a busy machine a run takes longer, the kills follow it.
+    while (killed() < KILLS or killed_while_writing() < KILLS_WHILE_WRITING) and len(steps) < MAX_RUNS:
         target = "before" if published == "after" else "after"
         process = subprocess.Popen(pipeline_command(county[target]["raw"], db), cwd=ROOT,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         new_file = folder / f".{db.name}.building-{process.pid}"
+        started = time.perf_counter()
         if len(steps) % 2:
-            # from the moment this run starts writing its new file until a little after the swap
+            # from the moment this run starts writing its new file until a little after the swap;
+            # at once when the writing kills fall behind (the writing can be over in milliseconds)
             while process.poll() is None and not new_file.exists():
                 time.sleep(0.002)
-            time.sleep(rng.uniform(0, (writing_until - writing_from) * 1.1))
+            behind = killed_while_writing() < KILLS_WHILE_WRITING * (len(steps) + 1) / KILLS
+            time.sleep(0 if behind else rng.uniform(0, (writing_until - writing_from) * 1.1))
         else:
             time.sleep(rng.uniform(0.05, 1.05) * duration)
         writing = new_file.exists()
         process.send_signal(signal.SIGKILL)
-        code = process.wait(timeout=60)
+        code = process.wait(timeout=300)
+        if code == 0:  # finished before its kill: the machine is quicker now than when measured
+            duration = min(duration, time.perf_counter() - started)
         now = build_or_neither(db, county)
         steps.append(dict(before=published, target=target, code=code, writing=writing, after=now,
                           wal=(folder / f"{db.name}.wal").exists()))
         published = now
-        if time.perf_counter() - began > 120:
-            break
-    seconds = time.perf_counter() - began
     previous = db.with_name(db.name + ".previous")
     kept = build_or_neither(previous, county) if previous.exists() else None
-    stale = leftovers(folder, db)
+    stale_before_rerun = leftovers(folder, db)
     rerun = build(county["before"]["raw"], db)
     print(f"build {duration:.2f} s, new file written {writing_from:.2f}–{writing_until:.2f} s; "
-          f"{sum(s['code'] != 0 for s in steps)} killed ({kills_while_writing()} while writing the new file), "
-          f"{sum(s['code'] == 0 for s in steps)} finished first; {seconds:.1f} s")
-    return dict(steps=steps, seconds=seconds, kept=kept, stale=stale, rerun=rerun,
+          f"{killed()} killed ({killed_while_writing()} while writing the new file), "
+          f"{sum(s['code'] == 0 for s in steps)} finished first; left before the rerun: {stale_before_rerun}")
+    return dict(steps=steps, kept=kept, rerun=rerun, stale=leftovers(folder, db),
                 after_rerun=build_or_neither(db, county), first=published if not steps else steps[0]["before"])
 
 
@@ -195,11 +200,9 @@ def test_killed_builds_leave_exactly_one_complete_build(killed_builds):
             assert step["after"] == step["target"], step
         assert not step["wal"], step
     killed = [s for s in steps if s["code"] != 0]
-    assert len(steps) >= KILLS
-    assert len(killed) >= KILLS // 2
-    assert sum(s["writing"] for s in killed) >= KILLS // 4
+    assert len(killed) >= KILLS
+    assert sum(s["writing"] for s in killed) >= KILLS_WHILE_WRITING
     assert {s["after"] for s in steps} == {"before", "after"}
-    assert killed_builds["seconds"] < 120
     # the build kept for rollback is a complete one too, and a run after all that publishes
     assert killed_builds["kept"] in (None, "before", "after")
     assert killed_builds["rerun"].returncode == 0, killed_builds["rerun"].stderr
@@ -248,16 +251,23 @@ def test_dashboard_reads_stay_consistent_while_builds_are_published(county, tmp_
             except Exception as error:  # every failure is collected and reported below
                 errors.append(repr(error))
 
+    def read_until(enough) -> None:
+        """Let the reader go on until it has done what is asked (a guard, not a budget, against a hang)."""
+        guard = time.monotonic() + 600
+        while not enough() and not errors and thread.is_alive() and time.monotonic() < guard:
+            time.sleep(0.01)
+
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
     try:
         for name in ("after", "before"):
             result = build(county[name]["raw"], db)
             assert result.returncode == 0, result.stderr
-            time.sleep(0.2)
+            read_until(lambda name=name: name in seen)
+        read_until(lambda: reads[0] >= 20)
     finally:
         stop.set()
-        thread.join(timeout=30)
+        thread.join(timeout=300)
     print(f"{reads[0]} reads during 2 publishes, builds seen: {sorted(seen)}")
     assert errors == []
     assert reads[0] >= 20

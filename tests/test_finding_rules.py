@@ -68,7 +68,7 @@ def test_every_registered_rule_has_a_severity_and_a_label(rule):
 
 
 def test_families_have_labels():
-    for pattern, severity, label in RULE_PATTERNS:
+    for _, severity, label in RULE_PATTERNS:
         assert severity in SEVERITIES and label
     assert rule_label("identity.r16") == "勾稽关系不符（行次16）"
 

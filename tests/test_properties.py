@@ -155,12 +155,32 @@ def test_parse_date_accepts_every_valid_date_in_every_format(day, style, pad):
     assert parse_date(f"{pad}{DATE_FORMATS[style](day)}{pad}") == day
 
 
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+# A bare number is read as an Excel serial only strictly between 10000 (1927-05-18) and
+# 80000 (2119-01-11): five digits that cannot be a year, a yyyymmdd date or an amount.
+SERIALS = (10_001, 79_999)
+
+
 @PROPERTY
-@given(st.dates(min_value=dt.date(1954, 10, 1), max_value=dt.date(2118, 12, 31)))
-def test_parse_date_reads_excel_serials(day):
-    serial = (day - dt.date(1899, 12, 30)).days
+@given(st.integers(*SERIALS))
+@example(SERIALS[0])
+@example(SERIALS[1])
+def test_parse_date_reads_excel_serials(serial):
+    day = EXCEL_EPOCH + dt.timedelta(days=serial)
     assert parse_date(str(serial)) == day
     assert parse_date(f"{serial}.0") == day
+
+
+@PROPERTY
+@given(st.integers(0, 10**5).filter(lambda n: not SERIALS[0] <= n <= SERIALS[1]))
+@example(SERIALS[0] - 1)
+@example(SERIALS[1] + 1)
+def test_parse_date_refuses_numbers_outside_the_serial_range(number):
+    try:
+        parse_date(str(number))
+    except ValueError:
+        return
+    raise AssertionError(f"{number} read as a date")
 
 
 @PROPERTY

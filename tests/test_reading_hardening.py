@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pipeline.checking.findings import ERROR, FATAL
 from pipeline.reading.normalise import declared_unit as declared, parse_amount_stated
 from pipeline.run import LOADED, QUARANTINED, SKIPPED, SUPERSEDED, process, run
-from schemas.form import DATA_LINES, SHEET_DATA, SHEET_INFO, SHEET_SCORES
+from schemas.form import SHEET_DATA, SHEET_INFO, SHEET_SCORES
 from tests.builders import REFERENCE_DATA, REFERENCE_UNIT, ROSTER, County, reference_form, unit_form
 from tests.datasheet import (
     BENIGN, MUTATIONS, UNKNOWN, comma_decimal, corrected_copy, declared_unit, duplicate_visible_row,

@@ -3,7 +3,6 @@ kept in the ledger, read by the pipeline as an input."""
 
 from __future__ import annotations
 
-import multiprocessing
 import shutil
 import sqlite3
 import subprocess
@@ -16,7 +15,6 @@ import pytest
 from pipeline import ledger
 from pipeline.ledger.record import Refused, record
 from pipeline.publishing import warehouse
-from tests import ledger_worker
 from tests.builders import REFERENCE_UNIT, County, reference_form, unit_form
 from tests.conftest import ROOT, run_pipeline
 
@@ -179,14 +177,12 @@ def test_officers_recording_at_once_lose_nothing(county: County, tmp_path: Path)
     book = tmp_path / "ledger.sqlite"
     officers = [f"复核人{n}" for n in range(4)]
     codes = ["A1", "A2", "B1", "B3", "B4", "B5", "B6", "B7"] * 3
-    context = multiprocessing.get_context("spawn")
-    start = context.Manager().Event()
-    with context.Pool(len(officers)) as pool:
-        pending = [pool.apply_async(ledger_worker.record_many,
-                                    (str(book), str(county.raw), officer, REFERENCE_UNIT, codes, start))
-                   for officer in officers]
-        start.set()
-        assert [p.get(timeout=300) for p in pending] == [len(codes)] * len(officers)
+    start = tmp_path / "start"
+    workers = [subprocess.Popen([sys.executable, "-m", "tests.ledger_worker", str(book), str(county.raw), officer,
+                                 REFERENCE_UNIT, str(start), *codes], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+               for officer in officers]
+    start.touch()
+    assert [int(w.communicate(timeout=300)[0]) for w in workers] == [len(codes)] * len(officers)
     recorded = ledger.all_decisions(book)
     assert len(recorded) == len(officers) * len(codes)
     for officer in officers:

@@ -11,7 +11,7 @@ from pipeline.reading.grid import read_workbook
 from pipeline.reading.targets import TargetRow, parse_target_number, read_targets
 from pipeline.scoring import targets as t
 from pipeline.scoring.framework import load_framework
-from tests.builders import REFERENCE_UNIT, County, reference_form, unit_form
+from tests.builders import REFERENCE_UNIT, reference_form, unit_form
 from tests.conftest import processed
 
 TABLE = {"达成": 1.0, "基本达成": 0.8, "部分达成": 0.5, "未达成": 0.0}

@@ -10,7 +10,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 
-from pipeline.checking.findings import ERROR, WARNING, Finding, finding, fmt_amount
+from pipeline.checking.findings import Finding, finding, fmt_amount
 from pipeline.scoring.framework import Framework
 from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import TOLERANCE_WANYUAN_FORM, TOLERANCE_YUAN

@@ -109,5 +109,5 @@ def validate_batch(batch: Sequence[ParsedWorkbook]) -> None:
                           (TargetSheet, target_frame(batch))):
         found += schema_findings(schema, frame, batch)
     found.sort(key=lambda pair: (pair[0], pair[1].location, pair[1].rule))
-    for submission, finding in found:
-        batch[submission].findings.append(finding)
+    for submission, one in found:
+        batch[submission].findings.append(one)

@@ -61,7 +61,7 @@ def read_roster(path: Path) -> list[dict[str, str]]:
     for line_no, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
-        def get(column: str) -> str:
+        def get(column: str, row: list[str] = row) -> str:
             i = index.get(column)
             return nfkc(row[i]) if i is not None and i < len(row) else ""
         unit = {

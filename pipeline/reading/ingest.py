@@ -1,33 +1,58 @@
-"""Reading many workbooks: in parallel processes, and not again when they have not changed.
+"""Reading many workbooks: in worker processes where they pay, and not again when they have not changed.
 
-The per-file work (read with calamine, stage, parse cells) is pure given the file's
-bytes, so its result is cached by the file's SHA-256 together with a fingerprint of
-the code that produced it: a rerun reads only new or changed files, and a code change
-invalidates the whole cache. Workers import only the light reading modules.
+The per-file work (read with calamine, stage, parse cells, validate against the pandera
+models) is pure given the file's bytes, so its result is cached by the file's SHA-256
+together with a fingerprint of everything that can change it: every source file of
+pipeline/reading, pipeline/checking, schemas/ and pipeline/settings.py, and the versions
+of the libraries that read and validate. A rerun reads only new or changed files.
+
+The cache is a SQLite file of JSON entries, one row per file content: a 1 % change writes
+1 % of the rows, and a cache folder someone else can write gives them no way to run code
+(an entry that does not decode into the parse result types is a miss, never an error).
+
+Workers are plain `python -m pipeline.reading.ingest` processes fed paths on stdin and
+answering one JSON line per file on stdout, so they import only the reading modules and
+never whatever script `__main__` happens to be (Streamlit, a notebook, pytest).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import datetime as dt
 import functools
 import hashlib
-import multiprocessing
+import importlib.metadata
+import json
 import os
 import pickle
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+import sqlite3
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 
+from pipeline.reading.grid import WorkbookReadError, read_workbook
 from pipeline.reading.parse import ParsedWorkbook, parse_workbook
 from pipeline.reading.staging import stage_workbook
 from pipeline.reading.targets import read_targets
-from pipeline.reading.grid import WorkbookReadError, read_workbook
+from pipeline.checking.findings import finding
+from pipeline.settings import PROJECT_ROOT, read_workers
 
-# Below this many files a pool costs more to start than it saves.
-PARALLEL_THRESHOLD = 48
-CHUNK = 16
+# Workers (settings.read_workers) are started only for this many files or more: each costs
+# about 0.1 s to start.
+PARALLEL_THRESHOLD = 400
+CHUNK = 32
 
 ParseResult = ParsedWorkbook | WorkbookReadError  # a read error is a result too: cached alike
+
+# What shapes a cached result: the code of these folders and files, and these libraries.
+CODE_PARTS = ("pipeline/reading", "pipeline/checking", "schemas", "pipeline/settings.py", "pipeline/__init__.py")
+LIBRARIES = ("python-calamine", "polars", "pandera")
+CACHE_FORMAT = 1
 
 
 def parse_file(path: str) -> ParseResult:
@@ -43,81 +68,349 @@ def parse_file(path: str) -> ParseResult:
     except Exception as exc:  # a bug in reading one file costs that file only, with a finding
         return WorkbookReadError(f"读取时程序出错（{type(exc).__name__}），本文件未能处理", rule="file.internal_error")
 
+# ---------------------------------------------------------------- what a result depends on
+
+def code_files(root: Path = PROJECT_ROOT) -> list[Path]:
+    """Every Python source file whose change can change a cached result."""
+    files: set[Path] = set()
+    for part in CODE_PARTS:
+        path = root / part
+        if path.is_file():
+            files.add(path)
+        elif path.is_dir():
+            files.update(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+    return sorted(files)
+
+
+def _library_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
+
+
 @functools.cache  # the code does not change while a run reads and writes its cache
 def code_fingerprint() -> str:
-    """Changes whenever any module that shapes a parse result changes."""
-    from pipeline.checking import findings
-    from pipeline.reading import normalise
-    from pipeline.reading import parse
-    from pipeline.reading import staging
-    from pipeline.reading import grid as workbook
-    from pipeline.reading import targets
-    from schemas import form
-
-    digest = hashlib.sha256()
-    for module in (findings, normalise, parse, staging, workbook, form, targets):
-        digest.update(Path(module.__file__).read_bytes())
+    """Changes whenever any file or library that shapes a parse result changes."""
+    digest = hashlib.sha256(f"cache format {CACHE_FORMAT}\n".encode())
+    for name in LIBRARIES:
+        digest.update(f"{name} {_library_version(name)}\n".encode())
+    for path in code_files():
+        digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 
-def load_cache(path: Path | None) -> dict[str, ParseResult]:
-    """sha256 → parse result; empty when there is no usable cache (never an error)."""
-    if path is None or not path.exists():
-        return {}
+# ---------------------------------------------------------------- results as JSON
+
+# The dataclasses an entry may hold: those of the fingerprinted code, and only of modules
+# already imported (decoding never imports anything).
+_RESULT_PACKAGES = ("pipeline.reading.", "pipeline.checking.", "schemas.")
+
+
+def _dataclass(module: str, name: str) -> type:
+    cls = getattr(sys.modules.get(module), name, None) if module.startswith(_RESULT_PACKAGES) else None
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise ValueError(f"not a parse result type: {module}.{name}")
+    return cls
+
+
+def _plain(value):
+    """A parse result as JSON-ready values; types JSON lacks are tagged one-key objects."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {"~map": [[_plain(k), _plain(v)] for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return {"~tuple": [_plain(v) for v in value]}
+    if isinstance(value, (set, frozenset)):
+        return {"~set": sorted(_plain(v) for v in value)}
+    if isinstance(value, dt.datetime):
+        return {"~datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"~date": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"~decimal": str(value)}
+    if isinstance(value, WorkbookReadError):
+        return {"~read_error": [str(value), value.rule, value.advice]}
+    cls = type(value)
+    if dataclasses.is_dataclass(value) and cls.__module__.startswith(_RESULT_PACKAGES):
+        return {"~dataclass": [cls.__module__, cls.__qualname__,
+                               {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}]}
+    raise TypeError(f"cannot cache a {cls.__name__}")
+
+
+def _typed(tag_and_value: dict):
+    """The inverse of _plain for one tagged object; ValueError for anything else."""
+    (tag, value), = tag_and_value.items()
+    if tag == "~map":
+        return {k: v for k, v in value}
+    if tag == "~tuple":
+        return tuple(value)
+    if tag == "~set":
+        return frozenset(value)
+    if tag == "~datetime":
+        return dt.datetime.fromisoformat(value)
+    if tag == "~date":
+        return dt.date.fromisoformat(value)
+    if tag == "~decimal":
+        return Decimal(value)
+    if tag == "~read_error":
+        message, rule, advice = (str(v) for v in value)
+        return WorkbookReadError(message, rule, advice)
+    if tag == "~dataclass":
+        module, name, fields = value
+        if not isinstance(fields, dict):
+            raise ValueError("not a parse result")
+        return _dataclass(str(module), str(name))(**fields)
+    raise ValueError(f"not a parse result: {tag}")
+
+
+def _hook(obj: dict):
+    return _typed(obj) if len(obj) == 1 and next(iter(obj)).startswith("~") else obj
+
+
+def encode(result: ParseResult) -> str:
+    return json.dumps(_plain(result), ensure_ascii=False, separators=(",", ":"))
+
+
+def decode(text: str) -> ParseResult:
+    """The result an entry holds; ValueError when it holds anything else."""
     try:
-        with path.open("rb") as handle:
-            stored = pickle.load(handle)
-        if stored.get("fingerprint") != code_fingerprint():
-            return {}
-        return stored["entries"]
-    except Exception:  # a damaged cache is only a slower run
-        return {}
+        result = json.loads(text, object_hook=_hook)
+    except (TypeError, KeyError, AttributeError, RecursionError) as exc:
+        raise ValueError(str(exc)) from exc
+    if not isinstance(result, (ParsedWorkbook, WorkbookReadError)):
+        raise ValueError("not a parse result")
+    return result
 
 
-def save_cache(path: Path | None, entries: dict[str, ParseResult]) -> None:
-    if path is None:
+# ---------------------------------------------------------------- the cache file
+
+class ParseCache:
+    """sha256 → JSON of the validated parse result, in SQLite. Never an error: a cache that
+    cannot be opened, read or written only makes the run slower."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.fingerprint = code_fingerprint()
+        self.entries: dict[str, str] = {}
+        self.added: dict[str, str] = {}
+        if path is None or not path.exists():
+            return
+        try:
+            con = self._connect()
+            try:
+                self.entries = dict(con.execute("SELECT sha256, result FROM parsed WHERE code = ?",
+                                                (self.fingerprint,)).fetchall())
+            finally:
+                con.close()
+        except (sqlite3.Error, OSError, ValueError):  # damaged or not a cache: start afresh
+            self.entries = {}
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        try:
+            con.execute("CREATE TABLE IF NOT EXISTS parsed (sha256 TEXT PRIMARY KEY, code TEXT NOT NULL, "
+                        "result TEXT NOT NULL)")
+        except sqlite3.Error:
+            con.close()
+            raise
+        return con
+
+    def get(self, sha: str) -> ParseResult | None:
+        text = self.entries.get(sha)
+        if text is None:
+            return None
+        try:
+            return decode(text)
+        except ValueError:  # tampered or damaged: read the file again
+            del self.entries[sha]
+            return None
+
+    def put(self, sha: str, result: ParseResult, text: str | None = None) -> None:
+        """Add a result; `text` is its JSON when already at hand."""
+        self.entries[sha] = self.added[sha] = text or encode(result)
+
+    def save(self, keep: Iterable[str]) -> None:
+        """Write the new entries and drop those of files no longer present or of other code."""
+        if self.path is None:
+            return
+        keep = set(keep)
+        stale = [sha for sha in self.entries if sha not in keep]
+        if not self.added and not stale and self.path.exists():
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                con = self._connect()
+            except sqlite3.DatabaseError:  # not a cache (damaged, or another file): replace it
+                self.path.unlink()
+                con = self._connect()
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                con.execute("DELETE FROM parsed WHERE code <> ?", (self.fingerprint,))
+                con.executemany("DELETE FROM parsed WHERE sha256 = ?", ((sha,) for sha in stale))
+                con.executemany("INSERT OR REPLACE INTO parsed VALUES (?, ?, ?)",
+                                ((sha, self.fingerprint, text) for sha, text in self.added.items()))
+                con.execute("COMMIT")
+            finally:
+                con.close()
+        except (sqlite3.Error, OSError):
+            # A write that failed part-way (a full disk, a file size quota) leaves a journal
+            # that only undoes it: the cache goes with it, and the next run is only slower.
+            for path in (self.path, self.path.with_name(self.path.name + "-journal")):
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
+            return
+        self.added = {}
+
+
+# ---------------------------------------------------------------- workers
+
+def _worker_command() -> tuple[list[str], dict[str, str]]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    return [sys.executable, "-m", "pipeline.reading.ingest"], env
+
+
+_FRAME = struct.Struct("<II")  # a worker's answer: lengths of the pickled result and of its JSON
+
+
+def _parse_in_workers(paths: Sequence[str], workers: int, on_result: Callable[[int, bytes, str], None]) -> None:
+    """Parse every path in `workers` processes; on_result(index, pickled result, JSON) for
+    each, from worker threads under one lock. The pickle comes only from the worker this
+    process started (as multiprocessing would pass it); the cache keeps the JSON."""
+    command, env = _worker_command()
+    chunks = iter([list(range(i, min(i + CHUNK, len(paths)))) for i in range(0, len(paths), CHUNK)])
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def serve() -> None:
+        proc = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=1 << 16)
+        try:
+            while not failures:
+                with lock:
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                proc.stdin.write("".join(json.dumps(paths[i]) + "\n" for i in chunk).encode())
+                proc.stdin.flush()
+                for i in chunk:
+                    head = proc.stdout.read(_FRAME.size)
+                    sizes = _FRAME.unpack(head) if len(head) == _FRAME.size else (0, 0)
+                    body = proc.stdout.read(sum(sizes)) if sum(sizes) else b""
+                    if not sizes[0] or len(body) != sum(sizes):
+                        raise RuntimeError(f"读取进程异常退出，正在读取的文件之一：{paths[i]}")
+                    with lock:
+                        on_result(i, body[:sizes[0]], body[sizes[0]:].decode("utf-8"))
+        except Exception as exc:  # reported by the caller's thread
+            failures.append(str(exc))
+        finally:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+            proc.wait()
+
+    threads = [threading.Thread(target=serve, daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise RuntimeError(failures[0])
+
+
+def serve_worker() -> None:
+    """A worker: a JSON path per line in; out, for each, the parse result pickled (for the
+    process that started it) and as JSON (for the cache), framed by their lengths."""
+    out = sys.stdout.buffer
+    for line in sys.stdin:
+        result = parse_file(json.loads(line))
+        blob, text = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), encode(result).encode("utf-8")
+        out.write(_FRAME.pack(len(blob), len(text)) + blob + text)
+        out.flush()
+
+
+# ---------------------------------------------------------------- reading a batch
+
+def validate_each(batch: list[ParsedWorkbook], validate) -> None:
+    """Validate the batch at once; should that fail, each workbook alone, and one whose
+    validation fails gets a fatal finding of its own while the others go on."""
+    try:
+        validate(batch)
         return
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("wb") as handle:
-            pickle.dump({"fingerprint": code_fingerprint(), "entries": entries}, handle,
-                        protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:  # an unwritable cache is only a slower next run
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+    except Exception:
+        pass
+    for parsed in batch:
+        kept = list(parsed.findings)
+        try:
+            validate([parsed])
+        except Exception as exc:
+            parsed.findings = kept + [finding("file.internal_error", "文件", "校验数据时程序出错，本文件未能处理。",
+                                              found=type(exc).__name__)]
 
 
-def parse_all(files: Sequence[tuple[str, Path]], cache: dict[str, ParseResult],
-              on_done: Callable[[], None] = lambda: None,
-              workers: int | None = None) -> dict[str, ParseResult]:
-    """Parse results by sha256 for every (sha256, path); cached ones are not read again.
-
-    The results are the cache's own objects: save the cache before adding findings to them.
-    """
+def read_all(files: Sequence[tuple[str, Path]], cache_file: Path | None,
+             on_done: Callable[[], None] = lambda: None,
+             workers: int | None = None) -> dict[str, ParseResult]:
+    """Validated parse results by sha256 for every (sha256, path). Cached results are
+    not read again; the others are read (in workers when there are enough of them),
+    validated as one batch and added to the cache. Each result is a fresh object."""
+    cache = ParseCache(cache_file)
     results: dict[str, ParseResult] = {}
     todo: list[tuple[str, Path]] = []
     for sha, path in files:
         if sha in results:
             continue
-        if sha in cache:
-            results[sha] = cache[sha]
+        cached = cache.get(sha)
+        if cached is not None:
+            results[sha] = cached
             on_done()
         else:
             todo.append((sha, path))
             results[sha] = None  # type: ignore[assignment]  # placeholder keeps the order
-    workers = workers or os.cpu_count() or 1
-    if len(todo) >= PARALLEL_THRESHOLD and workers > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for (sha, _), result in zip(todo, pool.map(parse_file, [str(p) for _, p in todo], chunksize=CHUNK)):
-                results[sha] = result
-                on_done()
-    else:
-        for sha, path in todo:
-            results[sha] = parse_file(str(path))
-            on_done()
-    for sha, _ in todo:
-        cache[sha] = results[sha]
+    texts: list[str | None] = []
+    fresh = parse_all([str(p) for _, p in todo], on_done, workers, texts)
+    workbooks = [r for r in fresh if isinstance(r, ParsedWorkbook)]
+    if workbooks:
+        from pipeline.checking.validate import validate_batch  # pandera: only when something is new
+
+        before = [len(r.findings) for r in workbooks]
+        validate_each(workbooks, validate_batch)
+        # a worker's JSON still holds the result where validation found nothing to add
+        changed = {id(r) for r, count in zip(workbooks, before) if len(r.findings) != count}
+        texts = [None if id(r) in changed else t for r, t in zip(fresh, texts)]
+    for (sha, _), result, text in zip(todo, fresh, texts):
+        results[sha] = result
+        cache.put(sha, result, text)
+    cache.save(results)
     return results
+
+
+def parse_all(paths: Sequence[str], on_done: Callable[[], None] = lambda: None,
+              workers: int | None = None, texts: list[str | None] | None = None) -> list[ParseResult]:
+    """Parse results in the order of the paths, in workers when there are enough of them.
+    A list given as `texts` receives each result's JSON where the workers wrote it (else None)."""
+    workers = min(workers or read_workers(), max(1, len(paths) // CHUNK))
+    texts = [] if texts is None else texts
+    texts[:] = [None] * len(paths)
+    results: list[ParseResult] = []
+    if len(paths) < PARALLEL_THRESHOLD or workers < 2:
+        for path in paths:
+            results.append(parse_file(path))
+            on_done()
+        return results
+    results = [None] * len(paths)  # type: ignore[list-item]
+
+    def collect(i: int, blob: bytes, text: str) -> None:
+        results[i], texts[i] = pickle.loads(blob), text
+        on_done()
+
+    _parse_in_workers(paths, workers, collect)
+    return results
+
+
+if __name__ == "__main__":
+    serve_worker()

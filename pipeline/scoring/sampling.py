@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import random
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
