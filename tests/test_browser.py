@@ -230,7 +230,7 @@ def _query(url: str) -> dict:
 
 def test_clicking_a_unit_in_a_table_opens_its_detail(server, page, sample_warehouse):
     with duckdb.connect(str(sample_warehouse), read_only=True) as con:
-        first, count = con.execute("SELECT arg_min(unit_name, rank), count(*) FROM unit_scores WHERE year = ?",
+        first, count = con.execute("SELECT arg_min(unit_name, rank), count(rank) FROM unit_scores WHERE year = ?",
                                    [YEAR]).fetchone()
     _open(page, server, "ranking", {"year": YEAR}, f"排名 · {YEAR} 年度")
     grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()

@@ -163,7 +163,7 @@ def test_in_the_browser_a_recorded_score_counts_after_the_rebuild(tmp_path):
     run_pipeline(ROOT / "raw", db, "--ledger", str(book))
     unit = _top_of_sample(db)
     [(before,)] = _fetch(db, "SELECT review_score FROM unit_scores WHERE unit_name = ? AND year = ?", unit, YEAR)
-    [(self_a1,)] = _fetch(db, "SELECT self_score FROM indicator_scores WHERE unit_name = ? AND year = ? AND code = 'A1'",
+    [(rule_a1,)] = _fetch(db, "SELECT review_score FROM indicator_scores WHERE unit_name = ? AND year = ? AND code = 'A1'",
                           unit, YEAR)
     base, server = dashboard_server.start({"PERF_DB": str(db), "PERF_LEDGER": str(book), "PERF_RAW": str(ROOT / "raw"),
                                            "PERF_AUDIT_LOG": str(tmp_path / "audit.jsonl"), "PERF_AUTH": "none"})
@@ -196,4 +196,4 @@ def test_in_the_browser_a_recorded_score_counts_after_the_rebuild(tmp_path):
                       "WHERE unit_name = ? AND year = ? AND code = 'A1'", unit, YEAR) == [
         (12.5, "officer", "绩效目标未细化到可衡量的指标")]
     [(after,)] = _fetch(db, "SELECT review_score FROM unit_scores WHERE unit_name = ? AND year = ?", unit, YEAR)
-    assert after == pytest.approx(before - self_a1 + 12.5)
+    assert after == pytest.approx(before - rule_a1 + 12.5)

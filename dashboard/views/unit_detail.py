@@ -67,8 +67,13 @@ if row["must_resubmit"]:
 columns = st.columns(5)
 columns[0].metric("复核得分", ui.points(row["review_score"]), help="复核等级：" + str(row["review_grade"]))
 columns[1].metric("自评得分", ui.points(row["self_score"]), help="自评等级：" + str(row["self_grade"]))
-columns[2].metric("排名", f"第 {row['rank']} 名",
-                  help=f"类型内第 {row['rank_in_type']} 名，部门内第 {row['rank_in_department']} 名")
+def place(rank) -> str:
+    """第 N 名; a unit outside the roster is listed apart, not ranked."""
+    return "未排名" if pd.isna(rank) else f"第 {int(rank)} 名"
+
+
+columns[2].metric("排名", place(row["rank"]),
+                  help=f"类型内{place(row['rank_in_type'])}，部门内{place(row['rank_in_department'])}")
 columns[2].caption(f"共 {ranked} 个已入库单位")
 columns[3].metric("预算资金支出率", ui.percent(row["execution_rate"]), help="来源见“比率的来源”")
 columns[4].metric("三公经费控制率", ui.percent(row["sangong_control_rate"]), help="来源见“比率的来源”")

@@ -169,7 +169,7 @@ def open_findings(findings: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     # A 自评报告's findings are no workbook version's items: they stand as they are.
     keep = [((r, loc, f) in keys or r.startswith("report.")) if m else f not in superseded for m, r, loc, f in
             zip(must, findings["rule"], findings["location"], findings["file"])]
-    return findings[keep]
+    return findings[pd.Series(keep, index=findings.index, dtype=bool)]  # rows, even when none are kept
 
 
 def notice_round(sent: Sequence[ledger.Notice], unit_name: str, year: int, issued_on: date) -> int:
