@@ -21,7 +21,7 @@ from pipeline.scoring import metrics, sampling
 from pipeline.scoring import targets as target_scoring
 from pipeline.checking import resubmission, rules
 from pipeline.reading.discover import FoundFile, discover, read_roster
-from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, finding, is_registered
+from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, finding, internal_error, is_registered
 from pipeline.scoring.framework import Framework, FrameworkError, available_years, load_framework
 from pipeline.publishing.fingerprint import build_fingerprint
 from pipeline.reading.ingest import read_all
@@ -88,12 +88,6 @@ class Roster:
     def of(cls, units: list[dict]) -> "Roster":
         return cls({u["unit_name"]: u for u in units},
                    {u["unit_code"]: u["unit_name"] for u in units if u.get("unit_code")})
-
-
-def internal_error(stage: str, exc: BaseException) -> Finding:
-    """The finding for a file whose handling failed in our own code: the run goes on."""
-    return finding("file.internal_error", "文件", f"{stage}时程序出错，本文件未能处理。",
-                   found=f"{type(exc).__name__}")
 
 
 def check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,

@@ -5,8 +5,6 @@ shown (not loaded this year, left out by the sidebar's filters, or unknown) is n
 by another: the page says which unit was asked for and why it is not shown.
 """
 
-import re
-
 import pandas as pd
 import streamlit as st
 
@@ -21,15 +19,13 @@ from presentation.queries import is_history
 UNIT_KEY = "unit"
 TAB_KEY = "tab"
 TABS = ["数据表", ui.RATE_SOURCES_TAB, "指标得分", "绩效目标", "问题清单", "历年趋势"]
-# Each rate shown at the top, with the metric whose docstring names its lines (r13 / r12).
-RATES = (("预算资金支出率", "execution_rate", metrics.execution_rate),
-         ("三公经费控制率", "sangong_control_rate", metrics.sangong_control_rate),
-         ("公用经费控制率", "public_control_rate", metrics.public_control_rate))
+# The rates shown at the top: unit_scores columns named after their metric.
+RATES = ("execution_rate", "sangong_control_rate", "public_control_rate")
 
 
-def rate_lines(metric) -> list[int]:
-    """The data lines a rate is computed from, numerator first, as its 口径 names them."""
-    return [int(n) for n in re.findall(r"\(r(\d+)\)", metric.__doc__ or "")]
+def rate_lines(metric: str) -> list[int]:
+    """The data lines a rate is computed from, numerator first, as the metric registry names them."""
+    return [int(ref[1:]) for ref in metrics.METRICS[metric].inputs if ref.startswith("r")]
 
 
 def _choose(names: list[str], requested: str | None) -> None:
@@ -114,9 +110,9 @@ with tab_lines:
         ui.table(tables.report_figures_table(report), title="自评报告数字", key="unit_report", unit=unit)
 with tab_rates:
     st.caption("每个比率 = 分子行次 ÷ 分母行次；行次、金额和来源单元格取自该单位的数据表。")
-    for label, column, metric in RATES:
-        wanted = rate_lines(metric)
-        st.markdown(f"**{label}：{ui.percent(row[column])}**　{metric.__doc__.strip()}")
+    for column in RATES:
+        label, wanted = metrics.METRICS[column].label, rate_lines(column)
+        st.markdown(f"**{label}：{ui.percent(row[column])}**　{metrics.METRICS[column].definition}")
         ui.table(tables.data_lines_table(lines[lines["line"].isin(wanted)]), title=f"{label}的来源",
                  key=f"unit_rate_{column}", unit=unit)
 with tab_scores:

@@ -218,6 +218,11 @@ def advice(rule: str) -> str:
     return entry.advice if entry else ""
 
 
+def internal_error(stage: str, exc: BaseException) -> "Finding":
+    """The finding for a file whose handling failed in our own code: the run goes on."""
+    return finding("file.internal_error", "文件", f"{stage}时程序出错，本文件未能处理。", found=type(exc).__name__)
+
+
 def finding(rule: str, location: str, message: str, *, severity: str | None = None,
             with_advice: bool = True, **kwargs) -> Finding:
     """A finding of a registered rule: severity from the registry unless the rule varies,

@@ -39,7 +39,7 @@ from pipeline.reading.grid import WorkbookReadError, read_workbook
 from pipeline.reading.parse import ParsedWorkbook, parse_workbook
 from pipeline.reading.staging import stage_workbook
 from pipeline.reading.targets import read_targets
-from pipeline.checking.findings import finding
+from pipeline.checking.findings import internal_error
 from pipeline.settings import PROJECT_ROOT, read_workers
 
 # Workers (settings.read_workers) are started only for this many files or more: each costs
@@ -348,8 +348,7 @@ def validate_each(batch: list[ParsedWorkbook], validate) -> None:
         try:
             validate([parsed])
         except Exception as exc:
-            parsed.findings = kept + [finding("file.internal_error", "文件", "校验数据时程序出错，本文件未能处理。",
-                                              found=type(exc).__name__)]
+            parsed.findings = kept + [internal_error("校验数据", exc)]
 
 
 def read_all(files: Sequence[tuple[str, Path]], cache_file: Path | None,
