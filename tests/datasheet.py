@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,8 +101,11 @@ def text_numbers(m: DataModel, rnd: random.Random) -> None:
 def prior_year_column(m: DataModel, rnd: random.Random) -> None:
     """上年数 beside the year's column; the year's column named 本年数 or 2024年, or left 金额."""
     column = m.value_column
-    column.header = rnd.choice(["本年数", "2024年", "金额"])
-    prior = Column("上年数", {i: (v * 0.9 if isinstance(v, float) else v) for i, v in column.values.items()})
+    # a unit declared in the header (金额（万元）) stays declared: renaming must not change what is meant
+    declared = re.search(r"[（(][^（()）]*元[)）]$", column.header)
+    suffix = declared.group(0) if declared else ""
+    column.header = rnd.choice(["本年数", "2024年", "金额"]) + suffix
+    prior = Column("上年数" + suffix, {i: (v * 0.9 if isinstance(v, float) else v) for i, v in column.values.items()})
     m.columns.insert(m.columns.index(column) + rnd.choice([0, 1]), prior)
 
 
