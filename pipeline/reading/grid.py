@@ -16,10 +16,13 @@ import contextlib
 import datetime as dt
 import functools
 import html
+import io
 import posixpath
 import re
 import struct
 import zipfile
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -107,6 +110,11 @@ class Sheet:
 
 def cell_text(value: object) -> str | None:
     """One calamine value as text: numbers without float noise, dates in ISO form."""
+    kind = type(value)
+    if kind is str:  # most cells: checked first, and by exact type
+        return (value if len(value) <= MAX_CELL_CHARS else clip(value, MAX_CELL_CHARS)) if value else None
+    if kind is float:
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -159,6 +167,11 @@ _HIDDEN = re.compile(rb"\shidden=\"(?:1|true)\"")
 _COL = re.compile(rb"<(?:\w+:)?col\b([^>]*)/?>")
 _COL_SPAN = re.compile(rb"\smin=\"(\d{1,5})\"[^>]*?\smax=\"(\d{1,5})\"|\smax=\"(\d{1,5})\"[^>]*?\smin=\"(\d{1,5})\"")
 _HAS_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is|f)\b")
+# A quick screen, one pass in C: an r="…" whose column has as many letters as the last allowed
+# column (IV for 256) or whose row has as many digits as the row limit (5 000) might pass the
+# limits; only then are rows and columns counted precisely. Fewer letters or digits cannot.
+_BEYOND_LIMITS = re.compile(rb'r="(?:[A-Z]{%d,}|[A-Z]*0*[1-9]\d{%d,})' % (
+    len(column_letter(MAX_SHEET_COLUMNS - 1)), len(str(MAX_SHEET_ROWS)) - 1))
 _EXTERNAL_REF = re.compile(r"\[(\d+)\]|\[[^\]]*\.xl[a-z]*\]", re.I)
 _EXTERNAL_LINK_RELS = re.compile(r"^xl/externalLinks/_rels/externalLink(\d+)\.xml\.rels$")
 
@@ -253,6 +266,77 @@ def _inflate(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -> b
     return b"".join(blocks)
 
 
+class _Entry:
+    """One member of a zip as its central directory describes it (what zipfile.ZipInfo says, and
+    no more: read straight from the bytes, it costs a few microseconds where ZipInfo costs tens)."""
+
+    __slots__ = ("filename", "file_size", "compress_size", "method", "crc", "header_offset")
+
+    def __init__(self, filename, file_size, compress_size, method, crc, header_offset):
+        self.filename, self.file_size, self.compress_size = filename, file_size, compress_size
+        self.method, self.crc, self.header_offset = method, crc, header_offset
+
+
+_END = struct.Struct("<4s4H2LH")          # end of central directory record
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # central directory file header
+_LOCAL = struct.Struct("<4s2B4HL2L2H")     # local file header
+_PLAIN_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+
+
+def _central_directory(data: bytes) -> list[_Entry] | None:
+    """The entries of a plain zip (one disk, no zip64, no encryption, stored or deflated parts);
+    None for anything else, which zipfile then reads the slow, thorough way."""
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - _END.size - 0xFFFF))
+    if at < 0 or at + _END.size > len(data):
+        return None
+    _, disk, cd_disk, _, count, cd_size, cd_offset, _ = _END.unpack_from(data, at)
+    if disk or cd_disk or cd_offset + cd_size != at or 0xFFFF in (count,):
+        return None  # several disks, zip64, or bytes before the zip: zipfile knows these
+    entries, offset = [], cd_offset
+    for _ in range(count):
+        if offset + _CENTRAL.size > at:
+            return None
+        (signature, _, _, _, _, flags, method, _, _, crc, compress_size, file_size,
+         name_length, extra_length, comment_length, _, _, _, header_offset) = _CENTRAL.unpack_from(data, offset)
+        if signature != b"PK\x01\x02" or flags & 0x1 or method not in _PLAIN_METHODS \
+                or 0xFFFFFFFF in (compress_size, file_size, header_offset):
+            return None
+        raw_name = data[offset + _CENTRAL.size:offset + _CENTRAL.size + name_length]
+        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
+        entries.append(_Entry(name, file_size, compress_size, method, crc, header_offset))
+        offset += _CENTRAL.size + name_length + extra_length + comment_length
+    return entries if offset == at else None
+
+
+def _inflate_bytes(data: bytes, entry: _Entry, budget: int) -> bytes:
+    """An entry's bytes out of the whole file's, never inflating more than budget bytes;
+    the CRC is checked as zipfile checks it."""
+    start = entry.header_offset
+    if start + _LOCAL.size > len(data) or data[start:start + 4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header: {entry.filename}")
+    name_length, extra_length = struct.unpack_from("<2H", data, start + 26)
+    start += _LOCAL.size + name_length + extra_length
+    packed = data[start:start + entry.compress_size]
+    if len(packed) != entry.compress_size:
+        raise EOFError(entry.filename)
+    if entry.method == zipfile.ZIP_STORED:
+        content = packed
+    else:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
+            content = inflater.decompress(packed, budget + 1)
+        except zlib.error as exc:
+            raise zipfile.BadZipFile(str(exc)) from exc
+        if len(content) <= budget and not inflater.eof:
+            raise EOFError(entry.filename)
+    if len(content) > budget:
+        raise _too_large(f"解压后超过{_megabytes(MAX_UNPACKED_BYTES)}（压缩包内“{clip(entry.filename, 80)}”），"
+                         "疑似压缩炸弹，已拒绝打开")
+    if zlib.crc32(content) != entry.crc:
+        raise zipfile.BadZipFile(f"bad CRC-32 for {entry.filename}")
+    return content
+
+
 def _column_number(letters: bytes) -> int:
     number = 0
     for letter in letters:
@@ -267,6 +351,8 @@ def _check_extent(sheet: str, xml: bytes) -> None:
     hold nothing and do not count; the precise count runs only when the quick one, which
     counts every cell, is over the limit.
     """
+    if xml.count(b"row") <= MAX_SHEET_ROWS and not _BEYOND_LIMITS.search(xml):
+        return  # no row or column number beyond the limits, and too few rows to pass them
     rows = _ROW.findall(xml)
     last_row = max((int(m.group(1)) for attrs in rows if (m := _ROW_NUMBER.search(attrs))), default=0)
     height = max(last_row, len(rows))
@@ -374,87 +460,105 @@ class SheetXml:
     hidden_cols: frozenset[int] = frozenset()
 
 
-def inspect_zip(path: Path) -> dict[str, SheetXml]:
+def inspect_zip(path: Path, data: bytes | None = None) -> dict[str, SheetXml]:
     """Check a zip-based workbook before calamine reads it; the formula marks of each sheet.
 
     Raises WorkbookReadError for too many entries, a declared or actual unpacked size
     beyond the limit, or a sheet beyond the row or column limit. A file that is not a zip
-    or not an .xlsx returns no marks: calamine then says what it is.
+    or not an .xlsx returns no marks: calamine then says what it is. `data` is the file's
+    bytes when already read.
     """
+    data = path.read_bytes() if data is None else data
+    entries = _central_directory(data)
+    if entries is not None:
+        return _inspect_parts(entries, lambda entry, budget: _inflate_bytes(data, entry, budget), len(data))
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return {}
     with archive:
-        entries = archive.infolist()
-        if len(entries) > MAX_ZIP_ENTRIES:
-            raise _too_large(f"压缩包内有{len(entries):,}个部件，超过上限{MAX_ZIP_ENTRIES:,}个，不是正常的Excel工作簿")
-        declared = sum(e.file_size for e in entries)
-        if declared > MAX_UNPACKED_BYTES:
-            raise _too_large(f"文件只有{_megabytes(path.stat().st_size)}，解压后却有{_megabytes(declared)}，"
-                             f"超过上限{_megabytes(MAX_UNPACKED_BYTES)}，疑似压缩炸弹，已拒绝打开")
-        by_name = {e.filename: e for e in entries}
-        if "xl/workbook.xml" not in by_name:
-            return {}
-        # Only the parts calamine reads are inflated here, each once, from one budget.
-        budget = [MAX_UNPACKED_BYTES]
-        parts: dict[str, bytes] = {}
+        return _inspect_parts(archive.infolist(), lambda entry, budget: _inflate(archive, entry, budget), len(data))
 
-        def read(name: str) -> bytes | None:
-            if name not in parts and name in by_name:
-                parts[name] = _inflate(archive, by_name[name], budget[0])
-                budget[0] -= len(parts[name])
-            return parts.get(name)
 
-        workbook = _xml(read("xl/workbook.xml"))
-        if workbook is None:
-            return {}
-        relations = _targets(read("xl/_rels/workbook.xml.rels"), "xl")
-        for target in relations.values():
-            if target.endswith(".xml") and not target.startswith("xl/theme/"):
-                read(target)  # sheets, shared strings, styles
-        calc = workbook.find(f"{_NS_MAIN}calcPr")
-        recalculate_on_open = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
-        external_files = {}
-        for name in by_name:
-            if number := _EXTERNAL_LINK_RELS.match(name):
-                links = _targets(read(name), "xl/externalLinks")
-                if links:
-                    external_files[number.group(1)] = next(iter(links.values()))
-        found: dict[str, SheetXml] = {}
-        for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
-            name = sheet.get("name") or ""
-            xml = parts.get(relations.get(sheet.get(f"{_NS_REL}id") or "", ""))
-            if xml is None:
-                continue
-            _check_extent(name, xml)
-            marks = _formula_marks(xml, recalculate_on_open, external_files)
-            _error_marks(xml, marks)
-            found[name] = SheetXml(marks, *_hidden_lines(xml))
-        return found
+def _inspect_parts(entries: list, inflate: Callable[[object, int], bytes], size: int) -> dict[str, SheetXml]:
+    """The checks of inspect_zip over a zip's entries (zipfile's or _central_directory's), each
+    part read by inflate(entry, budget)."""
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise _too_large(f"压缩包内有{len(entries):,}个部件，超过上限{MAX_ZIP_ENTRIES:,}个，不是正常的Excel工作簿")
+    declared = sum(e.file_size for e in entries)
+    if declared > MAX_UNPACKED_BYTES:
+        raise _too_large(f"文件只有{_megabytes(size)}，解压后却有{_megabytes(declared)}，"
+                         f"超过上限{_megabytes(MAX_UNPACKED_BYTES)}，疑似压缩炸弹，已拒绝打开")
+    by_name = {e.filename: e for e in entries}
+    if "xl/workbook.xml" not in by_name:
+        return {}
+    # Only the parts calamine reads are inflated here, each once, from one budget.
+    budget = [MAX_UNPACKED_BYTES]
+    parts: dict[str, bytes] = {}
+
+    def read(name: str) -> bytes | None:
+        if name not in parts and name in by_name:
+            parts[name] = inflate(by_name[name], budget[0])
+            budget[0] -= len(parts[name])
+        return parts.get(name)
+
+    workbook = _xml(read("xl/workbook.xml"))
+    if workbook is None:
+        return {}
+    relations = _targets(read("xl/_rels/workbook.xml.rels"), "xl")
+    for target in relations.values():
+        if target.endswith(".xml") and not target.startswith("xl/theme/"):
+            read(target)  # sheets, shared strings, styles
+    calc = workbook.find(f"{_NS_MAIN}calcPr")
+    recalculate_on_open = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
+    external_files = {}
+    for name in by_name:
+        if number := _EXTERNAL_LINK_RELS.match(name):
+            links = _targets(read(name), "xl/externalLinks")
+            if links:
+                external_files[number.group(1)] = next(iter(links.values()))
+    found: dict[str, SheetXml] = {}
+    for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
+        name = sheet.get("name") or ""
+        xml = parts.get(relations.get(sheet.get(f"{_NS_REL}id") or "", ""))
+        if xml is None:
+            continue
+        _check_extent(name, xml)
+        marks = _formula_marks(xml, recalculate_on_open, external_files)
+        _error_marks(xml, marks)
+        found[name] = SheetXml(marks, *_hidden_lines(xml))
+    return found
+
+
+def checked_bytes(path: Path) -> tuple[bytes, dict[str, SheetXml]]:
+    """A workbook's bytes once every check that comes before calamine passed, read once for
+    both; what each sheet's XML says, by sheet name."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_WORKBOOK_BYTES:
+            raise _too_large(f"文件有{_megabytes(size)}，超过上限{_megabytes(MAX_WORKBOOK_BYTES)}"
+                             "（财政局下发的自评表约10 KB）")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise WorkbookReadError(f"无法读取（{exc.strerror or type(exc).__name__}）") from exc
+    if len(data) > MAX_WORKBOOK_BYTES:  # grown since stat
+        raise _too_large(f"文件有{_megabytes(len(data))}，超过上限{_megabytes(MAX_WORKBOOK_BYTES)}"
+                         "（财政局下发的自评表约10 KB）")
+    if data.startswith(_CFB_MAGIC):
+        if cfb_stream_names(data) & _ENCRYPTED_STREAMS:
+            raise WorkbookReadError(ENCRYPTED_MESSAGE, rule="file.encrypted", advice="")
+        return data, {}
+    if data.startswith(b"PK"):
+        try:
+            return data, inspect_zip(path, data)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
+            raise WorkbookReadError("文件已损坏（压缩包内容不完整），无法作为Excel工作簿打开") from exc
+    return data, {}
 
 
 def check_file(path: Path) -> dict[str, SheetXml]:
     """Every check that comes before calamine; what each sheet's XML says, by sheet name."""
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            head = handle.read(8)
-    except OSError as exc:
-        raise WorkbookReadError(f"无法读取（{exc.strerror or type(exc).__name__}）") from exc
-    if size > MAX_WORKBOOK_BYTES:
-        raise _too_large(f"文件有{_megabytes(size)}，超过上限{_megabytes(MAX_WORKBOOK_BYTES)}"
-                         "（财政局下发的自评表约10 KB）")
-    if head == _CFB_MAGIC:
-        if cfb_stream_names(path.read_bytes()) & _ENCRYPTED_STREAMS:
-            raise WorkbookReadError(ENCRYPTED_MESSAGE, rule="file.encrypted", advice="")
-        return {}
-    if head.startswith(b"PK"):
-        try:
-            return inspect_zip(path)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
-            raise WorkbookReadError("文件已损坏（压缩包内容不完整），无法作为Excel工作簿打开") from exc
-    return {}
+    return checked_bytes(path)[1]
 
 
 def _blank_merged(grid: list[list[str | None]], merged) -> None:
@@ -481,11 +585,10 @@ def _mark_formulas(grid: list[list[str | None]], marks: dict[tuple[int, int], st
 def read_workbook(path: Path) -> dict[str, Sheet]:
     """Every sheet of the workbook, by its name as written, once the file passed its checks."""
     path = Path(path)
-    xml_facts = check_file(path)
+    data, xml_facts = checked_bytes(path)
     try:
         # The format is told by the content, not the extension: an .xlsx renamed .xls is read.
-        with path.open("rb") as handle:
-            book = CalamineWorkbook.from_filelike(handle)
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         visible = {m.name: str(m.visible).endswith("Visible") for m in book.sheets_metadata}
         sheets: dict[str, Sheet] = {}
         for name in book.sheet_names:
@@ -496,7 +599,7 @@ def read_workbook(path: Path) -> dict[str, Sheet]:
                                  f"超过上限{MAX_SHEET_ROWS:,}行、{MAX_SHEET_COLUMNS}列")
             # A merged range's value is in its top-left cell only: the others are empty, as
             # Excel shows them (一级/二级指标 are carried down by staging, not here).
-            grid = [[cell_text(v) for v in row] for row in raw.to_python(skip_empty_area=False)]
+            grid = [list(map(cell_text, row)) for row in raw.to_python(skip_empty_area=False)]
             try:
                 merged = raw.merged_cell_ranges
             except Exception:  # some formats and writers carry no merge table
