@@ -100,9 +100,10 @@ class Sheet:
         return None
 
     def get(self, row: int, col: int) -> str | None:
-        if row < len(self.rows) and col < len(self.rows[row]):
+        try:
             return self.rows[row][col]
-        return None
+        except IndexError:  # beyond the sheet's last row or the row's last cell: empty
+            return None
 
     def ref(self, row: int, col: int, sheet_label: str | None = None) -> str:
         return sheet_ref(sheet_label or self.name, row, col)
@@ -599,7 +600,9 @@ def read_workbook(path: Path) -> dict[str, Sheet]:
                                  f"超过上限{MAX_SHEET_ROWS:,}行、{MAX_SHEET_COLUMNS}列")
             # A merged range's value is in its top-left cell only: the others are empty, as
             # Excel shows them (一级/二级指标 are carried down by staging, not here).
-            grid = [list(map(cell_text, row)) for row in raw.to_python(skip_empty_area=False)]
+            # text as it is (the most cells) without a call; other values through cell_text
+            grid = [[(v or None) if type(v) is str and len(v) <= MAX_CELL_CHARS else cell_text(v) for v in row]
+                    for row in raw.to_python(skip_empty_area=False)]
             try:
                 merged = raw.merged_cell_ranges
             except Exception:  # some formats and writers carry no merge table

@@ -103,7 +103,10 @@ def _pick_sheet(wanted: str, candidates: list[Sheet], year: int | None) -> Sheet
 
 def _sheet_year(sheet: Sheet) -> int | None:
     """评价年度 as a 基本信息 sheet states it (None when missing or not a year)."""
-    cells, _ = stage_info(sheet)
+    return _year_of(stage_info(sheet)[0])
+
+
+def _year_of(cells: dict[str, Cell]) -> int | None:
     try:
         return parse_year(cells["year"].raw) if "year" in cells else None
     except ValueError:
@@ -120,9 +123,13 @@ def find_sheets(sheets: dict[str, Sheet], year: int | None = None,
     """
     found: dict[str, Sheet] = {}
     findings: list[Finding] = []
+    year_known = year is not None
     for wanted in REQUIRED_SHEETS:
         key = sheet_key(wanted)
         candidates = [s for name, s in sheets.items() if key in sheet_key(name)]
+        if len(candidates) > 1 and not year_known and SHEET_INFO in found:
+            # only several candidates need the year to choose between them
+            year, year_known = _sheet_year(found[SHEET_INFO]), True
         picked = _pick_sheet(wanted, candidates, year)
         if isinstance(picked, str):
             findings.append(finding(
@@ -134,8 +141,6 @@ def find_sheets(sheets: dict[str, Sheet], year: int | None = None,
                 found="、".join(sheets) or "（无工作表）", expected=wanted))
         else:
             found[wanted] = picked
-            if wanted == SHEET_INFO and year is None:
-                year = _sheet_year(picked)
     return found, findings
 
 
@@ -377,7 +382,7 @@ def stage_workbook(sheets: dict[str, Sheet]) -> StagedWorkbook:
     if SHEET_INFO in found:
         staged.info, more = stage_info(found[SHEET_INFO])
         staged.findings += more
-        year = _sheet_year(found[SHEET_INFO])
+        year = _year_of(staged.info)
     if SHEET_DATA in found:
         staged.lines, staged.amount_scale, more = stage_data(found[SHEET_DATA], year)
         staged.findings += more

@@ -168,13 +168,9 @@ def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[lis
     rows: list[TargetRow] = []
     kind = category = None
 
-    def cell(r: int, label: str) -> Cell | None:
-        col = columns.get(label)
-        return None if col is None else Cell(sheet.get(r, col), sheet.ref(r, col, SHEET_TARGETS))
-
+    keyed = [(TARGET_COLUMN_KEYS[label], col) for label, col in columns.items()]
     for r in range(header_row + 1, len(sheet.rows)):
-        cells = {TARGET_COLUMN_KEYS[label]: cell(r, label) for label in columns}
-        raw = {k: (c.raw if c else None) for k, c in cells.items()}
+        raw = {key: sheet.get(r, col) for key, col in keyed}
         if any(squash(raw.get(k)) in _TOTAL_LABELS for k in ("kind", "category", "name")):
             continue
         # 一级/二级 are merged cells in the form: blank below their first row.
@@ -182,7 +178,7 @@ def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[lis
         category = _level(raw.get("category")) or category
         if not any(squash(raw.get(k)) for k in ("name", "direction", "target", "actual")):
             continue  # a blank row, or a note written across the first columns
-        refs = {k: c.ref for k, c in cells.items() if c is not None}
+        refs = {key: sheet.ref(r, col, SHEET_TARGETS) for key, col in keyed}
         row_ref = f"{SHEET_TARGETS} 第{r + 1}行"
         name = nfkc(raw.get("name")) or None
         what = f"（{name}）" if name else ""
@@ -224,7 +220,7 @@ def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[lis
                 else:
                     actual = value
         weight = None
-        if "weight" in cells:
+        if "weight" in refs:
             try:
                 weight = _parse_weight(raw.get("weight"))
             except ValueError as exc:
