@@ -32,14 +32,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
 from pathlib import Path
 
 from pipeline.reading.grid import WorkbookReadError, read_workbook
-from pipeline.reading.parse import ParsedWorkbook, parse_workbook
+from pipeline.reading.parse import Indicator, ParsedWorkbook, parse_workbook
 from pipeline.reading.staging import stage_workbook
-from pipeline.reading.targets import read_targets
-from pipeline.checking.findings import internal_error
+from pipeline.reading.targets import TargetRow, read_targets
+from pipeline.checking.findings import Finding, internal_error
 from pipeline.settings import PROJECT_ROOT, read_workers
 
 # Workers (settings.read_workers) are started only for this many files or more: each costs
@@ -52,7 +51,7 @@ ParseResult = ParsedWorkbook | WorkbookReadError  # a read error is a result too
 # What shapes a cached result: the code of these folders and files, and these libraries.
 CODE_PARTS = ("pipeline/reading", "pipeline/checking", "schemas", "pipeline/settings.py", "pipeline/__init__.py")
 LIBRARIES = ("python-calamine", "polars", "pandera")
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def parse_file(path: str) -> ParseResult:
@@ -102,74 +101,68 @@ def code_fingerprint() -> str:
 
 
 # ---------------------------------------------------------------- results as JSON
+#
+# An entry is one JSON object of plain values, decoded by json.loads alone (no per-object
+# hook) and then put together field by field into the few result types below: the record
+# types (Indicator, Finding, TargetRow) as lists of their field values in order, dicts keyed
+# by 行次 as lists of pairs, dates as [ISO text]. Anything of another shape is not a result.
 
-# The dataclasses an entry may hold: those of the fingerprinted code, and only of modules
-# already imported (decoding never imports anything).
-_RESULT_PACKAGES = ("pipeline.reading.", "pipeline.checking.", "schemas.")
+_RECORDS = {"indicators": Indicator, "findings": Finding}
+_RECORD_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in (Indicator, Finding, TargetRow)}
+_BY_LINE = ("amounts", "amount_cells", "amount_raw", "line_labels")
+_PARSED_FIELDS = tuple(f.name for f in dataclasses.fields(ParsedWorkbook))
 
 
-def _dataclass(module: str, name: str) -> type:
-    cls = getattr(sys.modules.get(module), name, None) if module.startswith(_RESULT_PACKAGES) else None
-    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
-        raise ValueError(f"not a parse result type: {module}.{name}")
-    return cls
+def _record(value) -> list:
+    return [getattr(value, name) for name in _RECORD_FIELDS[type(value)]]
 
 
-def _plain(value):
-    """A parse result as JSON-ready values; types JSON lacks are tagged one-key objects."""
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
+def _plain_info(value):
+    return [value.isoformat()] if isinstance(value, dt.date) else value
+
+
+def _typed_info(value):
     if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {"~map": [[_plain(k), _plain(v)] for k, v in value.items()]}
-    if isinstance(value, tuple):
-        return {"~tuple": [_plain(v) for v in value]}
-    if isinstance(value, (set, frozenset)):
-        return {"~set": sorted(_plain(v) for v in value)}
-    if isinstance(value, dt.datetime):
-        return {"~datetime": value.isoformat()}
-    if isinstance(value, dt.date):
-        return {"~date": value.isoformat()}
-    if isinstance(value, Decimal):
-        return {"~decimal": str(value)}
-    if isinstance(value, WorkbookReadError):
-        return {"~read_error": [str(value), value.rule, value.advice]}
-    cls = type(value)
-    if dataclasses.is_dataclass(value) and cls.__module__.startswith(_RESULT_PACKAGES):
-        return {"~dataclass": [cls.__module__, cls.__qualname__,
-                               {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}]}
-    raise TypeError(f"cannot cache a {cls.__name__}")
+        text, = value
+        return dt.date.fromisoformat(text)
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    raise ValueError("not a parse result")
 
 
-def _typed(tag_and_value: dict):
-    """The inverse of _plain for one tagged object; ValueError for anything else."""
-    (tag, value), = tag_and_value.items()
-    if tag == "~map":
-        return {k: v for k, v in value}
-    if tag == "~tuple":
-        return tuple(value)
-    if tag == "~set":
-        return frozenset(value)
-    if tag == "~datetime":
-        return dt.datetime.fromisoformat(value)
-    if tag == "~date":
-        return dt.date.fromisoformat(value)
-    if tag == "~decimal":
-        return Decimal(value)
-    if tag == "~read_error":
-        message, rule, advice = (str(v) for v in value)
+def _plain(result: ParseResult) -> dict:
+    """A parse result as JSON-ready values."""
+    if isinstance(result, WorkbookReadError):
+        return {"read_error": [str(result), result.rule, result.advice]}
+    out = {name: getattr(result, name) for name in _PARSED_FIELDS}
+    out["info"] = {key: _plain_info(value) for key, value in result.info.items()}
+    for name in _BY_LINE:
+        out[name] = list(out[name].items())
+    for name in _RECORDS:
+        out[name] = [_record(r) for r in out[name]]
+    out["sheets_found"] = sorted(result.sheets_found)
+    if result.targets is not None:
+        out["targets"] = [_record(r) for r in result.targets]
+    return out
+
+
+def _typed(plain: dict) -> ParseResult:
+    """The inverse of _plain; TypeError, ValueError, KeyError … for anything else."""
+    if "read_error" in plain:
+        message, rule, advice = (str(v) for v in plain["read_error"])
         return WorkbookReadError(message, rule, advice)
-    if tag == "~dataclass":
-        module, name, fields = value
-        if not isinstance(fields, dict):
-            raise ValueError("not a parse result")
-        return _dataclass(str(module), str(name))(**fields)
-    raise ValueError(f"not a parse result: {tag}")
-
-
-def _hook(obj: dict):
-    return _typed(obj) if len(obj) == 1 and next(iter(obj)).startswith("~") else obj
+    if set(plain) != set(_PARSED_FIELDS):
+        raise ValueError("not a parse result")
+    fields = dict(plain)
+    fields["info"] = {str(key): _typed_info(value) for key, value in plain["info"].items()}
+    for name in _BY_LINE:
+        fields[name] = {int(line): value for line, value in plain[name]}
+    for name, cls in _RECORDS.items():
+        fields[name] = [cls(*values) for values in plain[name]]
+    fields["sheets_found"] = frozenset(map(str, plain["sheets_found"]))
+    if plain["targets"] is not None:
+        fields["targets"] = [TargetRow(*values) for values in plain["targets"]]
+    return ParsedWorkbook(**fields)
 
 
 def encode(result: ParseResult) -> str:
@@ -179,12 +172,12 @@ def encode(result: ParseResult) -> str:
 def decode(text: str) -> ParseResult:
     """The result an entry holds; ValueError when it holds anything else."""
     try:
-        result = json.loads(text, object_hook=_hook)
-    except (TypeError, KeyError, AttributeError, RecursionError) as exc:
+        plain = json.loads(text)
+        if not isinstance(plain, dict):
+            raise ValueError("not a parse result")
+        return _typed(plain)
+    except (TypeError, KeyError, AttributeError, IndexError, RecursionError) as exc:
         raise ValueError(str(exc)) from exc
-    if not isinstance(result, (ParsedWorkbook, WorkbookReadError)):
-        raise ValueError("not a parse result")
-    return result
 
 
 # ---------------------------------------------------------------- the cache file

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pipeline.checking.findings import ERROR, Finding, clip
 from pipeline.reading.grid import Sheet
 from pipeline.reading.normalise import label_key, nfkc, parse_amount, sheet_key, squash
-from pipeline.reading.staging import Cell
 from schemas.form import (
     QUALITATIVE,
     SHEET_TARGETS,
