@@ -23,6 +23,7 @@ from pipeline.checking import resubmission, rules
 from pipeline.reading.discover import FoundFile, discover, read_roster
 from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, finding, internal_error, is_registered
 from pipeline.scoring.framework import Framework, FrameworkError, available_years, load_framework
+from pipeline.check_cache import CheckCache, CheckOutcome, context_fingerprint, entry_key
 from pipeline.publishing.fingerprint import build_fingerprint
 from pipeline.reading.ingest import read_all
 from pipeline.reading.normalise import squash
@@ -104,6 +105,26 @@ def check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
             sub.unit_name = parsed.unit_name
         sub.add([internal_error("校验本文件", exc)])
         return sub
+
+
+def check_workbook_once(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError, roster: Roster,
+                        frameworks: dict[int, Framework], cache: CheckCache | None) -> Submission:
+    """check_workbook, or what it made of the same file (bytes, place, roster, framework, code)
+    on an earlier run."""
+    if cache is None:
+        return check_workbook(found, parsed, roster, frameworks)
+    key = entry_key(found)
+    outcome = cache.get(key)
+    if outcome is None:
+        sub = check_workbook(found, parsed, roster, frameworks)
+        cache.put(key, CheckOutcome(sub.state, sub.reason, sub.unit_name, sub.year, sub.findings, sub.reviews,
+                                    sub.parsed is not None, sub.framework is not None))
+        return sub
+    return Submission(found, state=outcome.state, reason=outcome.reason,
+                      parsed=parsed if outcome.with_parsed else None, findings=outcome.findings,
+                      reviews=outcome.reviews,
+                      framework=frameworks.get(found.folder_year) if outcome.with_framework else None,
+                      unit_name=outcome.unit_name, year=outcome.year)
 
 
 def _check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
@@ -609,6 +630,8 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
             parsed[f.relative] = copy.deepcopy(parsed_by_sha[f.sha256])
         seen.add(f.sha256)
 
+    # check results of files checked before with the same roster, frameworks and code
+    checks = CheckCache(cache_file, context_fingerprint(roster, frameworks_dir())) if cache_file else None
     subs: list[Submission] = []
     report_files = []
     for found in files:
@@ -625,7 +648,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
                              f"“{found.relative}”是Excel/WPS打开时生成的临时文件，已跳过，不影响报送。")])
             subs.append(sub)
         elif found.kind == "workbook":
-            subs.append(check_workbook(found, parsed[found.relative], roster_index, frameworks))
+            subs.append(check_workbook_once(found, parsed[found.relative], roster_index, frameworks, checks))
         elif found.kind == "report":
             report_files.append(found)
         else:
@@ -634,6 +657,8 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
                              f"“{found.relative}”既不是Excel工作簿也不是自评报告（.txt/.docx/.pdf），已跳过。",
                              found=found.path.suffix)])
             subs.append(sub)
+    if checks is not None:
+        checks.save(entry_key(f) for f in workbooks)
     attribute_by_file_name(subs, list(roster_by_name))
     flag_copies(subs, list(roster_by_name))
     resolve_duplicates(subs)

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipeline import run as pipeline_run
 from pipeline.reading import ingest
 from pipeline.run import cache_file_for, process, run
 from tests.builders import County, reference_form, unit_form
@@ -65,6 +66,66 @@ def test_rerun_reads_only_changed_files_and_matches_a_full_build(county: County,
     run(county.raw, db, progress=False)
     assert counted == ["cz.xlsx"]
 
+    full = tmp_path / "full.duckdb"
+    run(county.raw, full, progress=False, use_cache=False)
+    assert snapshot(db) == snapshot(full)
+
+
+@pytest.fixture
+def checked(monkeypatch):
+    """The files check_workbook runs on (a file whose check outcome is cached is not among them)."""
+    calls: list[str] = []
+    real = pipeline_run.check_workbook
+
+    def counting(found, *args):
+        calls.append(found.path.name)
+        return real(found, *args)
+
+    monkeypatch.setattr(pipeline_run, "check_workbook", counting)
+    return calls
+
+
+def test_rerun_checks_only_changed_files_and_matches_a_full_build(county: County, tmp_path: Path, checked):
+    small_county(county)
+    # a value quoted back in a finding is cut short; from the cache it must come back the same
+    county.workbook("long.xlsx", unit_form("遂溪县农业农村局", data={17: "约" * 500}))
+    db = tmp_path / "performance.duckdb"
+    run(county.raw, db, progress=False)
+    assert sorted(checked) == ["bad.xlsx", "cz.xlsx", "jy.xlsx", "long.xlsx", "ref.xlsx"]
+
+    checked.clear()
+    county.workbook("cz.xlsx", unit_form("遂溪县财政局", grade="良"))
+    run(county.raw, db, progress=False)
+    assert checked == ["cz.xlsx"]
+    full = tmp_path / "full.duckdb"
+    run(county.raw, full, progress=False, use_cache=False)
+    assert snapshot(db) == snapshot(full)
+    assert any("已截断" in (found or "") for (found,) in duckdb.connect(str(db), read_only=True).execute(
+        "SELECT found FROM findings WHERE file = '2024/long.xlsx'").fetchall())
+
+    checked.clear()  # another roster: every file is checked again
+    county.roster.append(("440823098", "遂溪县另一新设单位", "遂溪县财政局", "事业单位"))
+    county.write_roster()
+    run(county.raw, db, progress=False)
+    assert sorted(checked) == ["bad.xlsx", "cz.xlsx", "jy.xlsx", "long.xlsx", "ref.xlsx"]
+
+
+def test_tampered_check_outcome_is_only_a_miss(county: County, tmp_path: Path, checked):
+    small_county(county)
+    db = tmp_path / "performance.duckdb"
+    run(county.raw, db, progress=False)
+    marker = tmp_path / "marker"
+    MARKER_PATH[:] = [marker]
+    with contextlib.closing(sqlite3.connect(cache_file_for(db))) as con, con:
+        keys = [key for (key,) in con.execute("SELECT key FROM checked ORDER BY key")]
+        assert len(keys) == 4
+        con.executemany("UPDATE checked SET outcome = ? WHERE key = ?",
+                        [(pickle.dumps(Exploit()), keys[0]), ('["loaded", null]', keys[1]),
+                         ("[" * 100_000, keys[2])])
+    checked.clear()
+    run(county.raw, db, progress=False, force=True)
+    assert not marker.exists()
+    assert len(checked) == 3
     full = tmp_path / "full.duckdb"
     run(county.raw, full, progress=False, use_cache=False)
     assert snapshot(db) == snapshot(full)

@@ -107,7 +107,7 @@ def code_fingerprint() -> str:
 # types (Indicator, Finding, TargetRow) as lists of their field values in order, dicts keyed
 # by 行次 as lists of pairs, dates as [ISO text]. Anything of another shape is not a result.
 
-_RECORDS = {"indicators": Indicator, "findings": Finding}
+_RECORDS = {"indicators": Indicator, "findings": Finding.restored}
 _RECORD_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in (Indicator, Finding, TargetRow)}
 _BY_LINE = ("amounts", "amount_cells", "amount_raw", "line_labels")
 _PARSED_FIELDS = tuple(f.name for f in dataclasses.fields(ParsedWorkbook))

@@ -1,0 +1,163 @@
+"""The checks of one workbook, kept so that a rerun checks only the files that changed (IO edge).
+
+Checking a workbook (pipeline.run.check_workbook) depends on nothing but its parse result,
+where it lies (its path under RAW and its year folder), the roster, the year's framework and
+the code. Its outcome (state, reason, unit, year, findings, 指标复核) is kept beside the parse
+cache, in the same SQLite file, under a key made of all of these: a file whose bytes, place,
+roster, framework or code changed is checked again. What depends on other files (duplicates,
+copies, the previous year's 复核, the ledger, the 自评报告) runs after it, on every run.
+
+Entries are plain JSON put together field by field into Finding and IndicatorReview, as the
+parse cache's are: an entry of any other shape is a miss, never code run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.checking.findings import Finding
+from pipeline.reading.discover import FoundFile
+from pipeline.reading.ingest import code_fingerprint
+from pipeline.scoring.review import IndicatorReview
+from pipeline.settings import PROJECT_ROOT
+
+# Checking runs code from all of pipeline/ (run.py, checking, scoring) and schemas/.
+CHECK_CODE_PARTS = ("pipeline", "schemas")
+
+_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in (Finding, IndicatorReview)}
+
+
+@dataclass
+class CheckOutcome:
+    """What check_workbook made of one file, before anything that looks at other files."""
+
+    state: str
+    reason: str | None
+    unit_name: str | None
+    year: int | None
+    findings: list[Finding]
+    reviews: list[IndicatorReview]
+    with_parsed: bool     # the Submission holds the parse result (not when it is a read error)
+    with_framework: bool  # the Submission holds the year's framework
+
+
+@functools.cache  # the code does not change while a run checks and caches
+def check_code_fingerprint(root: Path = PROJECT_ROOT) -> str:
+    digest = hashlib.sha256(code_fingerprint().encode())
+    for part in CHECK_CODE_PARTS:
+        for path in sorted((root / part).rglob("*.py")):
+            if "__pycache__" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def context_fingerprint(roster: list[dict], frameworks_folder: Path) -> str:
+    """The roster's rows and every file of the frameworks folder, as one hash."""
+    digest = hashlib.sha256(json.dumps(roster, ensure_ascii=False, sort_keys=True, default=str).encode())
+    if frameworks_folder.is_dir():
+        for path in sorted(p for p in frameworks_folder.rglob("*") if p.is_file()):
+            digest.update(path.relative_to(frameworks_folder).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def entry_key(found: FoundFile) -> str:
+    """One file's key: its bytes and where it lies (its findings name the file and the year)."""
+    return hashlib.sha256(json.dumps([found.sha256, found.relative, found.folder_year,
+                                      found.path.suffix]).encode()).hexdigest()
+
+
+def encode(outcome: CheckOutcome) -> str:
+    return json.dumps([outcome.state, outcome.reason, outcome.unit_name, outcome.year,
+                       [[getattr(f, n) for n in _FIELDS[Finding]] for f in outcome.findings],
+                       [[getattr(r, n) for n in _FIELDS[IndicatorReview]] for r in outcome.reviews],
+                       outcome.with_parsed, outcome.with_framework],
+                      ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+
+
+def decode(text: str) -> CheckOutcome:
+    """The outcome an entry holds; ValueError when it holds anything else."""
+    try:
+        state, reason, unit_name, year, findings, reviews, with_parsed, with_framework = json.loads(text)
+        if not all(isinstance(v, (str, type(None))) for v in (state, reason, unit_name)) \
+                or not isinstance(year, (int, type(None))) or not isinstance(state, str) \
+                or not isinstance(with_parsed, bool) or not isinstance(with_framework, bool):
+            raise ValueError("not a check outcome")
+        return CheckOutcome(state, reason, unit_name, year, [Finding.restored(*values) for values in findings],
+                            [IndicatorReview(*values) for values in reviews], with_parsed, with_framework)
+    except (TypeError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+        raise ValueError(str(exc)) from exc
+
+
+class CheckCache:
+    """entry key → JSON of the check outcome, for one code and context. Never an error: a cache
+    that cannot be opened, read or written only makes the run slower."""
+
+    def __init__(self, path: Path | None, context: str):
+        self.path = path
+        self.code = hashlib.sha256((check_code_fingerprint() + context).encode()).hexdigest()
+        self.entries: dict[str, str] = {}
+        self.added: dict[str, str] = {}
+        if path is None or not path.exists():
+            return
+        try:
+            with contextlib.closing(self._connect()) as con:
+                self.entries = dict(con.execute("SELECT key, outcome FROM checked WHERE code = ?",
+                                                (self.code,)).fetchall())
+        except (sqlite3.Error, OSError, ValueError):
+            self.entries = {}
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        try:
+            con.execute("CREATE TABLE IF NOT EXISTS checked (key TEXT PRIMARY KEY, code TEXT NOT NULL, "
+                        "outcome TEXT NOT NULL)")
+        except sqlite3.Error:
+            con.close()
+            raise
+        return con
+
+    def get(self, key: str) -> CheckOutcome | None:
+        text = self.entries.get(key)
+        if text is None:
+            return None
+        try:
+            return decode(text)
+        except ValueError:  # tampered or damaged: check the file again
+            del self.entries[key]
+            return None
+
+    def put(self, key: str, outcome: CheckOutcome) -> None:
+        try:
+            self.entries[key] = self.added[key] = encode(outcome)
+        except (TypeError, ValueError):  # a value JSON cannot hold: this file is checked on every run
+            pass
+
+    def save(self, keep: Iterable[str]) -> None:
+        """Write the new entries; drop those of files no longer present and of other code or context."""
+        if self.path is None:
+            return
+        keep = set(keep)
+        stale = [key for key in self.entries if key not in keep]
+        if not self.added and not stale:
+            return
+        try:
+            with contextlib.closing(self._connect()) as con:
+                con.execute("BEGIN IMMEDIATE")
+                con.execute("DELETE FROM checked WHERE code <> ?", (self.code,))
+                con.executemany("DELETE FROM checked WHERE key = ?", ((key,) for key in stale))
+                con.executemany("INSERT OR REPLACE INTO checked VALUES (?, ?, ?)",
+                                ((key, self.code, text) for key, text in self.added.items()))
+                con.execute("COMMIT")
+        except (sqlite3.Error, OSError):  # only the next run is slower
+            return
+        self.added = {}
