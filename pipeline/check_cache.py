@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pipeline.checking.findings import Finding
 from pipeline.reading.discover import FoundFile
-from pipeline.reading.ingest import code_fingerprint
+from pipeline.reading.ingest import code_fingerprint, restore
 from pipeline.scoring.review import IndicatorReview
 from pipeline.settings import PROJECT_ROOT
 
@@ -92,8 +92,9 @@ def decode(text: str) -> CheckOutcome:
                 or not isinstance(year, (int, type(None))) or not isinstance(state, str) \
                 or not isinstance(with_parsed, bool) or not isinstance(with_framework, bool):
             raise ValueError("not a check outcome")
-        return CheckOutcome(state, reason, unit_name, year, [Finding.restored(*values) for values in findings],
-                            [IndicatorReview(*values) for values in reviews], with_parsed, with_framework)
+        finding_fields, review_fields = _FIELDS[Finding], _FIELDS[IndicatorReview]
+        return CheckOutcome(state, reason, unit_name, year, [restore(Finding, finding_fields, v) for v in findings],
+                            [restore(IndicatorReview, review_fields, v) for v in reviews], with_parsed, with_framework)
     except (TypeError, KeyError, AttributeError, IndexError, RecursionError) as exc:
         raise ValueError(str(exc)) from exc
 

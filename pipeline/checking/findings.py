@@ -33,15 +33,6 @@ class Finding:
             if value is not None and len(value) > SHOWN_VALUE_CHARS:
                 object.__setattr__(self, name, clip(value))
 
-    @classmethod
-    def restored(cls, *values) -> "Finding":
-        """A finding from its field values as stored: its quoted values were cut short already,
-        and cutting them again would change the length they say they had."""
-        restored = cls.__new__(cls)
-        for name, value in zip(_FIELDS, values, strict=True):
-            object.__setattr__(restored, name, value)
-        return restored
-
     def at(self, *, file: str | None = None, unit_name: str | None = None,
            year: int | None = None) -> "Finding":
         """The same finding, tied to a file / unit / year (kept where already set)."""

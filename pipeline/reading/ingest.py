@@ -107,8 +107,22 @@ def code_fingerprint() -> str:
 # types (Indicator, Finding, TargetRow) as lists of their field values in order, dicts keyed
 # by 行次 as lists of pairs, dates as [ISO text]. Anything of another shape is not a result.
 
-_RECORDS = {"indicators": Indicator, "findings": Finding.restored}
+_RECORDS = {"indicators": Indicator, "findings": Finding}
 _RECORD_FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in (Indicator, Finding, TargetRow)}
+
+
+def restore(cls: type, names: tuple[str, ...], values: list):
+    """A record (a frozen dataclass of plain values) from its field values in order, as stored.
+
+    Its __init__ is not run: the values were checked and cut short (Finding) when it was first
+    made, and cutting them again would change the length they say they had; setting the fields
+    directly also costs a fifth of what a frozen dataclass's __init__ does.
+    """
+    if type(values) is not list or len(values) != len(names):
+        raise ValueError(f"not a {cls.__name__}")
+    record = object.__new__(cls)
+    record.__dict__.update(zip(names, values))
+    return record
 _BY_LINE = ("amounts", "amount_cells", "amount_raw", "line_labels")
 _PARSED_FIELDS = tuple(f.name for f in dataclasses.fields(ParsedWorkbook))
 
@@ -158,10 +172,12 @@ def _typed(plain: dict) -> ParseResult:
     for name in _BY_LINE:
         fields[name] = {int(line): value for line, value in plain[name]}
     for name, cls in _RECORDS.items():
-        fields[name] = [cls(*values) for values in plain[name]]
+        names = _RECORD_FIELDS[cls]
+        fields[name] = [restore(cls, names, values) for values in plain[name]]
     fields["sheets_found"] = frozenset(map(str, plain["sheets_found"]))
     if plain["targets"] is not None:
-        fields["targets"] = [TargetRow(*values) for values in plain["targets"]]
+        names = _RECORD_FIELDS[TargetRow]
+        fields["targets"] = [restore(TargetRow, names, values) for values in plain["targets"]]
     return ParsedWorkbook(**fields)
 
 
