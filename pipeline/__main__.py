@@ -26,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     template_cmd.add_argument("--out", type=Path, required=True)
     template_cmd.add_argument("--frameworks", type=Path, default=None,
                               help="评分框架文件夹（默认 PERF_FRAMEWORKS 或 schemas/frameworks）")
-    docs_cmd = commands.add_parser("docs", help="由代码和评分框架生成 docs/metrics.md")
-    docs_cmd.add_argument("--check", action="store_true", help="只检查 docs/metrics.md 是否与生成结果一致")
+    docs_cmd = commands.add_parser("docs", help="由代码和评分框架生成 docs/metrics.md 和 warehouse.sql")
+    docs_cmd.add_argument("--check", action="store_true", help="只检查生成的文件是否与代码一致")
     add_review_commands(commands)
     args = parser.parse_args(argv)
 
@@ -66,19 +66,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"已生成 {path}")
         return 0
     if args.command == "docs":
+        from pipeline.publishing import warehouse
         from pipeline.scoring import doc
         from pipeline.scoring.framework import FrameworkError
         try:
-            text = doc.render()
+            generated = {doc.DOC_PATH: doc.render(), warehouse.DDL_PATH: warehouse.ddl()}
         except FrameworkError as exc:
             print(f"docs: {exc}", file=sys.stderr)
             return 2
+        stale = [path for path, text in generated.items()
+                 if not path.exists() or path.read_text(encoding="utf-8") != text]
         if args.check:
-            same = doc.DOC_PATH.exists() and doc.DOC_PATH.read_text(encoding="utf-8") == text
-            print(f"{doc.DOC_PATH} {'与代码一致' if same else '已过时：请运行 python -m pipeline docs'}")
-            return 0 if same else 1
-        doc.DOC_PATH.write_text(text, encoding="utf-8")
-        print(f"已生成 {doc.DOC_PATH}")
+            for path in generated:
+                print(f"{path} {'已过时：请运行 python -m pipeline docs' if path in stale else '与代码一致'}")
+            return 1 if stale else 0
+        for path in stale:
+            path.write_text(generated[path], encoding="utf-8")
+            print(f"已生成 {path}")
         return 0
     if args.command == "review":
         return review(args)

@@ -30,14 +30,19 @@ from pipeline.reading.normalise import squash
 from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import ROSTER_FILE, frameworks_dir, ledger_path
 from pipeline.publishing.summary import published_build_id
-from pipeline.publishing.warehouse import publish, table_schemas
+from pipeline.publishing.contract import CONTRACT
+from pipeline.publishing.warehouse import clear_stale, publish
 from pipeline.reading.grid import WorkbookReadError
-from schemas.form import DATA_LINES, SHEET_DATA, SHEET_SCORES
+from schemas.form import DATA_LINES, INFO_FIELDS, SHEET_DATA, SHEET_SCORES
 
 AMOUNT_UNITS = {1: "元", 1_000: "千元", 10_000: "万元"}
 LOADED, QUARANTINED, SUPERSEDED, SKIPPED = "loaded", "quarantined", "superseded", "skipped"
+UNIT_SCORES = CONTRACT["unit_scores"]
 # added after the rows are built: ranks (scoring.add_rankings), the two-year flag (scoring.flag_low_execution)
-RANK_COLUMNS = ("rank", "rank_in_type", "rank_in_department", "low_execution_two_years")
+RANK_COLUMNS = tuple(c.name for c in UNIT_SCORES.columns if c.over_table)
+# the rates a 自评报告 states and the checker compares with the workbook's
+REPORTED_RATES = ("execution_rate", "public_control_rate", "sangong_control_rate")
+DataLineRow, IndicatorRow = CONTRACT["data_lines"].Row, CONTRACT["indicator_scores"].Row
 
 
 class RunError(Exception):
@@ -280,10 +285,9 @@ def table_values(parsed: ParsedWorkbook, reviews: list[scoring.IndicatorReview])
     """What the workbook says, under the item keys the report checker uses."""
     a = parsed.amounts
     values: dict[str, object] = {f"r{n}": v for n, v in a.items()}
+    named = {d.name: a.get(d.line) for d in DATA_LINES}
+    values.update({name: metrics.compute(metrics.METRICS[name].func, named) for name in REPORTED_RATES})
     values.update(
-        execution_rate=metrics.execution_rate(a.get(13), a.get(12)),
-        public_control_rate=metrics.public_control_rate(a.get(18), a.get(17)),
-        sangong_control_rate=metrics.sangong_control_rate(a.get(20), a.get(19)),
         self_score=scoring.self_total(parsed),
         self_grade=parsed.grade,
         year=parsed.year,
@@ -356,13 +360,18 @@ def missing_report_findings(loaded: dict[tuple[str, int], Submission], covered: 
 
 # ---------------------------------------------------------------- tables
 
-def _frame(table: str, rows: list[dict] | list[tuple], sort: list[str],
-           leave_out: tuple[str, ...] = ()) -> pl.DataFrame:
-    """One warehouse table from rows (dicts, or tuples in warehouse.sql's column order), typed
-    as warehouse.sql says and sorted for a stable build."""
-    schema = {k: v for k, v in table_schemas()[table].items() if k not in leave_out}
-    frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
-    return frame.sort(sort, nulls_last=True)
+def _frame(table: str, rows: list[dict] | list[tuple], leave_out: tuple[str, ...] = ()) -> pl.DataFrame:
+    """One warehouse table from rows (dicts, or the table's Row records), typed and ordered as
+    its specification in the contract says."""
+    return CONTRACT[table].frame(rows, leave_out)
+
+
+def named_figures(parsed: ParsedWorkbook) -> dict[str, object]:
+    """A unit-year's figures by name: every 数据表 line (元; counts for 24, 25) and the 基本信息 counts."""
+    amounts = parsed.amounts
+    figures = {d.name: (None if amounts.get(d.line) is None else float(amounts[d.line])) for d in DATA_LINES}
+    figures.update({f.key: parsed.info.get(f.key) for f in INFO_FIELDS if f.kind == "int"})
+    return figures
 
 
 def sent_notices(ledger: Path) -> list[resubmission.SentNotice]:
@@ -385,9 +394,8 @@ def rectification_tables(chains: dict[tuple[str, int], list[resubmission.Version
         asked = [n for n in notices if n.unit_name == unit and n.year == year]
         item_rows += resubmission.item_rows(chain, code, asked, as_of)
     return {
-        "submission_changes": _frame("submission_changes", change_rows,
-                                     ["year", "unit_name", "to_file", "location"]),
-        "rectifications": _frame("rectifications", item_rows, ["year", "unit_name", "first_file", "rule", "location"]),
+        "submission_changes": _frame("submission_changes", change_rows),
+        "rectifications": _frame("rectifications", item_rows),
     }
 
 
@@ -405,8 +413,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
                                        for f in resubmission.unrequested_findings(chain)]
     all_findings = [f for s in subs for f in s.findings] + extra_findings
 
-    findings = _frame("findings", [f.as_row() for f in all_findings],
-                      ["file", "severity", "location", "rule", "message"])
+    findings = _frame("findings", [f.as_row() for f in all_findings])
 
     # A submission's own findings, plus those its 自评报告 earned for the same unit and year.
     by_file = Counter((f.file, f.severity) for f in all_findings)
@@ -431,46 +438,31 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             contact=p.info.get("contact"), phone=p.info.get("phone"), offices=p.info.get("offices"),
             establishment=p.info.get("establishment"), staff=p.info.get("staff"),
             retired=p.info.get("retired"), amount_unit=AMOUNT_UNITS.get(p.amount_scale, "元")))
-        # The two largest tables are built from tuples in column order: a province has
-        # hundreds of thousands of their rows.
+        # The two largest tables are built from records: a province has hundreds of thousands of their rows.
         for data_line in DATA_LINES:
             n = data_line.line
-            line_rows.append((sub.unit_name, sub.year, n, data_line.label,
-                              None if a.get(n) is None else float(a[n]),
-                              p.amount_cells.get(n), p.amount_raw.get(n)))
+            line_rows.append(DataLineRow(
+                unit_name=sub.unit_name, year=sub.year, line=n, item=data_line.label,
+                amount=None if a.get(n) is None else float(a[n]),
+                source_cell=p.amount_cells.get(n), source_value=p.amount_raw.get(n)))
         for r in sub.reviews:
-            indicator_rows.append((sub.unit_name, sub.year, r.code, r.level1, r.level2, r.level3,
-                                   r.max_score, r.self_score, r.review_score, r.rule, r.note, r.source_cell,
-                                   r.rule_score, r.source, r.officer, r.reason, r.metric, r.metric_value))
-        review = scoring.review_total(sub.reviews)
-        self_score = scoring.self_total(p)
-        errors, warnings = counts(sub, ERROR), counts(sub, WARNING)
-        score_rows.append(dict(
+            indicator_rows.append(IndicatorRow(
+                unit_name=sub.unit_name, year=sub.year, code=r.code, level1=r.level1, level2=r.level2,
+                level3=r.level3, max_score=r.max_score, self_score=r.self_score, review_score=r.review_score,
+                rule=r.rule, note=r.note, source_cell=r.source_cell, rule_score=r.rule_score,
+                review_source=r.source, officer=r.officer, reason=r.reason, metric=r.metric,
+                metric_value=r.metric_value))
+        score_rows.append(UNIT_SCORES.derive_row(dict(
             unit_code=entry.get("unit_code") or p.info.get("unit_code"),
             unit_name=sub.unit_name,
             department=entry.get("department") or p.info.get("department"),
             unit_type=entry.get("unit_type") or p.info.get("unit_type"),
             year=sub.year, file=sub.found.relative,
-            budget_issued=a.get(12), spent=a.get(13),
-            execution_rate=metrics.execution_rate(a.get(13), a.get(12)),
-            opening_budget=a.get(9), basic_budget=a.get(10), project_budget=a.get(11),
-            opening_execution_rate=metrics.opening_execution_rate(a.get(13), a.get(9)),
-            basic_execution_rate=metrics.basic_execution_rate(a.get(14), a.get(10)),
-            project_execution_rate=metrics.project_execution_rate(a.get(15), a.get(11)),
-            budget_adjustment_rate=metrics.budget_adjustment_rate(a.get(12), a.get(9)),
-            basic_spent=a.get(14), project_spent=a.get(15),
-            basic_share=metrics.basic_share(a.get(14), a.get(13)),
-            carryover=a.get(16), carryover_rate=metrics.carryover_rate(a.get(16), a.get(4), a.get(8)),
-            public_budget=a.get(17), public_spent=a.get(18),
-            public_control_rate=metrics.public_control_rate(a.get(18), a.get(17)),
-            sangong_budget=a.get(19), sangong_spent=a.get(20),
-            sangong_control_rate=metrics.sangong_control_rate(a.get(20), a.get(19)),
-            sangong_abroad=a.get(21), sangong_vehicles=a.get(22), sangong_reception=a.get(23),
-            self_score=self_score, self_grade=p.grade, review_score=review,
-            review_grade=sub.framework.grade(review), inflation=scoring.inflation(self_score, review),
-            errors=errors, warnings=warnings, must_resubmit=errors > 0))
+            self_score=scoring.self_total(p), self_grade=p.grade, review_score=scoring.review_total(sub.reviews),
+            errors=counts(sub, ERROR), warnings=counts(sub, WARNING),
+        ), named_figures(p), {"framework": sub.framework}))
 
-    unit_scores = _frame("unit_scores", score_rows, ["year", "unit_name"], RANK_COLUMNS)
+    unit_scores = _frame("unit_scores", score_rows, RANK_COLUMNS)
     # A unit that is not on the roster is listed apart: it has no rank among the roster's units.
     on_roster = pl.col("unit_name").is_in(list(roster_by_name))
     ranked = scoring.add_rankings(unit_scores.filter(on_roster))
@@ -481,7 +473,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
     ingest = _frame("ingest_files", [dict(
         file=s.found.relative, sha256=s.found.sha256, kind=s.found.kind, state=s.state,
         unit_name=s.unit_name, year=s.year, folder_year=s.found.folder_year,
-        filed_on=(s.parsed.info.get("filed_on") if s.parsed else None), reason=s.reason) for s in subs], ["file"])
+        filed_on=(s.parsed.info.get("filed_on") if s.parsed else None), reason=s.reason) for s in subs])
 
     status_rows = []
     # A workbook of another year in this year's folder counts for neither year.
@@ -515,25 +507,24 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
                 in_roster=name in roster_by_name))
 
     tables = {
-        "units": _frame("units", roster, ["unit_code", "unit_name"]),
+        "units": _frame("units", roster),
         "ingest_files": ingest,
         "findings": findings,
-        "unit_info": _frame("unit_info", info_rows, ["year", "unit_name"]),
-        "data_lines": _frame("data_lines", line_rows, ["year", "unit_name", "line"]),
-        "indicator_scores": _frame("indicator_scores", indicator_rows, ["year", "unit_name", "code"]),
+        "unit_info": _frame("unit_info", info_rows),
+        "data_lines": _frame("data_lines", line_rows),
+        "indicator_scores": _frame("indicator_scores", indicator_rows),
         "unit_scores": unit_scores,
         "unit_changes": scoring.year_over_year(unit_scores),
-        "submission_status": _frame("submission_status", status_rows, ["year", "unit_code", "unit_name"]),
-        "report_figures": _frame("report_figures", report_figures, ["file", "item", "sentence"]),
+        "submission_status": _frame("submission_status", status_rows),
+        "report_figures": _frame("report_figures", report_figures),
         **rectification_tables(chains, roster, notices or []),
-        "targets": _frame("targets", target_rows, ["year", "unit_name", "location"]),
+        "targets": _frame("targets", target_rows),
     }
     tables["review_sample"] = _frame("review_sample", sampling.review_sample(
-        tables["unit_scores"], tables["indicator_scores"], findings, tables.get("targets"), samplings or {}),
-        ["year", "unit_name"])
+        tables["unit_scores"], tables["indicator_scores"], findings, tables.get("targets"), samplings or {}))
     tables["build_info"] = _frame("build_info", [dict(
         build_id=build_id, built_at=dt.datetime.now().replace(microsecond=0), raw_dir=str(raw),
-        years=",".join(str(y) for y in years), files=len(subs))], ["build_id"])
+        years=",".join(str(y) for y in years), files=len(subs))])
     return tables
 
 
@@ -710,6 +701,7 @@ def run(raw: Path, db: Path, progress: bool = True, use_cache: bool = True,
     these inputs by exactly this code (same fingerprint): it would come out the same.
     """
     check_writable(db)
+    clear_stale(db)
     if ledger is not None:
         check_ledger(ledger, db)
     ledger = ledger_path() if ledger is None else ledger

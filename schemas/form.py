@@ -46,6 +46,7 @@ INFO_FIELDS: tuple[InfoField, ...] = (
 @dataclass(frozen=True)
 class DataLine:
     line: int  # 行次
+    name: str  # what the figure is called in code: a metric's parameter, a unit_scores column
     label: str  # 项目, as printed (with its 其中： prefix)
     required: bool
     is_count: bool = False  # counts are never scaled by a 万元 form
@@ -56,33 +57,34 @@ class DataLine:
 
 
 DATA_LINES: tuple[DataLine, ...] = (
-    DataLine(1, "年初收入预算数", True),
-    DataLine(2, "其中：一般公共预算财政拨款收入", True),
-    DataLine(3, "政府性基金预算财政拨款收入", True),
-    DataLine(4, "收入决算数", True),
-    DataLine(5, "其中：一般公共预算财政拨款收入", True),
-    DataLine(6, "政府性基金预算财政拨款收入", True),
-    DataLine(7, "其他收入", True),
-    DataLine(8, "上年结转和结余", True),
-    DataLine(9, "年初支出预算数", True),
-    DataLine(10, "其中：基本支出", True),
-    DataLine(11, "项目支出", True),
-    DataLine(12, "财政下达预算数", True),
-    DataLine(13, "支出决算数", True),
-    DataLine(14, "其中：基本支出", True),
-    DataLine(15, "项目支出", True),
-    DataLine(16, "结转和结余", True),
-    DataLine(17, "公用经费预算数", True),
-    DataLine(18, "公用经费实际支出数", True),
-    DataLine(19, "三公经费预算数", True),
-    DataLine(20, "三公经费实际支出数", True),
-    DataLine(21, "其中：因公出国（境）费", False),
-    DataLine(22, "公务用车购置及运行维护费", False),
-    DataLine(23, "公务接待费", False),
-    DataLine(24, "追加预算笔数（笔）", True, is_count=True),
-    DataLine(25, "新增项目数（个）", True, is_count=True),
+    DataLine(1, "opening_income", "年初收入预算数", True),
+    DataLine(2, "opening_income_general", "其中：一般公共预算财政拨款收入", True),
+    DataLine(3, "opening_income_fund", "政府性基金预算财政拨款收入", True),
+    DataLine(4, "income_final", "收入决算数", True),
+    DataLine(5, "income_general", "其中：一般公共预算财政拨款收入", True),
+    DataLine(6, "income_fund", "政府性基金预算财政拨款收入", True),
+    DataLine(7, "income_other", "其他收入", True),
+    DataLine(8, "carried_in", "上年结转和结余", True),
+    DataLine(9, "opening_budget", "年初支出预算数", True),
+    DataLine(10, "basic_budget", "其中：基本支出", True),
+    DataLine(11, "project_budget", "项目支出", True),
+    DataLine(12, "budget_issued", "财政下达预算数", True),
+    DataLine(13, "spent", "支出决算数", True),
+    DataLine(14, "basic_spent", "其中：基本支出", True),
+    DataLine(15, "project_spent", "项目支出", True),
+    DataLine(16, "carryover", "结转和结余", True),
+    DataLine(17, "public_budget", "公用经费预算数", True),
+    DataLine(18, "public_spent", "公用经费实际支出数", True),
+    DataLine(19, "sangong_budget", "三公经费预算数", True),
+    DataLine(20, "sangong_spent", "三公经费实际支出数", True),
+    DataLine(21, "sangong_abroad", "其中：因公出国（境）费", False),
+    DataLine(22, "sangong_vehicles", "公务用车购置及运行维护费", False),
+    DataLine(23, "sangong_reception", "公务接待费", False),
+    DataLine(24, "additions", "追加预算笔数（笔）", True, is_count=True),
+    DataLine(25, "new_projects", "新增项目数（个）", True, is_count=True),
 )
 DATA_LINE_BY_NUMBER = {d.line: d for d in DATA_LINES}
+DATA_LINE_BY_NAME = {d.name: d for d in DATA_LINES}
 
 DATA_HEADER = ("项目", "行次", "金额")
 SCORE_HEADER = ("代码", "一级指标", "二级指标", "三级指标", "分值", "自评得分", "评分说明")

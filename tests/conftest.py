@@ -9,14 +9,14 @@ import duckdb
 import pytest
 from hypothesis import settings
 
+from pipeline.run import process
+from tests.builders import County
+
 # A test run is repeatable: property tests draw the same examples on every machine and every run
 # (CI included). HYPOTHESIS_PROFILE=explore draws new ones each run, to look for new failures.
 settings.register_profile("repeatable", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
-
-from pipeline.run import process
-from tests.builders import County
 
 ROOT = Path(__file__).resolve().parent.parent
 

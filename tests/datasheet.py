@@ -165,11 +165,10 @@ def declared_unit(m: DataModel, rnd: random.Random) -> None:
             column.values[i] = typed
             if not row.hidden and m.meant.get(row.printed) is not UNKNOWN:
                 m.meant[row.printed] = round(typed * factor, 2)
-    # one amount typed with its own unit: read in the unit it states
+    # one amount typed with its own unit, over whatever the cell held: read in the unit it states
     at = row_of(m, 18)
     column.values[at] = "171086.57元"
-    if m.meant.get(18) is not UNKNOWN:
-        m.meant[18] = 171086.57
+    m.meant[18] = 171086.57
 
 
 def comma_decimal(m: DataModel, rnd: random.Random) -> None:

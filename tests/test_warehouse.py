@@ -61,7 +61,7 @@ def test_failed_check_leaves_the_previous_warehouse(county: County, tmp_path: Pa
     assert not list(tmp_path.glob(".*building*"))
 
 
-def test_check_catches_a_duplicate_key_and_a_missing_unit(county: County):
+def test_check_catches_a_missing_unit(county: County):
     county.workbook("ref.xlsx", reference_form())
     tables = process(county.raw).tables
     tables["unit_scores"] = tables["unit_scores"].clear()

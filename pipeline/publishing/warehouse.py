@@ -9,7 +9,6 @@ it was, and a dashboard reading it is never blocked.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shutil
@@ -19,28 +18,25 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline.publishing.contract import CONTRACT, NOTE
+
+# The DDL as a file for readers outside the project; generated from contract.py, never edited.
 DDL_PATH = Path(__file__).with_name("warehouse.sql")
 
-# Load order; every table of warehouse.sql appears here.
-TABLES = (
-    "build_info", "units", "ingest_files", "findings", "unit_info", "data_lines",
-    "indicator_scores", "unit_scores", "unit_changes", "submission_status", "report_figures",
-    "submission_changes", "rectifications", "review_sample", "targets",
-)
+# Load order: the contract's order.
+TABLES = tuple(CONTRACT)
 
 
-_POLARS_TYPES = {"VARCHAR": pl.String, "INTEGER": pl.Int32, "DOUBLE": pl.Float64, "BOOLEAN": pl.Boolean,
-                 "DATE": pl.Date, "TIMESTAMP": pl.Datetime("us")}
+def ddl() -> str:
+    """The warehouse's DDL, from the contract: what warehouse.sql holds."""
+    header = [f"-- {line}" for line in NOTE.splitlines()] + [
+        "-- Generated from pipeline/publishing/contract.py by `python -m pipeline docs`: edit that file, not this one."]
+    return "\n\n".join(["\n".join(header)] + [table.ddl() for table in CONTRACT.values()]) + "\n"
 
 
-@functools.cache
 def table_schemas() -> dict[str, dict[str, pl.DataType]]:
-    """Each table's columns and types as warehouse.sql defines them: the frames the pipeline
-    builds are typed from the contract itself, never from a second copy of it."""
-    with duckdb.connect() as con:
-        con.execute(DDL_PATH.read_text(encoding="utf-8"))
-        return {table: {name: _POLARS_TYPES[kind] for name, kind, *_ in con.execute(f"DESCRIBE {table}").fetchall()}
-                for table in TABLES}
+    """Each table's columns and polars types, as the contract defines them."""
+    return {name: table.schema for name, table in CONTRACT.items()}
 
 
 class WarehouseCheckError(Exception):
@@ -73,12 +69,6 @@ def check_build(con: duckdb.DuckDBPyConnection) -> list[str]:
           AND NOT EXISTS (SELECT 1 FROM unit_scores s WHERE s.file = f.file)""").fetchone()[0]
     if missing:
         problems.append(f"{missing}个已入库工作簿在unit_scores中没有对应行")
-    for table, key in (("unit_scores", "unit_name, year"), ("ingest_files", "file"),
-                       ("indicator_scores", "unit_name, year, code"), ("data_lines", "unit_name, year, line"),
-                       ("submission_status", "unit_name, year")):
-        dupes = con.execute(f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
-        if dupes:
-            problems.append(f"{table} 主键 ({key}) 有{dupes}组重复")
     unflagged = con.execute("""
         SELECT count(*) FROM data_lines d JOIN unit_scores s USING (unit_name, year)
         WHERE d.amount < 0 AND NOT EXISTS (
@@ -106,7 +96,10 @@ def publish(tables: Mapping[str, pl.DataFrame], db: Path) -> None:
     try:
         con = duckdb.connect(str(tmp))
         try:
-            con.execute(DDL_PATH.read_text(encoding="utf-8"))
+            problems = [p for name in TABLES for p in CONTRACT[name].problems(tables[name])]
+            if problems:
+                raise WarehouseCheckError("新库未通过检查，未发布：" + "；".join(problems))
+            con.execute(ddl())
             for name in TABLES:
                 frame = tables[name]
                 con.register("incoming", frame.to_arrow())
@@ -131,7 +124,10 @@ def publish(tables: Mapping[str, pl.DataFrame], db: Path) -> None:
 
 
 # What a run leaves beside the warehouse while it works, named with its process id.
-_TEMPORARY = r"^\.{name}(?:\.previous)?\.(?:building|swap|rollback)-(\d+)(?:\.wal)?$|^\.{stem}\.parse-cache\.pickle\.tmp-(\d+)$"
+_TEMPORARY = r"^\.{name}(?:\.previous)?\.(?:building|swap|rollback)-(\d+)(?:\.wal)?$"
+# What older versions left beside it and nothing reads any more: the parse cache as a pickle
+# (loading one would run whatever code a writer of the folder put in it), and its temporary files.
+_OBSOLETE = r"^\.{stem}\.parse-cache\.pickle(?:\.tmp-\d+)?$"
 
 
 def _running(pid: int) -> bool:
@@ -145,12 +141,14 @@ def _running(pid: int) -> bool:
 
 
 def clear_stale(db: Path) -> list[Path]:
-    """Remove the temporary files of runs that were killed (their process is gone)."""
-    pattern = re.compile(_TEMPORARY.format(name=re.escape(db.name), stem=re.escape(db.stem)))
+    """Remove the temporary files of runs that were killed (their process is gone) and the
+    files of older versions that nothing reads."""
+    temporary = re.compile(_TEMPORARY.format(name=re.escape(db.name)))
+    obsolete = re.compile(_OBSOLETE.format(stem=re.escape(db.stem)))
     removed = []
     for path in db.parent.iterdir():
-        match = pattern.match(path.name)
-        if match and not _running(int(match.group(1) or match.group(2))):
+        match = temporary.match(path.name)
+        if obsolete.match(path.name) or (match and not _running(int(match.group(1)))):
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed

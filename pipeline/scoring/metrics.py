@@ -1,24 +1,28 @@
 """The metrics of the contract (sections 4 and 13), each defined once.
 
 One small pure function per metric, named after what it computes; the docstring is
-its definition (口径). The warehouse, the dashboard, the exports and the framework's
+its definition (口径), its parameters name what it takes. The warehouse, the dashboard, the exports and the framework's
 formula indicators all call these. Amounts are in 元; rates are fractions (0.9972,
 not 99.72). A rate over a zero budget is "not applicable" and returned as None, never
 0 and never an exception.
 
 The functions take plain numbers, so the same definition serves the warehouse (floats)
 and the 复核 (Decimals, so that thresholds are compared exactly). `@metric` records,
-for a framework's `metric = "…"`, what the metric is called in Chinese and which of a
-unit-year's figures it takes: `r13` is 数据表 行次 13, `staff` / `establishment` are
-基本信息's 在职人数 / 编制数, `previous.r19` is 行次 19 of the same unit's previous year.
+for a framework's `metric = "…"`, what the metric is called in Chinese; which of a
+unit-year's figures it takes follows from its parameters' names: a 数据表 line's name in
+schemas/form.py (`spent` is 行次 13, written `r13`), a 基本信息 field (`staff`, `establishment`),
+or `previous_` and a line's name for the same unit's previous year (`previous.r19`).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+
+from schemas.form import DATA_LINE_BY_NAME, INFO_FIELDS
 
 
 @dataclass(frozen=True)
@@ -42,11 +46,31 @@ class Metric:
 METRICS: dict[str, Metric] = {}
 
 
-def metric(label: str, *inputs: str, unit: str = "%"):
+PREVIOUS = "previous_"
+
+
+def input_ref(parameter: str) -> str:
+    """What a metric's parameter names, as the framework and the docs write it: r13, staff, previous.r19."""
+    if parameter.startswith(PREVIOUS):
+        return "previous." + input_ref(parameter.removeprefix(PREVIOUS))
+    if parameter in DATA_LINE_BY_NAME:
+        return DATA_LINE_BY_NAME[parameter].key
+    if parameter in {f.key for f in INFO_FIELDS if f.kind == "int"}:
+        return parameter
+    raise ValueError(f"metric parameter {parameter!r} names no 数据表 line and no 基本信息 count")
+
+
+def metric(label: str, unit: str = "%"):
     def register(func: Callable) -> Callable:
+        inputs = tuple(input_ref(p) for p in inspect.signature(func).parameters)
         METRICS[func.__name__] = Metric(func.__name__, label, func, inputs, unit)
         return func
     return register
+
+
+def compute(func: Callable, named: Mapping[str, object]):
+    """func's value, each parameter taken from `named` by its name (a missing one is None)."""
+    return func(**{p: named.get(p) for p in inspect.signature(func).parameters})
 
 
 def safe_ratio(numerator, denominator):
@@ -56,31 +80,31 @@ def safe_ratio(numerator, denominator):
     return numerator / denominator
 
 
-@metric("预算资金支出率", "r13", "r12")
+@metric("预算资金支出率")
 def execution_rate(spent, budget_issued):
     """预算资金支出率 = 支出决算数 (r13) / 财政下达预算数 (r12)."""
     return safe_ratio(spent, budget_issued)
 
 
-@metric("年初预算执行率", "r13", "r9")
+@metric("年初预算执行率")
 def opening_execution_rate(spent, opening_budget):
     """年初预算执行率 = 支出决算数 (r13) / 年初支出预算数 (r9)."""
     return safe_ratio(spent, opening_budget)
 
 
-@metric("基本支出执行率", "r14", "r10")
+@metric("基本支出执行率")
 def basic_execution_rate(basic_spent, basic_budget):
     """基本支出执行率 = 基本支出决算 (r14) / 年初基本支出预算 (r10)."""
     return safe_ratio(basic_spent, basic_budget)
 
 
-@metric("项目支出执行率", "r15", "r11")
+@metric("项目支出执行率")
 def project_execution_rate(project_spent, project_budget):
     """项目支出执行率 = 项目支出决算 (r15) / 年初项目支出预算 (r11)."""
     return safe_ratio(project_spent, project_budget)
 
 
-@metric("预算调整率", "r12", "r9")
+@metric("预算调整率")
 def budget_adjustment_rate(budget_issued, opening_budget):
     """预算调整率 = (财政下达预算数 (r12) − 年初支出预算数 (r9)) / 年初支出预算数 (r9)."""
     if budget_issued is None:
@@ -88,24 +112,25 @@ def budget_adjustment_rate(budget_issued, opening_budget):
     return safe_ratio(budget_issued - opening_budget if opening_budget is not None else None, opening_budget)
 
 
-@metric("公用经费控制率", "r18", "r17")
+@metric("公用经费控制率")
 def public_control_rate(public_spent, public_budget):
     """公用经费控制率 = 公用经费实际支出数 (r18) / 公用经费预算数 (r17)."""
     return safe_ratio(public_spent, public_budget)
 
 
-@metric("三公经费控制率", "r20", "r19")
+@metric("三公经费控制率")
 def sangong_control_rate(sangong_spent, sangong_budget):
     """三公经费控制率 = 三公经费实际支出数 (r20) / 三公经费预算数 (r19)."""
     return safe_ratio(sangong_spent, sangong_budget)
 
 
+@metric("基本支出占比")
 def basic_share(basic_spent, spent):
     """基本支出占比 = 基本支出 (r14) / 支出决算数 (r13)."""
     return safe_ratio(basic_spent, spent)
 
 
-@metric("结转结余率", "r16", "r4", "r8")
+@metric("结转结余率")
 def carryover_rate(carryover, income_final, carried_in):
     """结转结余率 = 结转和结余 (r16) / (收入决算数 (r4) + 上年结转和结余 (r8))."""
     if income_final is None or carried_in is None:
@@ -113,13 +138,13 @@ def carryover_rate(carryover, income_final, carried_in):
     return safe_ratio(carryover, income_final + carried_in)
 
 
-@metric("在职人员控制率", "staff", "establishment")
+@metric("在职人员控制率")
 def staff_control_rate(staff, establishment):
     """在职人员控制率 = 在职人数 / 编制数 (基本信息)."""
     return safe_ratio(staff, establishment)
 
 
-@metric("三公经费预算变动率", "r19", "previous.r19")
+@metric("三公经费预算变动率")
 def sangong_budget_change_rate(sangong_budget, previous_sangong_budget):
     """三公经费预算变动率 = (本年三公经费预算数 (r19) − 上年 r19) / 上年 r19; 没有同一单位上年数据时不适用."""
     if sangong_budget is None:
@@ -128,7 +153,7 @@ def sangong_budget_change_rate(sangong_budget, previous_sangong_budget):
                       previous_sangong_budget)
 
 
-@metric("三公经费支出变动率", "r20", "previous.r20")
+@metric("三公经费支出变动率")
 def sangong_spent_change_rate(sangong_spent, previous_sangong_spent):
     """三公经费支出变动率 = (本年三公经费实际支出数 (r20) − 上年 r20) / 上年 r20; 没有同一单位上年数据时不适用."""
     if sangong_spent is None:
@@ -137,13 +162,13 @@ def sangong_spent_change_rate(sangong_spent, previous_sangong_spent):
                       previous_sangong_spent)
 
 
-@metric("追加预算笔数", "r24", unit="笔")
+@metric("追加预算笔数", unit="笔")
 def additions_count(additions):
     """追加预算笔数 = 数据表 r24 (笔)."""
     return additions
 
 
-@metric("新增项目数", "r25", unit="个")
+@metric("新增项目数", unit="个")
 def new_projects_count(new_projects):
     """新增项目数 = 数据表 r25 (个)."""
     return new_projects

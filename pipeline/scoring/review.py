@@ -126,11 +126,16 @@ def self_total(parsed: ParsedWorkbook) -> float | None:
     return metrics.round_score(math.fsum(scores)) if scores else None
 
 
-def inflation(self_score: float | None, review: float) -> float | None:
+def review_grade(review_score: float | None, framework: Framework) -> str | None:
+    """复核等级: the band of the year's framework (`[grades]`) that 复核得分 reaches."""
+    return framework.grade(review_score)
+
+
+def inflation(self_score: float | None, review_score: float) -> float | None:
     """自评得分 − 复核得分, in points: how far the claim exceeds what the figures support."""
     if self_score is None:
         return None
-    return metrics.round_score(self_score - review)
+    return metrics.round_score(self_score - review_score)
 
 
 def inflation_findings(parsed: ParsedWorkbook, reviews: list[IndicatorReview]) -> list[Finding]:
