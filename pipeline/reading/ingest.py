@@ -325,6 +325,9 @@ def _parse_in_workers(paths: Sequence[str], workers: int, on_result: Callable[[i
     threads = [threading.Thread(target=serve, daemon=True) for _ in range(workers)]
     for thread in threads:
         thread.start()
+    # While the workers read, this process would only wait: it imports what validating their
+    # results needs next (pandera, about half a second of CPU) in the meantime.
+    import pipeline.checking.validate  # noqa: F401
     for thread in threads:
         thread.join()
     if failures:
