@@ -104,6 +104,8 @@ def parse_amount_stated(raw: str | None) -> tuple[float | None, int | None]:
     text = squash(raw)
     if text == "":
         return None, None
+    if _NUMBER.match(text):  # a plain number, as most amount cells are: nothing else to strip
+        return float(text), None
     if text in _ZERO_MARKS:
         return 0.0, None
     error = formula_error(text)
