@@ -160,6 +160,10 @@ def declared_unit(m: DataModel, rnd: random.Random) -> None:
     for i, row in enumerate(m.rows):
         value = column.values.get(i)
         line = DATA_LINE_BY_NUMBER.get(row.printed) if isinstance(row.printed, int) else None
+        if isinstance(value, str) and not value.endswith("元"):
+            # a number typed as text is retyped in the declared unit too (one that states 元 keeps it)
+            plain = value.translate(str.maketrans("０１２３４５６７８９．，", "0123456789.,")).replace(",", "")
+            value = float(plain) if re.fullmatch(r"-?\d+(\.\d+)?", plain) else value
         if isinstance(value, (int, float)) and not isinstance(value, bool) and line and not line.is_count:
             typed = round(value / factor, 6)
             column.values[i] = typed
