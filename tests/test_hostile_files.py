@@ -13,6 +13,7 @@ import html
 import io
 import json
 import re
+import struct
 import subprocess
 import sys
 import time
@@ -290,6 +291,71 @@ def test_understated_sizes_are_caught_while_inflating(tmp_path):
         entry = next(i for i in archive.infolist() if i.file_size > 2**20)
         with pytest.raises(WorkbookReadError, match="疑似压缩炸弹"):
             _inflate(archive, entry, budget=64 * 2**20)
+
+
+def facts_both_ways(data: bytes) -> tuple[dict, dict]:
+    """What the checks learn from a workbook's zip read straight from its bytes, and through zipfile."""
+    from pipeline.reading import grid
+
+    entries = grid._central_directory(data)
+    assert entries is not None  # a plain zip: the bytes are read directly
+    direct = grid._inspect_parts(entries, lambda e, budget: grid._inflate_bytes(data, e, budget), len(data))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        through_zipfile = grid._inspect_parts(
+            archive.infolist(), lambda e, budget: grid._inflate(archive, e, budget), len(data))
+    return direct, through_zipfile
+
+
+def test_zip_read_from_its_bytes_says_what_zipfile_says(tmp_path):
+    def edit(worksheets, layout):
+        data = worksheets[SHEET_DATA]
+        data.write_formula(*amount_cell(layout, 13), "=C17+C18")                 # no value kept
+        data.write_formula(*amount_cell(layout, 16), "=1/0", None, "#DIV/0!")     # an error value
+        data.set_row(amount_cell(layout, 17)[0], None, None, {"hidden": True})
+        data.set_column(5, 6, None, None, {"hidden": True})
+    path = workbook_with(tmp_path / "公式.xlsx", edit)
+    direct, through_zipfile = facts_both_ways(path.read_bytes())
+    assert direct == through_zipfile
+    facts = direct[SHEET_DATA]
+    assert len(facts.marks) == 2 and facts.hidden_rows and facts.hidden_cols == {5, 6}
+    linked = external_link(tmp_path / "外部.xlsx").read_bytes()
+    assert facts_both_ways(linked)[0] == facts_both_ways(linked)[1]
+
+
+def test_zip_with_bytes_before_it_goes_to_zipfile(tmp_path):
+    from pipeline.reading import grid
+
+    plain = reference_workbook(tmp_path / "绩效自评表.xlsx").read_bytes()
+    prefixed = b"\0" * 512 + plain  # a self-extracting stub, or a download that kept a header
+    assert grid._central_directory(prefixed) is None
+    assert grid.inspect_zip(tmp_path / "x.xlsx", prefixed) == grid.inspect_zip(tmp_path / "x.xlsx", plain)
+    assert {SHEET_INFO, SHEET_DATA, SHEET_SCORES} <= grid.inspect_zip(tmp_path / "x.xlsx", prefixed).keys()
+
+
+def test_a_damaged_part_is_a_damaged_file(tmp_path):
+    path = reference_workbook(tmp_path / "绩效自评表.xlsx")
+    part = sheet_part(path, SHEET_DATA)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(part)
+    data = bytearray(path.read_bytes())
+    name_length, extra_length = struct.unpack_from("<2H", data, info.header_offset + 26)
+    start = info.header_offset + 30 + name_length + extra_length
+    data[start + info.compress_size // 2] ^= 0xFF  # a flipped byte: inflate fails or the CRC does not match
+    path.write_bytes(bytes(data))
+    with pytest.raises(WorkbookReadError, match="文件已损坏"):
+        read_workbook(path)
+
+
+def test_understated_size_is_caught_reading_from_the_bytes(tmp_path):
+    """The direct reader inflates no more than the budget, whatever a header says."""
+    from pipeline.reading import grid
+
+    data = reference_workbook(tmp_path / "绩效自评表.xlsx").read_bytes()
+    entry = next(e for e in grid._central_directory(data) if e.filename == "xl/sharedStrings.xml")
+    assert grid._inflate_bytes(data, entry, budget=entry.file_size) == zipfile.ZipFile(
+        io.BytesIO(data)).read("xl/sharedStrings.xml")
+    with pytest.raises(WorkbookReadError, match="疑似压缩炸弹"):
+        grid._inflate_bytes(data, entry, budget=entry.file_size - 1)
 
 
 # ---------------------------------------------------------------- encryption
