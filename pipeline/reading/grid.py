@@ -253,6 +253,10 @@ def _targets(rels: bytes | None, base: str) -> dict[str, str]:
     return targets
 
 
+def _inflates_too_much(part: str) -> WorkbookReadError:
+    return _too_large(f"解压后超过{_megabytes(MAX_UNPACKED_BYTES)}（压缩包内“{clip(part, 80)}”），疑似压缩炸弹，已拒绝打开")
+
+
 def _inflate(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -> bytes:
     """An entry's bytes, read in blocks so that no more than budget bytes are ever inflated
     (a header may understate what its data inflates to)."""
@@ -261,8 +265,7 @@ def _inflate(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, budget: int) -> b
         while block := handle.read(1 << 20):
             total += len(block)
             if total > budget:
-                raise _too_large(f"解压后超过{_megabytes(MAX_UNPACKED_BYTES)}（压缩包内“{clip(entry.filename, 80)}”），"
-                                 "疑似压缩炸弹，已拒绝打开")
+                raise _inflates_too_much(entry.filename)
             blocks.append(block)
     return b"".join(blocks)
 
@@ -291,7 +294,7 @@ def _central_directory(data: bytes) -> list[_Entry] | None:
     if at < 0 or at + _END.size > len(data):
         return None
     _, disk, cd_disk, _, count, cd_size, cd_offset, _ = _END.unpack_from(data, at)
-    if disk or cd_disk or cd_offset + cd_size != at or 0xFFFF in (count,):
+    if disk or cd_disk or count == 0xFFFF or cd_offset + cd_size != at:
         return None  # several disks, zip64, or bytes before the zip: zipfile knows these
     entries, offset = [], cd_offset
     for _ in range(count):
@@ -331,8 +334,7 @@ def _inflate_bytes(data: bytes, entry: _Entry, budget: int) -> bytes:
         if len(content) <= budget and not inflater.eof:
             raise EOFError(entry.filename)
     if len(content) > budget:
-        raise _too_large(f"解压后超过{_megabytes(MAX_UNPACKED_BYTES)}（压缩包内“{clip(entry.filename, 80)}”），"
-                         "疑似压缩炸弹，已拒绝打开")
+        raise _inflates_too_much(entry.filename)
     if zlib.crc32(content) != entry.crc:
         raise zipfile.BadZipFile(f"bad CRC-32 for {entry.filename}")
     return content
