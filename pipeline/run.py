@@ -23,7 +23,7 @@ from pipeline.checking import resubmission, rules
 from pipeline.reading.discover import FoundFile, discover, read_roster
 from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, finding, internal_error, is_registered
 from pipeline.scoring.framework import Framework, FrameworkError, available_years, load_framework
-from pipeline.check_cache import CheckCache, CheckOutcome, context_fingerprint, entry_key
+from pipeline.checking.cache import CheckCache, CheckOutcome, context_fingerprint, entry_key
 from pipeline.publishing.fingerprint import build_fingerprint
 from pipeline.reading.ingest import read_all
 from pipeline.reading.normalise import squash
