@@ -302,10 +302,15 @@ def dashboard_pages() -> list[tuple[str, str, str, str]]:
     """dashboard/app.py's PAGES (file, title, icon, url_path), read without running the app."""
     import ast
 
+    def fields(entry: ast.expr) -> tuple:
+        # PageSpec("overview.py", "总览", …) or a plain tuple; the first four are the same fields
+        items = entry.args if isinstance(entry, ast.Call) else entry.elts
+        return tuple(ast.literal_eval(item) for item in items[:4])
+
     tree = ast.parse((PROJECT_ROOT / "dashboard" / "app.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets):
-            return [tuple(entry) for entry in ast.literal_eval(node.value)]
+            return [fields(entry) for entry in node.value.elts]
     raise SystemExit("dashboard/app.py has no PAGES")
 
 

@@ -14,7 +14,7 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard import auth, data, filters, ui
+from dashboard import auth, data, derived, filters, ui
 from pipeline import settings
 from pipeline.ledger.record import Refused, describe, record
 from pipeline.outputs import working_paper
@@ -36,13 +36,13 @@ message = st.session_state.pop(MESSAGE_KEY, None)
 if message:
     (st.success if message[0] == "ok" else st.error)(message[1])
 
-scores = data.unit_scores(year)
+scores = derived.read(data.unit_scores, year)
 if scores.empty:
     ui.empty("本年度没有入库的单位。")
     st.stop()
 sample = data.review_sample(year)
 decisions = data.ledger_decisions(year)
-year_indicators = data.indicator_scores(year)
+year_indicators = derived.read(data.indicator_scores, year)
 pending = review_tables.pending_table(decisions, year_indicators)
 
 st.subheader("抽查样本")
