@@ -15,8 +15,8 @@ settings.register_profile("repeatable", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
-from pipeline.run import process
-from tests.builders import County
+from pipeline.run import process  # noqa: E402 - after the hypothesis profile is loaded
+from tests.builders import County  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
