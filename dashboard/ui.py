@@ -168,27 +168,34 @@ DEFAULT_ORDER = "（表格原有顺序）"
 ORDERS = ("从低到高", "从高到低")
 
 
+def _first_page(page_key: str) -> None:
+    st.session_state[page_key] = 1
+
+
 def _paged(frame: pd.DataFrame, *, key: str, find: bool) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """The controls of a long table: (every row found, in the order chosen; the rows of the
     page shown; the search text). Search, sort and order are kept in the address."""
     controls = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    page_key = f"{key}_page"
+    back_to_first = {"on_change": _first_page, "args": (page_key,)}  # a new search or order starts at its top
     text = ""
     if find:
         text = controls.text_input("查找", key=f"{key}_find", placeholder="单位名称、类型、部门等文字",
-                                   bind="query-params", help="在全部行的文字列中查找（不只是当前页）").strip()
+                                   bind="query-params", help="在全部行的文字列中查找（不只是当前页）",
+                                   **back_to_first).strip()
     column = controls.selectbox("排序", [DEFAULT_ORDER, *map(str, frame.columns)], key=f"{key}_sort",
-                                bind="query-params", help="按所选列对全部行排序（点击表头只排当前页）")
+                                bind="query-params", help="按所选列对全部行排序（点击表头只排当前页）",
+                                **back_to_first)
     order = controls.radio("顺序", ORDERS, key=f"{key}_order", horizontal=True, bind="query-params",
-                           disabled=column == DEFAULT_ORDER)
+                           disabled=column == DEFAULT_ORDER, **back_to_first)
     found = _tables.find_rows(frame, text)
     ordered = _tables.order_rows(found, None if column == DEFAULT_ORDER else column, order == ORDERS[1])
-    pages = _tables.page_count(len(ordered))
-    page_key = f"{key}_page"
+    size = _tables.TABLE_PAGE_ROWS
+    pages = _tables.page_count(len(ordered), size)
     if not 1 <= int(st.session_state.get(page_key) or 1) <= pages:
         st.session_state[page_key] = 1  # a new search or sort found fewer pages
     page = int(controls.number_input(f"页（共 {pages} 页）", min_value=1, max_value=pages, step=1, key=page_key))
-    rows = _tables.page_rows(ordered, page)
-    size = _tables.TABLE_PAGE_ROWS
+    rows = _tables.page_rows(ordered, page, size)
     first, last = (page - 1) * size + 1, (page - 1) * size + len(rows)
     found_note = f"查找“{text}”得到 {len(ordered):,} 行，" if text else ""
     st.caption(f"共 {len(frame):,} 行，{found_note}每页 {size} 行，这是第 {page} 页（第 {first:,}–{last:,} 行）。"
