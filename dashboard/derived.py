@@ -52,8 +52,11 @@ def origin_of(frame: pd.DataFrame | pd.Series) -> str | None:
 
 def _content(frame: pd.DataFrame | pd.Series) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(repr((type(frame).__name__, list(map(str, getattr(frame, "columns", [frame.name]))),
-                        list(map(str, getattr(frame, "dtypes", [frame.dtype]))))).encode())
+    if isinstance(frame, pd.DataFrame):
+        shape = (list(map(str, frame.columns)), list(map(str, frame.dtypes)))
+    else:
+        shape = (str(frame.name), str(frame.dtype))
+    digest.update(repr((type(frame).__name__, shape)).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
     return "content:" + digest.hexdigest()
 

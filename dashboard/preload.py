@@ -52,6 +52,7 @@ def preload(viewer: auth.Viewer | None = None) -> dict:
     with data.reading_as(viewer):
         build = data.build_identity()
         data.build_info()
+        derived.read(data.build_info)
         years = data.years()
         if not years:
             return {"build": build, "year": None}

@@ -76,7 +76,7 @@ def download_stem(title: str, year: int, *, unit: str | None = None, narrowed: b
 
 def export_notes(title: str, page_filters: Sequence[Filter] = (), unit: str | None = None) -> list[Filter]:
     """What the table shows: the page's filters and the data date, for the download's second sheet."""
-    build = data.build_info()
+    build = derived.read(data.build_info)  # asked for by every download button: kept, not copied
     return [
         *([("单位", unit)] if unit else []),
         *shown_filters(page_filters),
@@ -234,7 +234,7 @@ def audited_download_button(label: str, content: Callable[[], bytes], *, file_na
     deliver = audited_download(
         content, viewer=auth.current_viewer(), page=st.session_state.get(PAGE_KEY), table=table,
         file_name=file_name, rows=rows, filters_shown=shown_filters(page_filters),
-        build_id=str(data.build_info().get("build_id", "")), address=auth.client_address())
+        build_id=str(derived.read(data.build_info).get("build_id", "")), address=auth.client_address())
     (container or st).download_button(label, data=deliver, file_name=file_name, mime=mime, key=key,
                                       on_click="ignore", icon=icon, **options)
 
