@@ -210,7 +210,7 @@ def test_a_province_table_in_chromium_is_a_page_searched_and_sorted_on_the_serve
                                        timeout=120_000, polling=100)
                 assert "sangong_find=" in page.url  # the search is in the link too
                 with page.expect_download(timeout=60_000) as download_info:
-                    page.get_by_role("button", name="下载 CSV").first.click()
+                    page.locator(".st-key-sangong_csv").get_by_role("button", name="下载 CSV").click()
                 download = download_info.value
                 rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8-sig"))))
                 assert download.suggested_filename.endswith("_已筛选.csv")
