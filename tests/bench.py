@@ -437,6 +437,78 @@ def browser_timings(db: Path, year: int) -> dict[str, dict]:
     return results
 
 
+# Where the browser's CPU goes (python -m tests.bench --browser-profile): Chrome's sampling
+# profiler over a first and a warm visit, self time summed by the script it runs in.
+SCRIPT_STARTED = """
+window.__scriptStarted = 0;
+new MutationObserver(() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!window.__scriptStarted && app && app.getAttribute('data-test-script-state') === 'running')
+        window.__scriptStarted = performance.now();
+}).observe(document, {subtree: true, childList: true, attributes: true});
+"""
+CPU_PARTS = (("PlotlyChart", "Plotly 图表"), ("DataFrame", "表格"), ("(program)", "浏览器内部（解析、布局）"),
+             ("(garbage collector)", "垃圾回收"), ("(idle)", None))
+
+
+def _cpu_by_part(profile: dict) -> dict[str, float]:
+    """Seconds of the profile's samples by CPU_PARTS (the rest: Streamlit's own interface)."""
+    nodes = {node["id"]: node["callFrame"] for node in profile["nodes"]}
+    parts: dict[str, float] = {}
+    for sample, delta in zip(profile["samples"], profile["timeDeltas"]):
+        frame = nodes[sample]
+        where = frame["url"].rsplit("/", 1)[-1] or f"({frame['functionName']})"
+        part = next((name for key, name in CPU_PARTS if key in where), "Streamlit 界面")
+        if part is not None:
+            parts[part] = parts.get(part, 0.0) + delta / 1e6
+    return parts
+
+
+def browser_profile(db: Path, year: int, titles: list[str] | None = None) -> dict[str, dict]:
+    """Per page: when the script started (the frontend's own start-up before it), when it
+    ended, when the page settled, and the browser's CPU by part, for a first and a warm visit."""
+    from playwright.sync_api import sync_playwright
+
+    from tests import dashboard_server
+
+    results = {}
+    pages = dashboard_pages()
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        base, server = dashboard_server.start({"PERF_DB": str(db)})
+        try:
+            for index, (_, title, _, url_path) in enumerate(pages):
+                if titles and title not in titles:
+                    continue
+                other = pages[1 if index == 0 else 0][1]
+                context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+                context.add_init_script(TRACK_MUTATIONS + SCRIPT_STARTED)
+                page = context.new_page()
+                cdp = context.new_cdp_session(page)
+                cdp.send("Profiler.enable")
+                cdp.send("Profiler.start")
+                heading = f"{title} · {year} 年度"
+                first = settle(page, f"{base}/{url_path if url_path != 'overview' else ''}?year={year}", heading)
+                first["started"] = page.evaluate("window.__scriptStarted") / 1000
+                first["cpu"] = _cpu_by_part(cdp.send("Profiler.stop")["profile"])
+                settle_after_click(page, other, f"{other} · {year} 年度")
+                cdp.send("Profiler.start")
+                warm = settle_after_click(page, title, heading)
+                warm["cpu"] = _cpu_by_part(cdp.send("Profiler.stop")["profile"])
+                results[title] = {"first": first, "warm": warm}
+                for visit, facts in (("first", first), ("warm", warm)):
+                    cpu = "，".join(f"{name} {seconds:.2f} s" for name, seconds in
+                                   sorted(facts["cpu"].items(), key=lambda item: -item[1]))
+                    started = f"script started {facts['started']:.2f} s, " if "started" in facts else ""
+                    print(f"{title} {visit}: {started}script done {facts['script_done']:.2f} s, "
+                          f"settled {facts['settled']:.2f} s; browser CPU: {cpu}", flush=True)
+                context.close()
+        finally:
+            dashboard_server.stop(server)
+            browser.close()
+    return results
+
+
 def browser_lines(pages: dict[str, dict], server: dict[str, list[float]], units: int) -> list[str]:
     """The browser section of docs/benchmarks.md: each page in Chromium beside its script time."""
     first_goal, warm_goal = BROWSER_TARGETS["first"], BROWSER_TARGETS["warm"]
@@ -565,8 +637,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--browser", action="store_true",
                         help="only the dashboard: every page in Chromium (and its script time) on the batch")
+    parser.add_argument("--browser-profile", nargs="*", metavar="PAGE",
+                        help="only print where the browser's time goes on these pages (all when none named)")
     parser.add_argument("--no-extra", action="store_true", help="leave out EXTRA_BENCHES (the dashboard pages)")
     args = parser.parse_args(argv)
+    if args.browser_profile is not None:
+        wide = args.work / str(args.units) / f"dashboard-{DASHBOARD_YEARS}y.duckdb"
+        browser_profile(wide, _top_year(wide), args.browser_profile)
+        return 0
     if args.browser:
         return browser_only(args.work / str(args.units), args.units)
 
