@@ -553,9 +553,23 @@ def _span(values: list[float]) -> str:
     return f"{low:.1f} s" if round(low, 1) == round(high, 1) else f"{low:.1f}–{high:.1f} s"
 
 
-# What still bounds the pages that miss a goal, as measured with the profile of each page's
-# script and the browser's own timings (kept up to date by whoever measures).
-BROWSER_REASONS = "未达到目标时的原因：见 docs/benchmarks.md 中本节之后的说明。"
+# What still bounds the pages that miss a goal, as measured by `--browser-profile` (Chrome's
+# profiler) and the script profiles; rewrite it with the figures of a new measurement.
+BROWSER_REASONS = (
+    "未达到目标时的原因（2026-11-29 用 `python -m tests.bench --browser-profile` 测得，当时负载 3.3–3.6，2 核；"
+    "该命令用 Chromium 的采样分析器把浏览器的 CPU 时间分到 Plotly、表格、Streamlit 界面和浏览器内部）："
+    "服务器已不是瓶颈：各页脚本再次运行 0.04–0.12 s、首次 0.05–0.7 s（上表“脚本”两列），"
+    "一万行的表格每次只发送 200 行（表格在浏览器中的 CPU 首次 ≤ 0.25 s、再次 ≤ 0.06 s），"
+    "分组合计和图表按构建保存，预读在看板启动时完成。剩下的时间都在浏览器里："
+    "① 首次：Streamlit 前端自己启动（下载、编译界面脚本，建立连接）到脚本开始运行就要 0.9–1.2 s，"
+    "之后 Streamlit 界面（React、样式）CPU 0.7–1.7 s，图表页的 Plotly（第一次还要加载 Plotly 库）CPU 0.6–1.3 s，"
+    "所以有图表的页在这台机器上首次 2.8–4.1 s，没有图表的页 1.7–3.9 s；看板进程的第一个会话还要多约 0.4 s（脚本 0.74 s 对 0.37 s，"
+    "负载 0.9 时测得）。② 再次：页面的每个元素都要在浏览器中重新生成，连没有图表的“导出材料”“单位详情”也要 0.37–0.5 s"
+    "（Streamlit 界面和浏览器布局），有 3–7 张图的页（排名、预算执行、三公经费、等级与得分）再加 Plotly CPU 0.15–0.32 s，共 0.8–1.5 s；"
+    "“复核”页的单位选择框列出全部一万个单位，界面 CPU 首次 1.7 s、再次 0.5 s。"
+    "这些是 Streamlit 前端和 Plotly 在浏览器中的成本，要再降低只能减少每页同时显示的图表"
+    "（例如把次要图表放进按需打开的页签）或减少一次发送的元素，这次没有做。"
+)
 
 BROWSER_BEGIN = "<!-- browser: written by tests/bench.py browser_lines -->"
 BROWSER_END = "<!-- /browser -->"
