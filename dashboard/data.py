@@ -17,6 +17,8 @@ unit, which a unit account sees beside its own figures; it returns no row and no
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import re
 import threading
@@ -93,9 +95,24 @@ def file_signature(path: Path) -> Signature | None:
     return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
+# The viewer of reads outside any session (the server's preloading thread); a thread starts
+# without one, so a session never sees another thread's.
+_READING_AS: contextvars.ContextVar[auth.Viewer | None] = contextvars.ContextVar("reading_as", default=None)
+
+
+@contextlib.contextmanager
+def reading_as(viewer: auth.Viewer):
+    """Reads in this block that name no viewer read as `viewer` (for work outside a session)."""
+    token = _READING_AS.set(viewer)
+    try:
+        yield
+    finally:
+        _READING_AS.reset(token)
+
+
 def scope_of(viewer: auth.Viewer | None) -> str | None:
     """The unit a read is limited to (None: every unit). No viewer: the session's, else NotSignedIn."""
-    viewer = auth.current_viewer() if viewer is None else viewer
+    viewer = viewer or _READING_AS.get() or auth.current_viewer()
     if viewer.sees_everything:
         return None
     if not viewer.unit:
@@ -157,6 +174,16 @@ def _cached_query(path: str, signature: Signature, sql: str, params: tuple, scop
     if file_signature(Path(path)) != signature:
         raise _BuildReplaced(path)
     return frame
+
+
+def build_identity() -> tuple[str, Signature]:
+    """The published build being read: the warehouse path and its file's (inode, mtime, size),
+    which every publication changes."""
+    path = warehouse_path()
+    signature = file_signature(path)
+    if signature is None:
+        raise WarehouseUnavailable(path, "文件不存在")
+    return str(path), signature
 
 
 def query(sql: str, params: tuple | list = (), *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
@@ -234,7 +261,11 @@ def unit_changes(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFram
     )
 
 
-def indicator_scores(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+def indicator_scores(year: int, code: str | None = None, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
+    """indicator_scores of the year; of one indicator (code) only when given, a twentieth of the rows."""
+    if code is not None:
+        return query("SELECT * FROM indicator_scores WHERE year = ? AND code = ? ORDER BY unit_name",
+                     [year, code], viewer=viewer)
     return query("SELECT * FROM indicator_scores WHERE year = ? ORDER BY unit_name, code", [year], viewer=viewer)
 
 

@@ -43,6 +43,10 @@ class Filters:
     region_of: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     requested_year: str | None = None  # the link's year when the warehouse has no such year
 
+    def key(self) -> tuple:
+        """What the filters select, for keeping results per choice (the roster's 地区 come with the build)."""
+        return (self.year, self.unit_types, self.departments, self.grades, self.regions)
+
     @property
     def has_regions(self) -> bool:
         return bool(self.region_of)

@@ -3,29 +3,22 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pandas as pd
 import streamlit as st
 
 from pipeline import settings
 from presentation import aggregates, figures
 
-from . import filters, ui
+from . import derived, filters, ui
 
 EXTREMES_KEY = "n"
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def _computed(module: str, name: str, args: tuple, kwargs: tuple):
-    return getattr(importlib.import_module(module), name)(*args, **dict(kwargs))
 
 
 def cached(function, *args, **kwargs):
     """function(*args, **kwargs), a pure builder of presentation/, kept for the next rerun: going
     back to a page or changing a widget elsewhere redraws without recomputing a province's
-    aggregates and figures. The key is the arguments' content, so a new build recomputes."""
-    return _computed(function.__module__, function.__name__, args, tuple(sorted(kwargs.items())))
+    aggregates and figures (dashboard.derived)."""
+    return derived.cached(function, *args, **kwargs)
 
 
 def extremes_count(container=None) -> int:

@@ -8,12 +8,16 @@ access rules also on the plain HTTP requests Streamlit answers outside a page's 
 - /auth/session: turns the one-time code the page hands over after signing in into the
   HttpOnly session cookie, then returns to the page (see dashboard.auth).
 
+At start it reads the published build ahead of the first visit (dashboard.preload).
+
 `streamlit run dashboard/app.py` still works for a single-user machine (PERF_AUTH=none);
 with login it must be served through this file.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 import urllib.parse
 from http.cookies import SimpleCookie
@@ -28,7 +32,7 @@ from starlette.middleware import Middleware  # noqa: E402
 from starlette.responses import PlainTextResponse, RedirectResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
-from dashboard import auth  # noqa: E402
+from dashboard import auth, preload  # noqa: E402
 
 
 
@@ -107,7 +111,16 @@ class MediaGuard:
         await self.app(scope, receive, send_and_record)
 
 
+@contextlib.asynccontextmanager
+async def lifespan(_app):
+    """At start: read the published build ahead of the first page (dashboard.preload, on a thread
+    that then watches for new builds); answer once it is read, or after PRELOAD_WAIT_SECONDS."""
+    preload.start_watching()
+    await asyncio.to_thread(preload.FIRST_DONE.wait, preload.PRELOAD_WAIT_SECONDS)
+    yield
+
+
 auth.SERVED_WITH_GUARD = True
 app = st.App(str(Path(__file__).resolve().parent / "app.py"),
              routes=[Route(f"/{auth.SESSION_ROUTE}", session_route)],
-             middleware=[Middleware(MediaGuard)])
+             middleware=[Middleware(MediaGuard)], lifespan=lifespan)

@@ -14,11 +14,10 @@ from datetime import datetime
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from pandas.io.formats.style import Styler
 
 from pipeline import settings
 
-from . import auth, data, export, filters
+from . import auth, data, derived, export, filters
 from presentation import tables as _tables
 from presentation.tables import PCT, WAN, YUAN
 
@@ -77,7 +76,7 @@ def download_stem(title: str, year: int, *, unit: str | None = None, narrowed: b
 
 def export_notes(title: str, page_filters: Sequence[Filter] = (), unit: str | None = None) -> list[Filter]:
     """What the table shows: the page's filters and the data date, for the download's second sheet."""
-    build = data.build_info()
+    build = derived.read(data.build_info)  # asked for by every download button: kept, not copied
     return [
         *([("单位", unit)] if unit else []),
         *shown_filters(page_filters),
@@ -117,32 +116,40 @@ def _with_unit_links(frame: pd.DataFrame, year: int, *, rate_sources: bool = Fal
     return linked
 
 
-def table(frame: pd.DataFrame | Styler, *, title: str, key: str, height: int | str = "auto",
+def table(frame: pd.DataFrame, *, title: str, key: str, height: int | str = "auto",
           page_filters: Sequence[Filter] = (), unit: str | None = None, links: bool = True,
-          year: int | None = None, rate_sources: bool = False) -> pd.DataFrame:
+          year: int | None = None, rate_sources: bool = False, find: bool = True,
+          row_styles: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
     """Show a table and offer it as .xlsx and CSV; both files come from this same DataFrame.
 
     A 单位名称 column links to each unit's 单位详情. page_filters are the page's own controls
     (search text, severity…) that narrowed the table; the download names them, as it names
-    the unit when the table is one unit's.
+    the unit when the table is one unit's. row_styles gives the CSS of every cell of the rows
+    shown (a frame shaped like them).
+
+    A table longer than tables.TABLE_ROWS_IN_FULL is shown a page at a time, with a search
+    box (unless find is False: the page has its own), a sort and a page number that work
+    on every row on the server; the downloads hold every row found, in the order chosen.
+    Returns the rows the downloads hold.
     """
-    styler = frame if not isinstance(frame, pd.DataFrame) else None
-    shown = styler.data if styler is not None else frame
     year = filters.current().year if year is None else year
-    linked = links and UNIT_COLUMN in shown.columns and not shown.empty
-    if linked:
-        display = _with_unit_links(shown, year, rate_sources=rate_sources and styler is None)
-        if styler is not None:
-            css = _styles(styler)
-            styler = display.style.apply(lambda _: css, axis=None).format(precision=2, na_rep="")
+    shown = frame
+    if len(frame) > _tables.TABLE_ROWS_IN_FULL:
+        shown, rows, searched = _paged(frame, key=key, find=find)
+        page_filters = [*page_filters, ("查找", searched)]
     else:
-        display = shown
-    config = _column_config(shown, linked=linked)
+        rows = frame
+    linked = links and UNIT_COLUMN in rows.columns and not rows.empty
+    display = _with_unit_links(rows, year, rate_sources=rate_sources) if linked else rows
+    config = _column_config(rows, linked=linked)
     if RATE_SOURCES_COLUMN in display.columns:
         config[RATE_SOURCES_COLUMN] = st.column_config.LinkColumn(
             RATE_SOURCES_COLUMN, display_text="查看行次与单元格", help="该单位各比率的分子、分母行次和来源单元格")
-    st.dataframe(styler if styler is not None else display, hide_index=True, height=height,
-                 column_config=config, key=f"{key}_table", placeholder="")
+    if row_styles is not None and not rows.empty:
+        css = row_styles(rows).reindex(index=display.index, columns=display.columns, fill_value="")
+        display = display.style.apply(lambda _: css, axis=None).format(precision=2, na_rep="")
+    st.dataframe(display, hide_index=True, height=height, column_config=config, key=f"{key}_table",
+                 placeholder="")
     narrowed = any(value for _, value in page_filters) or filters.current().narrowed
     stem = download_stem(title, year, unit=unit, narrowed=narrowed)
     notes = export_notes(title, page_filters, unit)
@@ -157,13 +164,44 @@ def table(frame: pd.DataFrame | Styler, *, title: str, key: str, height: int | s
     return shown
 
 
-def _styles(styler: Styler) -> pd.DataFrame:
-    """The CSS a Styler gives each cell, as a frame, to carry over to the linked copy of its data."""
-    computed = styler._compute()  # noqa: SLF001 - pandas keeps the computed CSS only here
-    css = pd.DataFrame("", index=styler.data.index, columns=styler.data.columns)
-    for (row, column), rules in computed.ctx.items():
-        css.iat[row, column] = "; ".join(f"{name}: {value}" for name, value in rules)
-    return css
+DEFAULT_ORDER = "（表格原有顺序）"
+ORDERS = ("从低到高", "从高到低")
+
+
+def _first_page(page_key: str) -> None:
+    st.session_state[page_key] = 1
+
+
+def _paged(frame: pd.DataFrame, *, key: str, find: bool) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The controls of a long table: (every row found, in the order chosen; the rows of the
+    page shown; the search text). Search, sort and order are kept in the address."""
+    controls = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    page_key = f"{key}_page"
+    back_to_first = {"on_change": _first_page, "args": (page_key,)}  # a new search or order starts at its top
+    text = ""
+    if find:
+        text = controls.text_input("查找", key=f"{key}_find", placeholder="单位名称、类型、部门等文字",
+                                   bind="query-params", help="在全部行的文字列中查找（不只是当前页）",
+                                   **back_to_first).strip()
+    column = controls.selectbox("排序", [DEFAULT_ORDER, *map(str, frame.columns)], key=f"{key}_sort",
+                                bind="query-params", help="按所选列对全部行排序（点击表头只排当前页）",
+                                **back_to_first)
+    order = controls.radio("顺序", ORDERS, key=f"{key}_order", horizontal=True, bind="query-params",
+                           disabled=column == DEFAULT_ORDER, **back_to_first)
+    found = _tables.find_rows(frame, text)
+    ordered = _tables.order_rows(found, None if column == DEFAULT_ORDER else column, order == ORDERS[1])
+    size = _tables.TABLE_PAGE_ROWS
+    pages = _tables.page_count(len(ordered), size)
+    if not 1 <= int(st.session_state.get(page_key) or 1) <= pages:
+        st.session_state[page_key] = 1  # a new search or sort found fewer pages
+    page = int(controls.number_input(f"页（共 {pages} 页）", min_value=1, max_value=pages, step=1, key=page_key))
+    rows = _tables.page_rows(ordered, page, size)
+    first, last = (page - 1) * size + 1, (page - 1) * size + len(rows)
+    found_note = f"查找“{text}”得到 {len(ordered):,} 行，" if text else ""
+    st.caption(f"共 {len(frame):,} 行，{found_note}每页 {size} 行，这是第 {page} 页（第 {first:,}–{last:,} 行）。"
+               f"下载的 Excel 和 CSV 包含{'查找到的' if text else '全部'} {len(ordered):,} 行。"
+               if len(ordered) else f"共 {len(frame):,} 行，没有包含“{text}”的行。")
+    return ordered, rows, text
 
 
 def audited_download(content: Callable[[], bytes], *, viewer: auth.Viewer, page: str | None, table: str,
@@ -196,7 +234,7 @@ def audited_download_button(label: str, content: Callable[[], bytes], *, file_na
     deliver = audited_download(
         content, viewer=auth.current_viewer(), page=st.session_state.get(PAGE_KEY), table=table,
         file_name=file_name, rows=rows, filters_shown=shown_filters(page_filters),
-        build_id=str(data.build_info().get("build_id", "")), address=auth.client_address())
+        build_id=str(derived.read(data.build_info).get("build_id", "")), address=auth.client_address())
     (container or st).download_button(label, data=deliver, file_name=file_name, mime=mime, key=key,
                                       on_click="ignore", icon=icon, **options)
 
@@ -222,12 +260,13 @@ def empty(message: str = "当前筛选条件下没有数据。") -> None:
 
 
 def filtered_scores(chosen: filters.Filters) -> pd.DataFrame:
-    """The year's unit_scores under the shared filters; when none match, the page says why and stops.
+    """The year's unit_scores under the shared filters (with each unit's 地区 when the roster has
+    them); when none match, the page says why and stops.
 
     A unit account whose unit has nothing loaded is told why (quarantined, not submitted…),
     not that the filters match nothing.
     """
-    scores = filters.apply(data.unit_scores(chosen.year), chosen)
+    scores = derived.scores(chosen)  # shared between reruns: read, never modify
     if scores.empty:
         viewer = auth.current_viewer()
         if not viewer.sees_everything and viewer.unit:

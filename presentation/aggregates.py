@@ -18,7 +18,7 @@ from pipeline import settings
 from pipeline.scoring import metrics
 from schemas.form import GRADES
 
-from .tables import PCT, REPORT_ITEM_LABELS as LABELS, WAN, to_percent, to_wanyuan, yes_no
+from .tables import PCT, REPORT_ITEM_LABELS as LABELS, WAN, execution_table, to_percent, to_wanyuan, yes_no
 
 # rate → (its metric, numerator column, denominator column), amounts in 元
 RATES: dict[str, tuple[Callable[[float | None, float | None], float | None], str, str]] = {
@@ -127,6 +127,16 @@ def size_bands(scores: pd.DataFrame, column: str = "budget_issued", bands: int =
     return labels.where(amounts > 0, NO_GROUP)
 
 
+def with_size_bands(scores: pd.DataFrame, column: str = "budget_issued") -> pd.DataFrame:
+    """scores with a size_band column (size_bands)."""
+    return scores.assign(size_band=size_bands(scores, column))
+
+
+def group_of_unit(scores: pd.DataFrame, by: str) -> pd.Series:
+    """Each unit's group (its `by` column), indexed by unit_name."""
+    return scores.set_index("unit_name")[by]
+
+
 def execution_depth_table(scores: pd.DataFrame) -> pd.DataFrame:
     """Every unit's execution against the opening budget, by basic and project spending, and the
     budget's adjustment; lowest 年初预算执行率 first."""
@@ -144,6 +154,15 @@ def execution_depth_table(scores: pd.DataFrame) -> pd.DataFrame:
         label("low_execution_two_years"): yes_no(ordered["low_execution_two_years"].fillna(False)),
     })
     return pd.DataFrame(columns).reset_index(drop=True)
+
+
+def execution_with_depth_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """tables.execution_table with the columns of execution_depth_table beside it: one table of
+    every unit (a province's page shows one long table, not two)."""
+    table = execution_table(scores)
+    depth = execution_depth_table(scores)
+    return table.merge(depth[["单位名称", *[c for c in depth.columns if c not in table.columns]]],
+                       on="单位名称", how="left")
 
 
 def low_two_years_table(scores: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:

@@ -21,23 +21,27 @@ def unit_overview(items: pd.DataFrame, files: pd.DataFrame, findings: pd.DataFra
     versions = workbooks.groupby("unit_name").size()
     units = sorted(set(items["unit_name"]) | set(versions[versions > 1].index))
     unrequested = findings[findings["rule"] == UNREQUESTED_RULE].groupby("unit_name").size()
-    rows = []
-    for unit in units:
-        mine = items[items["unit_name"] == unit]
-        counts = mine["status"].value_counts()
-        deadlines = mine.loc[mine["status"] != FIXED, "deadline"].dropna()
-        rows.append({
-            "单位名称": unit,
-            "报送版本数": int(versions.get(unit, 0)),
-            "整改事项": len(mine),
-            "已改正": int(counts.get(FIXED, 0)),
-            "未改正": int(counts.get(OPEN, 0)),
-            "逾期未改正": int(counts.get(OVERDUE, 0)),
-            "重新报送截止日期": min(deadlines) if len(deadlines) else None,
-            "未要求的改动": int(unrequested.get(unit, 0)),
-        })
-    table = pd.DataFrame(rows, columns=["单位名称", "报送版本数", "整改事项", "已改正", "未改正", "逾期未改正",
-                                        "重新报送截止日期", "未要求的改动"])
+    mine = items[items["unit_name"].isin(units)]
+    counts = mine.groupby(["unit_name", "status"]).size().unstack(fill_value=0)
+    waiting = mine[mine["status"] != FIXED].dropna(subset=["deadline"])
+    deadlines = waiting.groupby("unit_name")["deadline"].min()
+
+    def per_unit(values: pd.Series) -> list[int]:
+        return [int(n) for n in values.reindex(units, fill_value=0)]
+
+    def status_count(status: str) -> list[int]:
+        return per_unit(counts[status]) if status in counts else [0] * len(units)
+
+    table = pd.DataFrame({
+        "单位名称": pd.Series(units, dtype=object),
+        "报送版本数": per_unit(versions),
+        "整改事项": per_unit(mine.groupby("unit_name").size()),
+        "已改正": status_count(FIXED),
+        "未改正": status_count(OPEN),
+        "逾期未改正": status_count(OVERDUE),
+        "重新报送截止日期": [deadlines.get(unit) for unit in units],
+        "未要求的改动": per_unit(unrequested),
+    })
     table["重新报送截止日期"] = as_date(table["重新报送截止日期"])
     return table.sort_values(["逾期未改正", "未改正", "单位名称"], ascending=[False, False, True]).reset_index(drop=True)
 

@@ -68,7 +68,9 @@ def pending_table(decisions: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataF
     indicators: the build's indicator_scores of the same year(s).
     """
     latest = latest_decisions(decisions)
-    built = {(r.year, r.unit_name, r.code): r for r in indicators.itertuples(index=False)}
+    # only the decided units' rows: a province has hundreds of thousands of indicator rows
+    decided = indicators[indicators["unit_name"].isin(set(latest["unit_name"]))]
+    built = {(r.year, r.unit_name, r.code): r for r in decided.itertuples(index=False)}
     rows = []
     for d in latest.itertuples(index=False):
         row = built.get((d.year, d.unit_name, d.code))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -68,22 +69,37 @@ def unit_targets_table(targets: pd.DataFrame) -> pd.DataFrame:
 
 
 def unit_completion(targets: pd.DataFrame) -> pd.DataFrame:
-    """Per unit: targets, missed, missed without a reason, weighted completion (fraction)."""
-    rows = []
-    for (unit,), group in targets.groupby(["unit_name"], sort=True):
-        missed = _missed(group)
-        rows.append(dict(
-            unit_name=unit,
-            unit_type=group["unit_type"].iloc[0] if "unit_type" in group else None,
-            targets=len(group),
-            missed=int(missed.sum()),
-            missed_without_reason=int((missed & _no_reason(group)).sum()),
-            completion=weighted_completion(
-                [float(w) for w in group["weight"]],
-                [None if pd.isna(c) else float(c) for c in group["completion"]]),
-        ))
+    """Per unit: targets, missed, missed without a reason, weighted completion (fraction).
+
+    The counts are summed per unit in one pass; the completion goes through
+    weighted_completion unit by unit on plain lists, the A2 rule's own arithmetic."""
     columns = ["unit_name", "unit_type", "targets", "missed", "missed_without_reason", "completion"]
-    return pd.DataFrame(rows, columns=columns).sort_values(["completion", "unit_name"], ascending=[True, True])
+    named = targets[targets["unit_name"].notna()]
+    if named.empty:
+        return pd.DataFrame(columns=columns)
+    ordered = named.sort_values("unit_name", kind="stable")
+    missed = _missed(ordered).to_numpy(bool)
+    unexplained = missed & _no_reason(ordered).to_numpy(bool)
+    names = ordered["unit_name"].to_numpy(object)
+    starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
+    ends = np.r_[starts[1:], len(names)]
+    weights = [float(w) for w in ordered["weight"]]
+    completions = [None if pd.isna(c) else float(c) for c in ordered["completion"]]
+    types = ordered["unit_type"].to_numpy(object) if "unit_type" in ordered else [None] * len(names)
+    return pd.DataFrame({
+        "unit_name": names[starts],
+        "unit_type": [types[i] for i in starts],
+        "targets": ends - starts,
+        "missed": np.add.reduceat(missed.astype(int), starts),
+        "missed_without_reason": np.add.reduceat(unexplained.astype(int), starts),
+        "completion": [weighted_completion(weights[a:b], completions[a:b]) for a, b in zip(starts, ends)],
+    }, columns=columns).sort_values(["completion", "unit_name"], ascending=[True, True])
+
+
+def units_without_targets(scores: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """The units in `scores` with no 绩效目标表 row, by name."""
+    names = sorted(set(scores["unit_name"].dropna()) - set(targets["unit_name"].dropna()))
+    return pd.DataFrame({"单位名称": pd.Series(names, dtype=object)})
 
 
 def completion_table(summary: pd.DataFrame) -> pd.DataFrame:

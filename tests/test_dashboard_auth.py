@@ -236,7 +236,7 @@ def _public_functions() -> dict:
 
 
 # Public functions that read no rows of the warehouse.
-NOT_READERS = {"warehouse_path", "file_signature", "scope_of"}
+NOT_READERS = {"warehouse_path", "file_signature", "scope_of", "build_identity", "reading_as"}
 
 
 def _warehouse_tables(db: Path) -> list[str]:
@@ -254,6 +254,7 @@ def _calls(name: str, function, db: Path, own: str, other: str):
         "sql": [f"SELECT * FROM {table}" for table in _warehouse_tables(db)],
         "params": [()],
         "path": [db],
+        "code": ["A3", None],
     }
     argument_sets = [{}]
     for parameter in parameters:

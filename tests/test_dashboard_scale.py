@@ -163,3 +163,61 @@ def test_region_filter_applies_to_any_frame_with_unit_names():
     assert chosen.narrows_units
     assert filters.departments_in(("甲县",), roster, ["甲部门", "乙部门"]) == ["甲部门"]
     assert filters.departments_in((), roster, ["甲部门", "乙部门"]) == ["甲部门", "乙部门"]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (apt-get install chromium)")
+def test_a_province_table_in_chromium_is_a_page_searched_and_sorted_on_the_server(province_warehouse):
+    """The 三公 table of 10 000 units: 200 rows in the browser, sorted as the link says, a unit
+    from the far end found by typing its name, and the download holding every row found."""
+    import csv
+    import io
+
+    from playwright.sync_api import sync_playwright
+
+    from presentation import tables
+
+    with duckdb.connect(str(province_warehouse), read_only=True) as con:
+        loaded = con.execute("SELECT count(*) FROM unit_scores WHERE year = ?", [YEAR]).fetchone()[0]
+        # the lowest control rate: the very last row of the table sorted highest first
+        wanted = con.execute("SELECT unit_name FROM unit_scores WHERE year = ? AND sangong_control_rate IS NOT NULL "
+                             "ORDER BY sangong_control_rate, unit_name LIMIT 1", [YEAR]).fetchone()[0]
+        matching = con.execute("SELECT count(*) FROM unit_scores WHERE year = ? AND "
+                               "concat_ws(' ', unit_name, unit_type) LIKE ?", [YEAR, f"%{wanted}%"]).fetchone()[0]
+    assert loaded > tables.TABLE_ROWS_IN_FULL
+    rate = "三公经费控制率（%）"
+    base, server = dashboard_server.start({"PERF_DB": str(province_warehouse)})
+    try:
+        with sync_playwright() as playwright:
+            browser = bench.launch_chromium(playwright)
+            try:
+                context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN",
+                                              accept_downloads=True)
+                context.add_init_script(bench.TRACK_MUTATIONS)
+                page = context.new_page()
+                query = {"year": YEAR, "sangong_sort": rate, "sangong_order": "从高到低"}
+                bench.settle(page, f"{base}/sangong?{urllib.parse.urlencode(query)}", f"三公经费 · {YEAR} 年度")
+                assert page.locator('[data-testid="stException"]').count() == 0
+                pages = -(-loaded // tables.TABLE_PAGE_ROWS)
+                assert page.get_by_text(f"共 {loaded:,} 行，每页 {tables.TABLE_PAGE_ROWS} 行，这是第 1 页").count() == 1
+                assert page.get_by_text(f"页（共 {pages} 页）").count() == 1
+
+                box = page.get_by_label("查找", exact=True)
+                box.fill(wanted)
+                box.press("Enter")
+                page.get_by_text(f"查找“{wanted}”得到 {matching:,} 行").wait_for(timeout=120_000)
+                page.wait_for_function(bench.SETTLED, arg=[f"三公经费 · {YEAR} 年度", bench.QUIET_MS],
+                                       timeout=120_000, polling=100)
+                assert "sangong_find=" in page.url  # the search is in the link too
+                with page.expect_download(timeout=60_000) as download_info:
+                    page.locator(".st-key-sangong_csv").get_by_role("button", name="下载 CSV").click()
+                download = download_info.value
+                rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8-sig"))))
+                assert download.suggested_filename.endswith("_已筛选.csv")
+                assert len(rows) == matching and wanted in [row["单位名称"] for row in rows]
+                rates = [float(row[rate]) for row in rows if row[rate]]
+                assert rates == sorted(rates, reverse=True)
+            finally:
+                browser.close()
+    finally:
+        dashboard_server.stop(server)

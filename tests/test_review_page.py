@@ -61,6 +61,28 @@ def _review_page(unit: str | None = None) -> AppTest:
     return app
 
 
+def test_past_the_long_list_limit_the_unit_list_holds_the_sample_and_what_is_searched(setting, monkeypatch):
+    """A province's units are not all listed: the sample, the unit the link names and the units found."""
+    from presentation import tables
+
+    monkeypatch.setattr(tables, "TABLE_ROWS_IN_FULL", 5)
+    monkeypatch.setattr(tables, "TABLE_PAGE_ROWS", 3)
+    sampled = {n for (n,) in _fetch(setting["db"], "SELECT unit_name FROM review_sample WHERE year = ?", YEAR)}
+    others = sorted({n for (n,) in _fetch(setting["db"], "SELECT unit_name FROM unit_scores WHERE year = ?", YEAR)}
+                    - sampled)
+    assert len(others) > 5
+    linked = others[-1]
+    app = _review_page(linked)
+    listed = app.selectbox(key="review_unit").options
+    assert app.selectbox(key="review_unit").value == linked  # the link still opens its unit
+    assert set(listed) - {linked} <= {f"{n}（抽查，风险 {r:.2f}）" for n, r in _fetch(
+        setting["db"], "SELECT unit_name, risk FROM review_sample WHERE year = ?", YEAR)}
+    app.text_input(key="review_find").input("镇").run()
+    assert not app.exception
+    found = [n for n in app.selectbox(key="review_unit").options if "抽查" not in n and n != linked]
+    assert found == [n for n in others if "镇" in n and n != linked][:3]
+
+
 def test_the_page_starts_from_the_sample_by_risk(setting):
     app = _review_page()
     sample = next(e.value for e in app.dataframe if list(e.value.columns[:3]) == ["单位名称", "单位编码", "风险分"])

@@ -7,7 +7,7 @@ the lowest and highest N and group aggregates (every pooled rate is a sum over a
 
 import streamlit as st
 
-from dashboard import data, filters, levels, ui
+from dashboard import data, derived, filters, levels, ui
 from pipeline import settings
 from presentation import aggregates, figures
 from presentation import tables
@@ -19,9 +19,9 @@ code, scoring = scoring_note(chosen.year, "execution_rate")
 code = code or "A3"
 st.caption(f"预算资金支出率 = 支出决算数（第13行）÷ 财政下达预算数（第12行）。{scoring}")
 
-scores = filters.with_region(ui.filtered_scores(chosen), chosen)
+scores = ui.filtered_scores(chosen)
 per_unit = figures.shows_units(scores)
-rates = aggregates.pooled_rates(scores)
+rates = levels.cached(aggregates.pooled_rates, scores)
 low_line = settings.LOW_EXECUTION_RATE
 flagged = int(scores["low_execution_two_years"].fillna(False).astype(bool).sum())
 columns = st.columns(6)
@@ -36,9 +36,7 @@ reference = right.slider("参考线（%）", min_value=50, max_value=100, value=
                          key="ref", bind="query-params")
 
 st.subheader(f"支出率最低的 {int(count)} 个单位：是否自评满分")
-indicators = data.indicator_scores(chosen.year)
-if code:
-    indicators = indicators[indicators["code"] == code]  # all the table needs: a tenth of a province's rows
+indicators = derived.read(data.indicator_scores, chosen.year, code)  # all the table needs: one indicator
 lowest = levels.cached(tables.lowest_execution_table, scores, indicators, int(count), code)
 ui.table(lowest, title="支出率最低的单位", key="lowest", page_filters=[("支出率最低的单位数", str(int(count)))])
 claimed = int((lowest[f"{code}自评满分"] == "是").sum())
@@ -59,7 +57,7 @@ else:
     ui.figure(levels.cached(figures.extremes, low, high, "execution_rate", title=f"支出率最低和最高的 {int(count)} 个单位",
                                axis_title="预算资金支出率（%）", reference=reference / 100),
               key="execution_extremes")
-    sized = scores.assign(size_band=levels.cached(aggregates.size_bands, scores))
+    sized = levels.cached(aggregates.with_size_bands, scores)
     ui.figure(levels.cached(figures.box_by_group, sized, "execution_rate", "size_band", title="预算规模分档的支出率",
                                    axis_title="预算资金支出率（%）", reference=reference / 100),
               key="execution_bands")
@@ -85,7 +83,7 @@ if not per_unit:
 
 st.subheader(f"连续两年支出率低于 {low_line:.0%} 的单位（{flagged} 个）")
 if flagged:
-    previous = filters.apply(data.unit_scores(chosen.year - 1), chosen, grade_column=None)
+    previous = derived.scores(chosen, year=chosen.year - 1, grades=False)
     ui.table(levels.cached(aggregates.low_two_years_table, scores, previous), title="连续两年支出率偏低", key="low_two_years")
 else:
     st.success(f"没有连续两年支出率低于 {low_line:.0%} 的单位。")
@@ -96,10 +94,5 @@ if per_unit:
     st.subheader("各单位预算执行分解")
     ui.table(levels.cached(aggregates.execution_depth_table, scores), title="预算执行分解", key="execution_depth")
 else:
-    # One table of every unit, not two: each 10 000-row table costs the browser seconds.
-    text = st.text_input("按单位名称查找", key="execution_search", placeholder="输入单位名称中的文字")
-    depth = levels.cached(aggregates.execution_depth_table, scores)
-    table = levels.cached(tables.execution_table, scores)
-    both = table.merge(depth[["单位名称", *[c for c in depth.columns if c not in table.columns]]],
-                       on="单位名称", how="left")
-    ui.table(tables.search(both, text), title="预算执行", key="execution")
+    # One table of every unit, not two: one set of search, sort and page controls.
+    ui.table(levels.cached(aggregates.execution_with_depth_table, scores), title="预算执行", key="execution")

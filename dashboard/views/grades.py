@@ -4,8 +4,8 @@ averaged per 地区 / 主管部门 / 单位类型."""
 
 import streamlit as st
 
-from dashboard import data, filters, levels, ui
-from presentation import figures
+from dashboard import data, derived, filters, levels, ui
+from presentation import aggregates, figures
 from presentation import tables
 from pipeline.scoring.framework import grade_note
 
@@ -13,7 +13,7 @@ chosen = filters.current()
 st.title(f"等级与得分 · {chosen.year} 年度")
 st.caption(grade_note(chosen.year))
 
-scores = filters.with_region(ui.filtered_scores(chosen), chosen)
+scores = ui.filtered_scores(chosen)
 per_unit = figures.shows_units(scores)
 inflated = int((scores["inflation"] > 0).sum())
 mismatched = int((scores["self_grade"] != scores["review_grade"]).sum())
@@ -28,35 +28,31 @@ with left:
                             scores)
     ui.figure(scatter, key="grades_scatter")
 with right:
-    ui.figure(figures.grade_distribution(scores), key="grades_distribution")
+    ui.figure(levels.cached(figures.grade_distribution, scores), key="grades_distribution")
 
 levels.compare(scores, chosen, value="平均复核得分", sort_by="review_score", title="平均复核得分",
                axis_title="平均复核得分（分）", key="grades_levels")
 
 st.subheader("自评与复核对照")
-inflation = levels.cached(tables.inflation_table, scores)
-if not per_unit:
-    inflation = tables.search(inflation, st.text_input("按单位名称查找", key="grades_search",
-                                                       placeholder="输入单位名称中的文字"))
-ui.table(inflation, title="自评与复核对照", key="inflation")
+ui.table(levels.cached(tables.inflation_table, scores), title="自评与复核对照", key="inflation")
 
 st.subheader("指标扣分热力图")
 basis_label = st.radio("口径", ["复核扣分（分值 − 复核得分）", "自评高出复核"], horizontal=True, key="basis",
                        bind="query-params")
 basis = "review" if basis_label.startswith("复核") else "inflation"
-indicators = data.indicator_scores(chosen.year)
-indicators = indicators[indicators["unit_name"].isin(scores["unit_name"])]
+indicators = levels.cached(tables.rows_of_units, derived.read(data.indicator_scores, chosen.year), scores)
 if indicators.empty:
     ui.empty("没有指标得分。")
 elif per_unit:
     ui.figure(levels.cached(figures.deduction_heatmap, indicators, basis=basis), key="grades_heatmap")
 else:
     by, by_label = levels.grouping(scores, chosen)
-    ui.figure(levels.cached(figures.deduction_heatmap_by_group, indicators, scores.set_index("unit_name")[by],
-                            basis=basis, label=by_label), key="grades_heatmap")
+    ui.figure(levels.cached(figures.deduction_heatmap_by_group, indicators,
+                            levels.cached(aggregates.group_of_unit, scores, by), basis=basis, label=by_label),
+              key="grades_heatmap")
 
 st.subheader(f"复核等级流向（{chosen.year - 1} → {chosen.year}）")
-changes = filters.apply(data.unit_changes(chosen.year), chosen)
+changes = derived.rows(derived.read(data.unit_changes, chosen.year), chosen)
 if changes.empty:
     ui.empty(f"{chosen.year - 1} 年没有可比数据。")
 else:
@@ -64,4 +60,4 @@ else:
     with left:
         ui.figure(levels.cached(figures.grade_flows, changes), key="grades_flows")
     with right:
-        ui.table(tables.grade_flow_table(changes), title="等级流向", key="grade_flows")
+        ui.table(levels.cached(tables.grade_flow_table, changes), title="等级流向", key="grade_flows")

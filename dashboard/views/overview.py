@@ -8,7 +8,7 @@ sees its own figures against the county's instead (本单位).
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, data, filters, ui
+from dashboard import auth, data, derived, filters, levels, ui
 from presentation import figures
 from presentation import tables
 from pipeline.scoring.framework import scoring_note
@@ -55,11 +55,11 @@ if not viewer.sees_everything:
     own_unit_view(viewer.unit)
     st.stop()
 
-status = filters.apply(data.submission_status(chosen.year), chosen, grade_column=None)
-counts = tables.submission_counts(status)
+status = derived.rows(derived.read(data.submission_status, chosen.year), chosen, grades=False)
+counts = levels.cached(tables.submission_counts, status)
 scores = ui.filtered_scores(chosen)
-overruns = tables.overrun_table(scores)
-inflated = tables.inflated_table(scores)
+overruns = levels.cached(tables.overrun_table, scores)
+inflated = levels.cached(tables.inflated_table, scores)
 
 st.subheader("报送情况")
 columns = st.columns(5)
@@ -103,13 +103,13 @@ if which:
     elif which == "inflated":
         shown = inflated
     else:
-        shown = tables.status_list_table(status, which)
+        shown = levels.cached(tables.status_list_table, status, which)
     if shown.empty:
         st.success("没有这样的单位。")
     else:
         ui.table(shown, title=LISTS[which][1], key=f"overview_list_{which}")
 
-totals = tables.county_totals(scores)
+totals = levels.cached(tables.county_totals, scores)
 st.subheader(f"全县汇总（{totals.units} 个已入库单位）")
 columns = st.columns(4)
 columns[0].metric("预算资金支出率", ui.percent(totals.execution_rate),
@@ -126,17 +126,18 @@ columns[3].metric("平均复核得分", ui.points(totals.mean_review_score),
 
 left, right = st.columns([2, 3])
 with left:
-    ui.figure(figures.grade_distribution(scores), key="overview_grades")
+    ui.figure(levels.cached(figures.grade_distribution, scores), key="overview_grades")
 with right:
     st.subheader("与上年相比变化最大的单位")
-    changes = filters.apply(data.unit_changes(chosen.year), chosen)
+    changes = derived.rows(derived.read(data.unit_changes, chosen.year), chosen)
     if changes.empty:
         ui.empty(f"{chosen.year - 1} 年没有可比数据。")
     else:
-        ui.table(tables.changes_table(changes, limit=10), title="复核得分变化最大的单位", key="overview_changes")
+        ui.table(levels.cached(tables.changes_table, changes, limit=10), title="复核得分变化最大的单位", key="overview_changes")
 
 execution_code = scoring_note(chosen.year, "execution_rate")[0] or "A3"
 st.subheader(f"支出率最低的 5 个单位：{execution_code} 是否自评满分")
-lowest = tables.lowest_execution_table(scores, data.indicator_scores(chosen.year), 5, execution_code)
+lowest = levels.cached(tables.lowest_execution_table, scores,
+                       derived.read(data.indicator_scores, chosen.year, execution_code), 5, execution_code)
 ui.table(lowest, title="支出率最低的5个单位", key="overview_lowest")
 st.page_link("views/execution.py", label="到“预算执行”查看全部单位与参考线", icon=":material/arrow_forward:")

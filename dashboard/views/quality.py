@@ -35,8 +35,14 @@ severities = columns[0].multiselect("严重程度", list(SEVERITIES), format_fun
                                     key="severity", placeholder="全部", bind="query-params")
 rules = columns[1].multiselect("规则", sorted(findings["rule"].dropna().unique()), key="rule",
                                placeholder="全部", bind="query-params")
-units = columns[2].multiselect("单位", sorted(findings["unit_name"].dropna().unique()), key="units",
-                               placeholder="全部", bind="query-params")
+named = sorted(findings["unit_name"].dropna().unique())
+if len(named) <= tables.TABLE_ROWS_IN_FULL:
+    units = columns[2].multiselect("单位", named, key="units", placeholder="全部", bind="query-params")
+else:  # ten thousand names would cost the browser a second on every rerun; the table's own search finds any
+    known = set(named)
+    units = [u for u in st.query_params.get_all("units") if u in known]  # a link naming units still works
+    columns[2].caption(f"{len(named):,} 个单位有问题：在下面问题清单的“查找”中输入单位名称。"
+                       + (f"链接指定的单位：{'、'.join(units)}。" if units else ""))
 page_filters = [("严重程度", "、".join(SEVERITY_LABELS[s] for s in severities)), ("规则", "、".join(rules)),
                 ("单位", "、".join(units))]
 if severities:

@@ -3,23 +3,19 @@ what is still open and who is past the deadline (overdue units first)."""
 
 import streamlit as st
 
-from dashboard import data, filters, ui
+from dashboard import data, derived, filters, levels, ui
 from pipeline.checking.resubmission import FIXED, OPEN, OVERDUE, STATUS_LABELS, UNREQUESTED_RULE
 from presentation import rectification as tables
+from presentation import tables as shared
 
 chosen = filters.current()
 st.title(f"退回与整改 · {chosen.year} 年度")
 
-status = filters.apply(data.submission_status(chosen.year), chosen, grade_column=None)
-in_view = set(status["unit_name"])
-items = data.rectifications(chosen.year)
-items = items[items["unit_name"].isin(in_view)]
-files = data.ingest_files(chosen.year)
-files = files[files["unit_name"].isin(in_view)]
-findings = data.findings(chosen.year)
-findings = findings[findings["unit_name"].isin(in_view)]
-changes = data.submission_changes(chosen.year)
-changes = changes[changes["unit_name"].isin(in_view)]
+status = derived.rows(derived.read(data.submission_status, chosen.year), chosen, grades=False)
+items = levels.cached(shared.rows_of_units, derived.read(data.rectifications, chosen.year), status)
+files = levels.cached(shared.rows_of_units, derived.read(data.ingest_files, chosen.year), status)
+findings = levels.cached(shared.rows_of_units, derived.read(data.findings, chosen.year), status)
+changes = levels.cached(shared.rows_of_units, derived.read(data.submission_changes, chosen.year), status)
 
 counts = items["status"].value_counts()
 columns = st.columns(4)
@@ -31,7 +27,7 @@ if not as_of.empty:
     st.caption(f"状态判定日期：{as_of.iloc[0]:%Y-%m-%d}（输入中最晚的填报日期或通知日期）。"
                "逾期未改正：台账中首次要求改正该问题的通知所定的重新报送截止日期已过，最新版本仍有该问题。")
 
-overview = tables.unit_overview(items, files, findings)
+overview = levels.cached(tables.unit_overview, items, files, findings)
 if overview.empty:
     st.success("本年度没有退回修改的单位，也没有重新报送的材料。")
     st.stop()

@@ -14,7 +14,7 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard import auth, data, filters, ui
+from dashboard import auth, data, derived, filters, ui
 from pipeline import settings
 from pipeline.ledger.record import Refused, describe, record
 from pipeline.outputs import working_paper
@@ -36,13 +36,13 @@ message = st.session_state.pop(MESSAGE_KEY, None)
 if message:
     (st.success if message[0] == "ok" else st.error)(message[1])
 
-scores = data.unit_scores(year)
+scores = derived.read(data.unit_scores, year)
 if scores.empty:
     ui.empty("本年度没有入库的单位。")
     st.stop()
 sample = data.review_sample(year)
 decisions = data.ledger_decisions(year)
-year_indicators = data.indicator_scores(year)
+year_indicators = derived.read(data.indicator_scores, year)
 pending = review_tables.pending_table(decisions, year_indicators)
 
 st.subheader("抽查样本")
@@ -56,6 +56,14 @@ else:
 sampled = list(sample["unit_name"])
 others = sorted(set(scores["unit_name"]) - set(sampled))
 risk = dict(zip(sample["unit_name"], sample["risk"]))
+if len(others) > tables.TABLE_ROWS_IN_FULL:
+    # A province's ten thousand names in one list cost the browser a second on every rerun:
+    # the list holds the sample, the unit chosen (or named in the link) and the units found.
+    text = st.text_input("查找样本之外的单位", key="review_find", placeholder="输入单位名称中的文字",
+                         help=f"样本之外还有 {len(others):,} 个单位；列表中最多列出 {tables.TABLE_PAGE_ROWS} 个查找结果").strip()
+    chosen_unit = st.session_state.get("review_unit") or st.query_params.get("review_unit")
+    found = [name for name in others if text and text in name][:tables.TABLE_PAGE_ROWS]
+    others = [*([chosen_unit] if chosen_unit in set(others) and chosen_unit not in found else []), *found]
 
 
 def unit_label(name: str) -> str:

@@ -5,7 +5,7 @@ composition by group."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, filters, levels, ui
+from dashboard import derived, filters, levels, ui
 from presentation import aggregates, figures
 from presentation import tables
 from pipeline.scoring.framework import scoring_note
@@ -15,9 +15,9 @@ st.title(f"三公经费 · {chosen.year} 年度")
 st.caption("三公经费控制率 = 三公经费实际支出数（第20行）÷ 三公经费预算数（第19行）；超过 100% 即超预算。"
            + scoring_note(chosen.year, "sangong_control_rate")[1])
 
-scores = filters.with_region(ui.filtered_scores(chosen), chosen)
+scores = ui.filtered_scores(chosen)
 per_unit = figures.shows_units(scores)
-totals = tables.county_totals(scores)
+totals = levels.cached(tables.county_totals, scores)
 columns = st.columns(4)
 columns[0].metric("三公经费预算数", ui.wanyuan(totals.sangong_budget))
 columns[1].metric("三公经费实际支出数", ui.wanyuan(totals.sangong_spent))
@@ -42,17 +42,10 @@ else:
                                axis_title="三公经费控制率（%）", reference=1.0, low_is_bad=False),
               key="sangong_extremes")
 
-table = levels.cached(tables.sangong_table, scores)
-styled = len(table) <= tables.STYLED_ROWS_LIMIT
-st.subheader("各单位三公经费（超预算的排在前面" + ("，整行标红）" if styled else "）"))
-if not per_unit:
-    table = tables.search(table, st.text_input("按单位名称查找", key="sangong_search",
-                                               placeholder="输入单位名称中的文字"))
-# Colouring costs Streamlit a second per ten thousand rows; past a county's size the
-# 是否超预算 column (overruns sorted first) carries the mark alone.
-shown = (table.style.apply(tables.overrun_styles, axis=None).format(precision=2, na_rep="")
-         if styled else table)
-ui.table(shown, title="三公经费", key="sangong")
+st.subheader("各单位三公经费（超预算的排在前面，整行标红）")
+# Only the rows on screen are coloured: a province's table goes to the browser a page at a time.
+ui.table(levels.cached(tables.sangong_table, scores), title="三公经费", key="sangong",
+         row_styles=tables.overrun_styles)
 
 left, right = st.columns(2)
 with left:
@@ -62,7 +55,7 @@ with left:
         by, by_label = levels.grouping(scores, chosen)
         ui.figure(levels.cached(figures.sangong_composition_by_group, scores, by, label=by_label), key="sangong_parts")
 with right:
-    history = filters.apply(data.unit_scores(), chosen)
+    history = derived.scores(chosen, year=None)
     ui.figure(levels.cached(figures.sangong_totals_by_year, history), key="sangong_years")
 st.subheader("历年合计（当前筛选的单位）")
 ui.table(levels.cached(tables.county_totals_by_year, history), title="历年合计", key="sangong_history")

@@ -1,21 +1,22 @@
-"""绩效目标: units compared on the completion of their 绩效目标表, and missed targets without a reason."""
+"""绩效目标: units compared on the completion of their 绩效目标表, and missed targets without a reason.
+Beyond settings.PER_UNIT_CHART_LIMIT units: the distribution and the lowest and highest N."""
 
 import streamlit as st
 
-from dashboard import data, filters, ui
+from dashboard import data, derived, filters, levels, ui
+from presentation import aggregates, figures, tables
 from presentation import targets as target_views
 
 chosen = filters.current()
 st.title(f"绩效目标完成情况 · {chosen.year} 年度")
-scores = filters.apply(data.unit_scores(chosen.year), chosen)
-rows = data.targets(chosen.year)
-rows = rows[rows["unit_name"].isin(set(scores["unit_name"]))]
+scores = derived.scores(chosen)
 if scores.empty:
     ui.empty()
     st.stop()
+rows = levels.cached(tables.rows_of_units, derived.read(data.targets, chosen.year), scores)
 
-county = target_views.county_targets(rows)
-without = sorted(set(scores["unit_name"]) - set(rows["unit_name"]))
+county = levels.cached(target_views.county_targets, rows)
+without = levels.cached(target_views.units_without_targets, scores, rows)
 columns = st.columns(4)
 columns[0].metric("填报绩效目标表的单位", f"{county.units} 家", help=f"未填报：{len(without)} 家")
 columns[1].metric("绩效目标", f"{county.targets} 个", help=f"完全完成 {county.met} 个")
@@ -27,18 +28,29 @@ if rows.empty:
     st.info("当前筛选条件下没有单位填报绩效目标表，A1、A2 均按自评得分计。")
     st.stop()
 
-summary = target_views.unit_completion(rows)
-ui.figure(target_views.completion_by_unit(summary), key="targets_by_unit")
-ui.table(target_views.completion_table(summary), title="各单位绩效目标完成情况", key="targets_units")
+summary = levels.cached(target_views.unit_completion, rows)
+if figures.shows_units(summary):
+    ui.figure(levels.cached(target_views.completion_by_unit, summary), key="targets_by_unit")
+else:
+    count = levels.extremes_count()
+    ui.figure(levels.cached(figures.histogram, summary, "completion", title="绩效目标加权完成度",
+                            axis_title="加权完成度（%）", colour_by="unit_type"), key="targets_histogram")
+    low, high = levels.cached(aggregates.extremes, summary, "completion", count)
+    ui.figure(levels.cached(figures.extremes, low, high, "completion", title=f"加权完成度最低和最高的 {count} 个单位",
+                            axis_title="加权完成度（%）"), key="targets_extremes")
+ui.table(levels.cached(target_views.completion_table, summary), title="各单位绩效目标完成情况", key="targets_units")
 
 st.subheader("未完成且未说明原因的目标")
-missed = target_views.missed_without_reason_table(rows)
+missed = levels.cached(target_views.missed_without_reason_table, rows)
 if missed.empty:
     st.success("未完成的目标都写明了偏差原因。")
 else:
     ui.table(missed, title="未说明原因的未完成目标", key="targets_missed")
 
-if without:
+if not without.empty:
     st.subheader("没有绩效目标表的单位")
     st.caption("这些单位的 A1、A2 无法复核，复核得分按自评得分计。")
-    st.write("、".join(without))
+    if figures.shows_units(without):
+        st.write("、".join(without["单位名称"]))
+    else:
+        ui.table(without, title="没有绩效目标表的单位", key="targets_without")
