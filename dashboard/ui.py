@@ -127,14 +127,14 @@ def table(frame: pd.DataFrame, *, title: str, key: str, height: int | str = "aut
     the unit when the table is one unit's. row_styles gives the CSS of every cell of the rows
     shown (a frame shaped like them).
 
-    A table longer than tables.TABLE_ROWS_IN_FULL is shown a page at a time, with a search
+    A table longer than settings.TABLE_ROWS_IN_FULL is shown a page at a time, with a search
     box (unless find is False: the page has its own), a sort and a page number that work
     on every row on the server; the downloads hold every row found, in the order chosen.
     Returns the rows the downloads hold.
     """
     year = filters.current().year if year is None else year
     shown = frame
-    if len(frame) > _tables.TABLE_ROWS_IN_FULL:
+    if len(frame) > settings.TABLE_ROWS_IN_FULL:
         shown, rows, searched = _paged(frame, key=key, find=find)
         page_filters = [*page_filters, ("查找", searched)]
     else:
@@ -190,7 +190,7 @@ def _paged(frame: pd.DataFrame, *, key: str, find: bool) -> tuple[pd.DataFrame, 
                            disabled=column == DEFAULT_ORDER, **back_to_first)
     found = _tables.find_rows(frame, text)
     ordered = _tables.order_rows(found, None if column == DEFAULT_ORDER else column, order == ORDERS[1])
-    size = _tables.TABLE_PAGE_ROWS
+    size = settings.TABLE_PAGE_ROWS
     pages = _tables.page_count(len(ordered), size)
     if not 1 <= int(st.session_state.get(page_key) or 1) <= pages:
         st.session_state[page_key] = 1  # a new search or sort found fewer pages

@@ -40,6 +40,12 @@ PER_UNIT_CHART_LIMIT = 80
 EXTREMES_DEFAULT = 10          # N of 最低/最高 N when the address does not say (?n=)
 EXTREMES_MAX = 100
 GROUP_CHART_LIMIT = 40         # groups (地区, 主管部门…) drawn in one chart; the table lists all
+# A table longer than TABLE_ROWS_IN_FULL is sent to the browser TABLE_PAGE_ROWS rows at a time,
+# searched and sorted on the server: ten thousand rows cost the browser about two seconds to
+# receive and draw, two hundred almost nothing. A county's tables stay whole (sorted by a click
+# on a header, searched in the table's own toolbar).
+TABLE_ROWS_IN_FULL = 1_000
+TABLE_PAGE_ROWS = 200
 
 # Report figures: percentages agree when they round to the same 0.01 %, amounts to 1 元
 # (or to the last stated digit of a 万元 figure).

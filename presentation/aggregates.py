@@ -20,16 +20,13 @@ from schemas.form import GRADES
 
 from .tables import PCT, REPORT_ITEM_LABELS as LABELS, WAN, execution_table, to_percent, to_wanyuan, yes_no
 
-# rate → (its metric, numerator column, denominator column), amounts in 元
+# rates pooled over a group (Σ numerator / Σ denominator, amounts in 元): each rate → (its metric,
+# numerator column, denominator column), the columns being the metric's parameters, which are
+# named as unit_scores' figure columns
+POOLED_RATES = ("execution_rate", "opening_execution_rate", "basic_execution_rate", "project_execution_rate",
+                "budget_adjustment_rate", "sangong_control_rate", "public_control_rate")
 RATES: dict[str, tuple[Callable[[float | None, float | None], float | None], str, str]] = {
-    "execution_rate": (metrics.execution_rate, "spent", "budget_issued"),
-    "opening_execution_rate": (metrics.opening_execution_rate, "spent", "opening_budget"),
-    "basic_execution_rate": (metrics.basic_execution_rate, "basic_spent", "basic_budget"),
-    "project_execution_rate": (metrics.project_execution_rate, "project_spent", "project_budget"),
-    "budget_adjustment_rate": (metrics.budget_adjustment_rate, "budget_issued", "opening_budget"),
-    "sangong_control_rate": (metrics.sangong_control_rate, "sangong_spent", "sangong_budget"),
-    "public_control_rate": (metrics.public_control_rate, "public_spent", "public_budget"),
-}
+    rate: (metrics.METRICS[rate].func, *metrics.parameters(metrics.METRICS[rate].func)) for rate in POOLED_RATES}
 EXECUTION_RATES = ("execution_rate", "opening_execution_rate", "basic_execution_rate", "project_execution_rate")
 LEVELS = ("region", "department", "unit_type")
 NO_GROUP = "（未填）"

@@ -221,14 +221,6 @@ def search(table: pd.DataFrame, text: str, column: str = "单位名称") -> pd.D
     return table[table[column].astype(str).str.contains(text, regex=False)].reset_index(drop=True)
 
 
-# A table longer than TABLE_ROWS_IN_FULL is sent to the browser TABLE_PAGE_ROWS rows at a time,
-# searched and sorted on the server: ten thousand rows cost the browser about two seconds to
-# receive and draw, two hundred almost nothing. A county's tables stay whole (sorted by a click
-# on a header, searched in the table's own toolbar).
-TABLE_ROWS_IN_FULL = 1_000
-TABLE_PAGE_ROWS = 200
-
-
 def text_columns(table: pd.DataFrame) -> list[str]:
     """The columns a search looks in: those holding text (names, types, departments, grades…)."""
     return [c for c in table.columns if pd.api.types.is_object_dtype(table[c]) or
@@ -258,13 +250,15 @@ def order_rows(table: pd.DataFrame, column: str | None, descending: bool = False
     return table.iloc[order].reset_index(drop=True)
 
 
-def page_count(rows: int, size: int = TABLE_PAGE_ROWS) -> int:
-    """Pages of `size` rows needed for `rows` rows (at least one, an empty page)."""
+def page_count(rows: int, size: int | None = None) -> int:
+    """Pages of `size` rows (settings.TABLE_PAGE_ROWS) needed for `rows` rows (at least one, an empty page)."""
+    size = size or settings.TABLE_PAGE_ROWS
     return max(1, -(-rows // size))
 
 
-def page_rows(table: pd.DataFrame, page: int, size: int = TABLE_PAGE_ROWS) -> pd.DataFrame:
+def page_rows(table: pd.DataFrame, page: int, size: int | None = None) -> pd.DataFrame:
     """Rows of the page-th page (from 1); a page past the end is the last one."""
+    size = size or settings.TABLE_PAGE_ROWS
     page = min(max(int(page), 1), page_count(len(table), size))
     return table.iloc[(page - 1) * size:page * size]
 

@@ -34,7 +34,7 @@ import duckdb
 
 from pipeline.settings import PROJECT_ROOT
 from pipeline.publishing.warehouse import TABLES
-from presentation.tables import TABLE_PAGE_ROWS, TABLE_ROWS_IN_FULL
+from pipeline.settings import TABLE_PAGE_ROWS, TABLE_ROWS_IN_FULL
 
 TARGETS = {
     "full_seconds_per_10k": 10.0,

@@ -63,10 +63,10 @@ def _review_page(unit: str | None = None) -> AppTest:
 
 def test_past_the_long_list_limit_the_unit_list_holds_the_sample_and_what_is_searched(setting, monkeypatch):
     """A province's units are not all listed: the sample, the unit the link names and the units found."""
-    from presentation import tables
+    from pipeline import settings
 
-    monkeypatch.setattr(tables, "TABLE_ROWS_IN_FULL", 5)
-    monkeypatch.setattr(tables, "TABLE_PAGE_ROWS", 3)
+    monkeypatch.setattr(settings, "TABLE_ROWS_IN_FULL", 5)
+    monkeypatch.setattr(settings, "TABLE_PAGE_ROWS", 3)
     sampled = {n for (n,) in _fetch(setting["db"], "SELECT unit_name FROM review_sample WHERE year = ?", YEAR)}
     others = sorted({n for (n,) in _fetch(setting["db"], "SELECT unit_name FROM unit_scores WHERE year = ?", YEAR)}
                     - sampled)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import data, filters, ui
+from pipeline import settings
 from presentation import tables
 from presentation.queries import history_findings, open_findings
 from pipeline.checking.findings import SEVERITIES, SEVERITY_LABELS
@@ -36,7 +37,7 @@ severities = columns[0].multiselect("严重程度", list(SEVERITIES), format_fun
 rules = columns[1].multiselect("规则", sorted(findings["rule"].dropna().unique()), key="rule",
                                placeholder="全部", bind="query-params")
 named = sorted(findings["unit_name"].dropna().unique())
-if len(named) <= tables.TABLE_ROWS_IN_FULL:
+if len(named) <= settings.TABLE_ROWS_IN_FULL:
     units = columns[2].multiselect("单位", named, key="units", placeholder="全部", bind="query-params")
 else:  # ten thousand names would cost the browser a second on every rerun; the table's own search finds any
     known = set(named)

@@ -56,13 +56,13 @@ else:
 sampled = list(sample["unit_name"])
 others = sorted(set(scores["unit_name"]) - set(sampled))
 risk = dict(zip(sample["unit_name"], sample["risk"]))
-if len(others) > tables.TABLE_ROWS_IN_FULL:
+if len(others) > settings.TABLE_ROWS_IN_FULL:
     # A province's ten thousand names in one list cost the browser a second on every rerun:
     # the list holds the sample, the unit chosen (or named in the link) and the units found.
     text = st.text_input("查找样本之外的单位", key="review_find", placeholder="输入单位名称中的文字",
-                         help=f"样本之外还有 {len(others):,} 个单位；列表中最多列出 {tables.TABLE_PAGE_ROWS} 个查找结果").strip()
+                         help=f"样本之外还有 {len(others):,} 个单位；列表中最多列出 {settings.TABLE_PAGE_ROWS} 个查找结果").strip()
     chosen_unit = st.session_state.get("review_unit") or st.query_params.get("review_unit")
-    found = [name for name in others if text and text in name][:tables.TABLE_PAGE_ROWS]
+    found = [name for name in others if text and text in name][:settings.TABLE_PAGE_ROWS]
     others = [*([chosen_unit] if chosen_unit in set(others) and chosen_unit not in found else []), *found]
 
 

@@ -62,15 +62,20 @@ def input_ref(parameter: str) -> str:
 
 def metric(label: str, unit: str = "%"):
     def register(func: Callable) -> Callable:
-        inputs = tuple(input_ref(p) for p in inspect.signature(func).parameters)
+        inputs = tuple(input_ref(p) for p in parameters(func))
         METRICS[func.__name__] = Metric(func.__name__, label, func, inputs, unit)
         return func
     return register
 
 
+def parameters(func: Callable) -> tuple[str, ...]:
+    """What a metric takes, by name: lines of the 数据表 (spent), 基本信息 counts (staff), previous_…"""
+    return tuple(inspect.signature(func).parameters)
+
+
 def compute(func: Callable, named: Mapping[str, object]):
     """func's value, each parameter taken from `named` by its name (a missing one is None)."""
-    return func(**{p: named.get(p) for p in inspect.signature(func).parameters})
+    return func(**{p: named.get(p) for p in parameters(func)})
 
 
 def safe_ratio(numerator, denominator):
