@@ -1,4 +1,4 @@
-"""Long tables a page at a time: past presentation.tables.TABLE_ROWS_IN_FULL rows the browser
+"""Long tables a page at a time: past presentation.settings.TABLE_ROWS_IN_FULL rows the browser
 gets one page, and search, sort and the page number work on every row on the server.
 
 The pure functions on small frames; the pages under AppTest on the sample warehouse with
@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipeline import settings
 from presentation import tables
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
@@ -70,8 +71,8 @@ def test_pages_cover_every_row_once():
 @pytest.fixture
 def app(sample_warehouse: Path, monkeypatch) -> AppTest:
     monkeypatch.setenv("PERF_DB", str(sample_warehouse))
-    monkeypatch.setattr(tables, "TABLE_ROWS_IN_FULL", IN_FULL)
-    monkeypatch.setattr(tables, "TABLE_PAGE_ROWS", PAGE)
+    monkeypatch.setattr(settings, "TABLE_ROWS_IN_FULL", IN_FULL)
+    monkeypatch.setattr(settings, "TABLE_PAGE_ROWS", PAGE)
     app = AppTest.from_file(str(APP), default_timeout=60)
     app.query_params["year"] = str(YEAR)
     app.run()
@@ -153,8 +154,8 @@ def test_search_finds_units_beyond_the_first_page_and_narrows_the_download(app, 
 
 def test_a_link_with_search_and_sort_opens_that_view(sample_warehouse, monkeypatch):
     monkeypatch.setenv("PERF_DB", str(sample_warehouse))
-    monkeypatch.setattr(tables, "TABLE_ROWS_IN_FULL", IN_FULL)
-    monkeypatch.setattr(tables, "TABLE_PAGE_ROWS", PAGE)
+    monkeypatch.setattr(settings, "TABLE_ROWS_IN_FULL", IN_FULL)
+    monkeypatch.setattr(settings, "TABLE_PAGE_ROWS", PAGE)
     app = AppTest.from_file(str(APP), default_timeout=60)
     for key, value in {"year": str(YEAR), "execution_find": "镇", "execution_sort": "单位名称",
                        "execution_order": "从高到低"}.items():
@@ -177,6 +178,6 @@ def test_short_tables_stay_whole(sample_warehouse, monkeypatch):
     app.run()
     _open(app, "views/ranking.py")
     loaded = _fetch(sample_warehouse, "SELECT count(*) FROM unit_scores WHERE year = ?", YEAR)[0][0]
-    assert loaded <= tables.TABLE_ROWS_IN_FULL
+    assert loaded <= settings.TABLE_ROWS_IN_FULL
     assert len(_table(app, "排名")) == loaded
     assert not [n for n in app.number_input if n.key == "ranking_page"]

@@ -172,10 +172,7 @@ def test_a_province_table_in_chromium_is_a_page_searched_and_sorted_on_the_serve
     from the far end found by typing its name, and the download holding every row found."""
     import csv
     import io
-
     from playwright.sync_api import sync_playwright
-
-    from presentation import tables
 
     with duckdb.connect(str(province_warehouse), read_only=True) as con:
         loaded = con.execute("SELECT count(*) FROM unit_scores WHERE year = ?", [YEAR]).fetchone()[0]
@@ -184,7 +181,7 @@ def test_a_province_table_in_chromium_is_a_page_searched_and_sorted_on_the_serve
                              "ORDER BY sangong_control_rate, unit_name LIMIT 1", [YEAR]).fetchone()[0]
         matching = con.execute("SELECT count(*) FROM unit_scores WHERE year = ? AND "
                                "concat_ws(' ', unit_name, unit_type) LIKE ?", [YEAR, f"%{wanted}%"]).fetchone()[0]
-    assert loaded > tables.TABLE_ROWS_IN_FULL
+    assert loaded > settings.TABLE_ROWS_IN_FULL
     rate = "三公经费控制率（%）"
     base, server = dashboard_server.start({"PERF_DB": str(province_warehouse)})
     try:
@@ -198,8 +195,8 @@ def test_a_province_table_in_chromium_is_a_page_searched_and_sorted_on_the_serve
                 query = {"year": YEAR, "sangong_sort": rate, "sangong_order": "从高到低"}
                 bench.settle(page, f"{base}/sangong?{urllib.parse.urlencode(query)}", f"三公经费 · {YEAR} 年度")
                 assert page.locator('[data-testid="stException"]').count() == 0
-                pages = -(-loaded // tables.TABLE_PAGE_ROWS)
-                assert page.get_by_text(f"共 {loaded:,} 行，每页 {tables.TABLE_PAGE_ROWS} 行，这是第 1 页").count() == 1
+                pages = -(-loaded // settings.TABLE_PAGE_ROWS)
+                assert page.get_by_text(f"共 {loaded:,} 行，每页 {settings.TABLE_PAGE_ROWS} 行，这是第 1 页").count() == 1
                 assert page.get_by_text(f"页（共 {pages} 页）").count() == 1
 
                 box = page.get_by_label("查找", exact=True)
