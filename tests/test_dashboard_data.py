@@ -310,6 +310,7 @@ def test_missing_warehouse_is_reported_not_raised_as_a_traceback(tmp_path, monke
     assert "make pipeline" in " ".join(m.value for m in app.markdown)
 
 
+@pytest.mark.slow
 def test_page_follows_a_new_build_on_rerun(warehouse):
     app = AppTest.from_file(str(APP), default_timeout=30).run()
     assert not app.exception

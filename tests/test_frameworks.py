@@ -271,6 +271,7 @@ def test_sample_frameworks_keep_section_3_rules():
 
 # ---------------------------------------------------------------- whole runs
 
+@pytest.mark.slow
 def test_other_bands_and_maxima_are_followed_by_the_run(county: County, tmp_path, query):
     frameworks = tmp_path / "frameworks"
     shutil.copytree(FRAMEWORKS_DIR, frameworks, ignore=shutil.ignore_patterns("examples"))

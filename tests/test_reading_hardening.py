@@ -136,6 +136,7 @@ def test_amount_columns_prior_year_and_copies(county: County):
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.lists(st.sampled_from(MUTATIONS), min_size=1, max_size=4), min_size=10, max_size=10),
        st.integers(0, 10_000))
+@pytest.mark.slow
 def test_any_mutated_workbook_publishes_what_was_meant_or_says_why(tmp_path_factory, plans, seed):
     county = County(tmp_path_factory.mktemp("county") / "raw", roster=list(BIG_ROSTER))
     cases = {}
@@ -445,6 +446,7 @@ def test_a_value_left_under_a_merge_is_not_read(county: County):
     assert state_of(result, "2024/合并.xlsx") == QUARANTINED
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 def test_a_libreoffice_ods_workbook_is_read(county: County, tmp_path: Path):
     import subprocess

@@ -250,6 +250,7 @@ def test_a_second_round_notice_lists_what_is_open_and_says_what_was_fixed(two_er
     assert rounds == [(1, dt.date(2025, 8, 5), dt.date(2025, 8, 19)), (2, dt.date(2025, 8, 25), dt.date(2025, 9, 8))]
 
 
+@pytest.mark.slow
 def test_make_report_records_its_notices_in_the_ledger(two_errors_then_one, tmp_path):
     db, book, out = tmp_path / "p.duckdb", tmp_path / "bureau.sqlite", tmp_path / "out"
     publish(process(two_errors_then_one.raw, ledger=book).tables, db)

@@ -48,6 +48,7 @@ def rows(path: Path) -> int:
     return len(ledger.all_decisions(path))
 
 
+@pytest.mark.slow
 def test_officer_score_counts_and_says_where_it_comes_from(two_units: County, tmp_path: Path, query):
     book = tmp_path / "ledger" / "bureau.sqlite"
     db = tmp_path / "wh" / "performance.duckdb"
@@ -86,6 +87,7 @@ def test_officer_score_counts_and_says_where_it_comes_from(two_units: County, tm
     assert "撤回" in listing.stdout and "6.5 分" in listing.stdout
 
 
+@pytest.mark.slow
 def test_same_inputs_and_ledger_give_the_same_warehouse(two_units: County, tmp_path: Path):
     book = tmp_path / "ledger.sqlite"
     record(book, year=2024, unit=FINANCE, code="B7", score="8.25", reason="资产卡片与账面不符", officer="李四",
@@ -150,6 +152,7 @@ def test_cli_refuses_with_one_chinese_line(county: County, tmp_path: Path):
     assert withdrawn.returncode == 2 and "没有可撤回" in withdrawn.stderr
 
 
+@pytest.mark.slow
 def test_a_unit_known_only_to_the_warehouse_is_accepted(two_units: County, tmp_path: Path):
     db = tmp_path / "wh" / "performance.duckdb"
     run_pipeline(two_units.raw, db)
@@ -189,6 +192,7 @@ def test_officers_recording_at_once_lose_nothing(county: County, tmp_path: Path)
         assert [d.reason for d in recorded if d.officer == officer] == [f"{officer} 第{n}条" for n in range(len(codes))]
 
 
+@pytest.mark.slow
 def test_outputs_use_the_final_review_and_count_the_officers_changes(two_units: County, tmp_path: Path):
     from pipeline.outputs import summary
     from pipeline.outputs.load import read_year

@@ -85,6 +85,7 @@ def test_framework_sampling_part_is_checked():
         assert config is not None and set(config.weights) == set(sampling.SIGNALS)
 
 
+@pytest.mark.slow
 def test_the_sample_in_the_warehouse(county: County, tmp_path: Path, query):
     county.workbook("ref.xlsx", reference_form())
     county.workbook("cz.xlsx", unit_form("遂溪县财政局", data={13: 5_000_000.0, 14: 3_660_548.0}))
