@@ -147,7 +147,7 @@ _CFB_END = 0xFFFFFFFA  # sector numbers from here up are markers, not sectors
 # Excel, WPS and LibreOffice put a password-protected .xlsx into a compound file with these
 # two streams instead of a zip.
 _ENCRYPTED_STREAMS = frozenset({"EncryptionInfo", "EncryptedPackage"})
-ENCRYPTED_MESSAGE = "文件已加密，请去除密码后重新报送"
+ENCRYPTED_MESSAGE = "已加密，请去除密码后重新报送"
 
 # The mark a cell gets instead of a value when it holds a formula the file gives no
 # trustworthy result for; parse then names the cell and shows the formula.
@@ -490,7 +490,7 @@ def _inspect_parts(entries: list, inflate: Callable[[object, int], bytes], size:
         raise _too_large(f"压缩包内有{len(entries):,}个部件，超过上限{MAX_ZIP_ENTRIES:,}个，不是正常的Excel工作簿")
     declared = sum(e.file_size for e in entries)
     if declared > MAX_UNPACKED_BYTES:
-        raise _too_large(f"文件只有{_megabytes(size)}，解压后却有{_megabytes(declared)}，"
+        raise _too_large(f"只有{_megabytes(size)}，解压后却有{_megabytes(declared)}，"
                          f"超过上限{_megabytes(MAX_UNPACKED_BYTES)}，疑似压缩炸弹，已拒绝打开")
     by_name = {e.filename: e for e in entries}
     if "xl/workbook.xml" not in by_name:
@@ -539,13 +539,13 @@ def checked_bytes(path: Path) -> tuple[bytes, dict[str, SheetXml]]:
     try:
         size = path.stat().st_size
         if size > MAX_WORKBOOK_BYTES:
-            raise _too_large(f"文件有{_megabytes(size)}，超过上限{_megabytes(MAX_WORKBOOK_BYTES)}"
+            raise _too_large(f"有{_megabytes(size)}，超过上限{_megabytes(MAX_WORKBOOK_BYTES)}"
                              "（财政局下发的自评表约10 KB）")
         data = path.read_bytes()
     except OSError as exc:
         raise WorkbookReadError(f"无法读取（{exc.strerror or type(exc).__name__}）") from exc
     if len(data) > MAX_WORKBOOK_BYTES:  # grown since stat
-        raise _too_large(f"文件有{_megabytes(len(data))}，超过上限{_megabytes(MAX_WORKBOOK_BYTES)}"
+        raise _too_large(f"有{_megabytes(len(data))}，超过上限{_megabytes(MAX_WORKBOOK_BYTES)}"
                          "（财政局下发的自评表约10 KB）")
     if data.startswith(_CFB_MAGIC):
         if cfb_stream_names(data) & _ENCRYPTED_STREAMS:
@@ -555,7 +555,7 @@ def checked_bytes(path: Path) -> tuple[bytes, dict[str, SheetXml]]:
         try:
             return data, inspect_zip(path, data)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
-            raise WorkbookReadError("文件已损坏（压缩包内容不完整），无法作为Excel工作簿打开") from exc
+            raise WorkbookReadError("已损坏（压缩包内容不完整），无法作为Excel工作簿打开") from exc
     return data, {}
 
 
@@ -636,7 +636,7 @@ def unreadable(path: Path) -> WorkbookReadError:
     with contextlib.suppress(OSError), path.open("rb") as handle:
         head = handle.read(8)
         if head.startswith(b"PK"):
-            return WorkbookReadError("文件已损坏（压缩包内容不完整），无法作为Excel工作簿打开")
+            return WorkbookReadError("已损坏（压缩包内容不完整），无法作为Excel工作簿打开")
         if head == _CFB_MAGIC:
-            return WorkbookReadError("文件已损坏或不是Excel工作簿（旧版.xls格式内容无法识别）")
+            return WorkbookReadError("已损坏或不是Excel工作簿（旧版.xls格式内容无法识别）")
     return WorkbookReadError("不是Excel工作簿（文件内容既不是.xlsx也不是.xls），无法打开")
