@@ -287,7 +287,7 @@ def table_values(parsed: ParsedWorkbook, reviews: list[scoring.IndicatorReview])
     """What the workbook says, under the item keys the report checker uses."""
     a = parsed.amounts
     values: dict[str, object] = {f"r{n}": v for n, v in a.items()}
-    named = {d.name: a.get(d.line) for d in DATA_LINES}
+    named = line_figures(a)
     values.update({name: metrics.compute(metrics.METRICS[name].func, named) for name in REPORTED_RATES})
     values.update(
         self_score=scoring.self_total(parsed),
@@ -368,10 +368,14 @@ def _frame(table: str, rows: list[dict] | list[tuple], leave_out: tuple[str, ...
     return CONTRACT[table].frame(rows, leave_out)
 
 
+def line_figures(amounts: dict[int, object]) -> dict[str, object]:
+    """Each 数据表 line's figure by the line's name (as read; None when left blank)."""
+    return {d.name: amounts.get(d.line) for d in DATA_LINES}
+
+
 def named_figures(parsed: ParsedWorkbook) -> dict[str, object]:
     """A unit-year's figures by name: every 数据表 line (元; counts for 24, 25) and the 基本信息 counts."""
-    amounts = parsed.amounts
-    figures = {d.name: (None if amounts.get(d.line) is None else float(amounts[d.line])) for d in DATA_LINES}
+    figures = {name: None if v is None else float(v) for name, v in line_figures(parsed.amounts).items()}
     figures.update({f.key: parsed.info.get(f.key) for f in INFO_FIELDS if f.kind == "int"})
     return figures
 

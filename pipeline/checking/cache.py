@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pipeline.checking.findings import Finding
 from pipeline.reading.discover import FoundFile
-from pipeline.reading.ingest import code_fingerprint, restore
+from pipeline.reading.ingest import code_files, code_fingerprint, hash_files, restore
 from pipeline.scoring.review import IndicatorReview
 from pipeline.settings import PROJECT_ROOT
 
@@ -52,11 +52,7 @@ class CheckOutcome:
 @functools.cache  # the code does not change while a run checks and caches
 def check_code_fingerprint(root: Path = PROJECT_ROOT) -> str:
     digest = hashlib.sha256(code_fingerprint().encode())
-    for part in CHECK_CODE_PARTS:
-        for path in sorted((root / part).rglob("*.py")):
-            if "__pycache__" not in path.parts:
-                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    hash_files(digest, code_files(root, CHECK_CODE_PARTS), root)
     return digest.hexdigest()
 
 

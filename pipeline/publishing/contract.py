@@ -15,7 +15,6 @@ divide by is 0 ("not applicable").
 from __future__ import annotations
 
 import functools
-import inspect
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ class Column:
 
     @functools.cached_property
     def inputs(self) -> tuple[str, ...]:
-        return tuple(inspect.signature(self.derive).parameters) if self.derive else ()
+        return metrics.parameters(self.derive) if self.derive else ()
 
 
 def figure(name: str, doc: str | None = None) -> Column:

@@ -34,11 +34,6 @@ def ddl() -> str:
     return "\n\n".join(["\n".join(header)] + [table.ddl() for table in CONTRACT.values()]) + "\n"
 
 
-def table_schemas() -> dict[str, dict[str, pl.DataType]]:
-    """Each table's columns and polars types, as the contract defines them."""
-    return {name: table.schema for name, table in CONTRACT.items()}
-
-
 class WarehouseCheckError(Exception):
     """The new build failed a check; the previous warehouse stays published."""
 

@@ -69,10 +69,11 @@ def parse_file(path: str) -> ParseResult:
 
 # ---------------------------------------------------------------- what a result depends on
 
-def code_files(root: Path = PROJECT_ROOT) -> list[Path]:
-    """Every Python source file whose change can change a cached result."""
+def code_files(root: Path = PROJECT_ROOT, parts: tuple[str, ...] = CODE_PARTS) -> list[Path]:
+    """Every Python source file of `parts` (folders or files under root): by default those whose
+    change can change a cached parse result."""
     files: set[Path] = set()
-    for part in CODE_PARTS:
+    for part in parts:
         path = root / part
         if path.is_file():
             files.add(path)
@@ -94,10 +95,15 @@ def code_fingerprint() -> str:
     digest = hashlib.sha256(f"cache format {CACHE_FORMAT}\n".encode())
     for name in LIBRARIES:
         digest.update(f"{name} {_library_version(name)}\n".encode())
-    for path in code_files():
-        digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    hash_files(digest, code_files())
     return digest.hexdigest()
+
+
+def hash_files(digest, paths: list[Path], root: Path = PROJECT_ROOT) -> None:
+    """Add each file's place under root and its content to digest."""
+    for path in paths:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
 
 
 # ---------------------------------------------------------------- results as JSON
