@@ -12,7 +12,7 @@ import functools
 import gc
 import sys
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -140,8 +140,7 @@ def _check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError
     if isinstance(parsed, WorkbookReadError):
         sub.state, sub.reason = QUARANTINED, "文件无法打开"
         rule = parsed.rule if is_registered(parsed.rule) else "file.unreadable"
-        sub.add([finding(rule, "文件", f"文件“{found.relative}”{parsed}。{parsed.advice}", with_advice=False,
-                         found=found.path.suffix)])
+        sub.add([finding(rule, "文件", path=found.relative, reason=str(parsed), found=found.path.suffix)])
         return sub
     sub.parsed = parsed
     unit, unit_findings = rules.resolve_unit(parsed, roster.by_name, roster.by_code)
@@ -152,9 +151,7 @@ def _check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError
     framework = sub.framework = frameworks.get(found.folder_year)
     more: list[Finding] = list(parsed.findings)
     if framework is None:
-        more.append(finding("framework.missing", "基本信息",
-                            f"评价年度{sub.year}没有评分框架（schemas/frameworks/{sub.year}.toml），无法评分。",
-                            found=str(sub.year)))
+        more.append(finding("framework.missing", "基本信息", found=str(sub.year)))
     if framework is not None and (parsed.unit_name or parsed.usable):
         # Checked even when the file is quarantined, so a unit learns everything to fix at once.
         if SHEET_DATA in parsed.sheets_found:
@@ -217,12 +214,10 @@ def flag_copies(subs: list[Submission], unit_names: list[str]) -> None:
         if not named or named == sub.unit_name:
             continue
         sub.copied_from = named
-        message = (f"文件名是{named}的，内容中的单位名称却是{sub.unit_name}，疑似复制了其他单位的报表"
-                   f"（{sub.found.relative}）。")
         location = sub.parsed.info_cells.get("unit_name", "基本信息")
-        sub.add([finding("file.copied", location, message, found=sub.unit_name, expected=named)])
-        sub.findings.append(finding("file.copied", location, message, found=sub.unit_name, expected=named)
-                            .at(file=sub.found.relative, unit_name=named, year=sub.year))
+        copied = finding("file.copied", location, path=sub.found.relative, found=sub.unit_name, expected=named)
+        sub.add([copied])
+        sub.findings.append(copied.at(file=sub.found.relative, unit_name=named, year=sub.year))
 
 
 def resolve_duplicates(subs: list[Submission]) -> None:
@@ -245,16 +240,15 @@ def resolve_duplicates(subs: list[Submission]) -> None:
         filed = winner.parsed.info.get("filed_on")
         if runner_up.copied_from is None and runner_up.parsed.info.get("filed_on") == filed:
             winner.add([finding(
-                "file.same_date", winner.parsed.info_cells.get("filed_on", "基本信息"),
-                f"{unit} {year}年度有两个版本填报日期相同（{filed or '未填'}）：{winner.found.relative}、"
-                f"{runner_up.found.relative}，已按文件修改时间采用{winner.found.relative}。",
+                "file.same_date", winner.parsed.info_cells.get("filed_on", "基本信息"), unit=unit,
+                evaluation_year=year, filed_on=filed or "未填",
                 found=runner_up.found.relative, expected=winner.found.relative)])
         for older in group[1:]:
             older.state = SUPERSEDED
             older.reason = f"同一单位同一年度有更新的报送：{winner.found.relative}"
-            older.add([finding("file.superseded", "文件",
-                               f"{unit} {year}年度重复报送，本文件（填报日期{older.parsed.info.get('filed_on') or '未填'}）"
-                               f"已被{winner.found.relative}（填报日期{winner.parsed.info.get('filed_on') or '未填'}）替代。",
+            older.add([finding("file.superseded", "文件", unit=unit, evaluation_year=year,
+                               filed_on=older.parsed.info.get("filed_on") or "未填",
+                               newer_filed_on=winner.parsed.info.get("filed_on") or "未填",
                                found=older.found.relative, expected=winner.found.relative)])
 
 
@@ -326,12 +320,12 @@ def _check_report(reports, found: FoundFile, sub: Submission, loaded: dict[tuple
         text = reports.read_report_text(found.path)
     except reports.ReportReadError as exc:
         sub.state, sub.reason = QUARANTINED, "报告无法读取"
-        sub.add([replace(reports.unreadable_report_finding(found.relative, exc), severity=FATAL)])
+        sub.add([reports.unreadable_report_finding(found.relative, exc, severity=FATAL)])
         return []
     unit = reports.match_unit(text, found.path.name, names)
     if unit is None:
         sub.state, sub.reason = QUARANTINED, "报告无法匹配到单位"
-        sub.add([replace(reports.unmatched_report_finding(found.relative), severity=FATAL)])
+        sub.add([reports.unmatched_report_finding(found.relative, severity=FATAL)])
         return []
     sub.unit_name = unit
     covered.add((unit, found.folder_year))
@@ -656,14 +650,12 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
         if found.folder_year is None:
             sub = Submission(found, state=SKIPPED, reason="不在年度文件夹中")
             sub.unit_name = unit_in_file_name(found.path.name, list(roster_by_name))
-            sub.add([finding("file.misplaced", "文件",
-                             f"“{found.relative}”不在任何年度文件夹（如 2024/）中，未读取。",
-                             found=found.relative, expected=f"<评价年度>/{found.path.name}")])
+            sub.add([finding("file.misplaced", "文件", found=found.relative,
+                             expected=f"<评价年度>/{found.path.name}")])
             subs.append(sub)
         elif found.is_lock_file:
             sub = Submission(found, state=SKIPPED, reason="编辑器临时/锁定文件")
-            sub.add([finding("file.lock_file", "文件",
-                             f"“{found.relative}”是Excel/WPS打开时生成的临时文件，已跳过，不影响报送。")])
+            sub.add([finding("file.lock_file", "文件", path=found.relative)])
             subs.append(sub)
         elif found.kind == "workbook":
             subs.append(check_workbook_once(found, parsed[found.relative], roster_index, frameworks, checks))
@@ -671,9 +663,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
             report_files.append(found)
         else:
             sub = Submission(found, state=SKIPPED, reason="不是工作簿或自评报告")
-            sub.add([finding("file.unknown_kind", "文件",
-                             f"“{found.relative}”既不是Excel工作簿也不是自评报告（.txt/.docx/.pdf），已跳过。",
-                             found=found.path.suffix)])
+            sub.add([finding("file.unknown_kind", "文件", path=found.relative, found=found.path.suffix)])
             subs.append(sub)
     if checks is not None:
         checks.save(entry_key(f) for f in workbooks)

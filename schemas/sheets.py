@@ -5,7 +5,7 @@ Frames hold a whole batch of workbooks; `submission` says which one a row came f
 The parse stage turns staged strings into these typed frames (a cell that cannot be
 converted becomes null and a finding of its own), then validates them here lazily, so
 every failing cell is reported, not only the first. Each check names the finding it
-produces in CHECK_FINDINGS: rule id, severity and a Chinese message template.
+produces in CHECK_FINDINGS: its rule id (severity, label and message are the rule's).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 import pandera.polars as pa
 
-from schemas.form import TARGET_CATEGORIES, TARGET_DIRECTIONS, TARGET_KINDS
+from schemas.form import TARGET_CATEGORIES, TARGET_DIRECTIONS, TARGET_KINDS, UNIT_TYPES
 
 
 class InfoSheet(pa.DataFrameModel):
@@ -24,7 +24,7 @@ class InfoSheet(pa.DataFrameModel):
     year: int = pa.Field(ge=2000, le=2100, nullable=False)
     unit_code: str = pa.Field(nullable=True)
     department: str = pa.Field(nullable=True)
-    unit_type: str = pa.Field(nullable=True, isin=["行政单位", "参公事业单位", "事业单位", "乡镇"])
+    unit_type: str = pa.Field(nullable=True, isin=list(UNIT_TYPES))
     filed_on: pl.Date = pa.Field(nullable=True)
     contact: str = pa.Field(nullable=True)
     phone: str = pa.Field(nullable=True)
@@ -94,24 +94,23 @@ class TargetSheet(pa.DataFrameModel):
         strict = True
 
 
-# (schema, column, check) → (rule, message). {found} is the failing value; the rule's
-# severity and label are in the rule registry (pipeline/checking/findings.py).
-CHECK_FINDINGS: dict[tuple[str, str | None, str], tuple[str, str]] = {
-    ("InfoSheet", "year", "greater_than_or_equal_to"): ("info.year_invalid", "评价年度“{found}”不是有效年份。"),
-    ("InfoSheet", "year", "less_than_or_equal_to"): ("info.year_invalid", "评价年度“{found}”不是有效年份。"),
-    ("InfoSheet", "unit_name", "str_length"): ("info.unit_name_invalid", "单位名称“{found}”过短，请填写单位全称。"),
-    ("InfoSheet", "unit_type", "isin"): ("info.unit_type_unknown", "单位类型“{found}”不是行政单位、参公事业单位、事业单位、乡镇之一。"),
-    ("InfoSheet", None, "greater_than_or_equal_to"): ("info.negative", "人数或机构数“{found}”不能为负数。"),
-    ("DataSheet", "amount", "greater_than_or_equal_to"): ("data.negative", "金额“{found}”为负数，金额不能小于0，请核对。"),
-    ("DataSheet", None, "multiple_fields_uniqueness"): ("data.line_repeated", "行次{found}重复出现。"),
-    ("ScoreSheet", None, "multiple_fields_uniqueness"): ("scores.code_repeated", "指标代码{found}重复出现。"),
-    ("ScoreSheet", "code", "str_matches"): ("scores.code_invalid", "指标代码“{found}”格式不正确。"),
-    ("ScoreSheet", "self_score", "greater_than_or_equal_to"): ("scores.negative", "自评得分“{found}”为负数，得分应在0到分值之间。"),
-    ("ScoreSheet", "max_score", "greater_than_or_equal_to"): ("scores.max_negative", "分值“{found}”为负数。"),
-    ("ScoreSheet", None, "self_score_within_max"): ("scores.above_max", "自评得分{found}超过该指标分值，得分应在0到分值之间，请改正。"),
-    ("TargetSheet", "kind", "isin"): (
-        "targets.kind_unknown", f"一级指标“{{found}}”不是{'、'.join(TARGET_KINDS)}之一，该目标无法计入效益指标完成情况。"),
-    ("TargetSheet", "category", "isin"): (
-        "targets.category_unknown", f"二级指标“{{found}}”不是绩效目标表的二级指标之一（{'、'.join(TARGET_CATEGORIES)}）。"),
-    ("TargetSheet", None, "target_named"): ("targets.name_missing", "绩效目标未填写三级指标（目标名称）。"),
+# (schema, column, check) → (rule, case, fields): the finding a failing check raises. The
+# message template (its case), severity and label are the rule's, in the rule registry
+# (pipeline/checking/findings.py); {found} is the failing value, fields fill the rest.
+CHECK_FINDINGS: dict[tuple[str, str | None, str], tuple[str, str | None, dict[str, str]]] = {
+    ("InfoSheet", "year", "greater_than_or_equal_to"): ("info.year_invalid", "year_range", {}),
+    ("InfoSheet", "year", "less_than_or_equal_to"): ("info.year_invalid", "year_range", {}),
+    ("InfoSheet", "unit_name", "str_length"): ("info.unit_name_invalid", "name_too_short", {}),
+    ("InfoSheet", "unit_type", "isin"): ("info.unit_type_unknown", None, {"allowed": "、".join(UNIT_TYPES)}),
+    ("InfoSheet", None, "greater_than_or_equal_to"): ("info.negative", None, {}),
+    ("DataSheet", "amount", "greater_than_or_equal_to"): ("data.negative", None, {}),
+    ("DataSheet", None, "multiple_fields_uniqueness"): ("data.line_repeated", "schema", {}),
+    ("ScoreSheet", None, "multiple_fields_uniqueness"): ("scores.code_repeated", None, {}),
+    ("ScoreSheet", "code", "str_matches"): ("scores.code_invalid", None, {}),
+    ("ScoreSheet", "self_score", "greater_than_or_equal_to"): ("scores.negative", None, {}),
+    ("ScoreSheet", "max_score", "greater_than_or_equal_to"): ("scores.max_negative", None, {}),
+    ("ScoreSheet", None, "self_score_within_max"): ("scores.above_max", None, {}),
+    ("TargetSheet", "kind", "isin"): ("targets.kind_unknown", None, {"allowed": "、".join(TARGET_KINDS)}),
+    ("TargetSheet", "category", "isin"): ("targets.category_unknown", None, {"allowed": "、".join(TARGET_CATEGORIES)}),
+    ("TargetSheet", None, "target_named"): ("targets.name_missing", None, {}),
 }

@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, fmt_amount
+from pipeline.checking.findings import ERROR, FATAL, Finding, finding, fmt_amount
 from pipeline.checking.rules import IDENTITIES, SANGONG_PARTS, SANGONG_TOTAL
 from pipeline.reading.parse import ParsedWorkbook
 from schemas.form import DATA_LINE_BY_NUMBER, INFO_FIELDS, REQUIRED_SHEETS, SHEET_SCORES
@@ -275,10 +275,9 @@ def unrequested_findings(chain: Sequence[Version]) -> list[Finding]:
         if not extra:
             continue
         listed = "；".join(f"{c.location} {c.item}由{c.before or '空'}改为{c.after or '空'}" for c in extra)
-        findings.append(Finding(
-            WARNING, UNREQUESTED_RULE, "、".join(c.location for c in extra),
-            f"重新报送的{newer.file}除退回修改要求改正的问题外，还改动了{len(extra)}处数字：{listed}。"
-            f"请核实改动的依据（上一版本：{older.file}）。",
+        findings.append(finding(
+            UNREQUESTED_RULE, "、".join(c.location for c in extra), path=newer.file, count=len(extra),
+            changes=listed, previous_path=older.file,
             found="；".join(f"{c.location}={c.after or '空'}" for c in extra),
             expected="；".join(f"{c.location}={c.before or '空'}" for c in extra),
             file=newer.file, unit_name=newer.unit_name, year=newer.year))
@@ -319,10 +318,10 @@ def item_rows(chain: Sequence[Version], unit_code: str | None, notices: Sequence
     last: dict[tuple[str, str], int] = {}
     found: dict[tuple[str, str], Finding] = {}
     for index, version in enumerate(chain):
-        for key, finding in version.items().items():
+        for key, item in version.items().items():
             first.setdefault(key, index)
             last[key] = index
-            found.setdefault(key, finding)
+            found.setdefault(key, item)
     rows = []
     for key in sorted(first, key=lambda k: (first[k], k)):
         rule, location = key

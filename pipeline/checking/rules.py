@@ -57,15 +57,13 @@ def identity_findings(parsed: ParsedWorkbook) -> list[Finding]:
         found = amounts[left]
         if abs(found - expected) > tolerance + 1e-9:
             location = parsed.amount_cells.get(left, SHEET_DATA)
-            findings.append(finding(f"identity.r{left}", location,
-                f"{location} {_name(left)}为{fmt_amount(found)}元，应等于{_formula(terms)}"
-                f" = {fmt_amount(expected)}元，相差{fmt_amount(found - expected)}元。请核对数据表后重新报送。",
-                found=fmt_amount(found), expected=fmt_amount(expected)))
+            findings.append(finding(f"identity.r{left}", location, name=_name(left), formula=_formula(terms),
+                                    difference=fmt_amount(found - expected),
+                                    found=fmt_amount(found), expected=fmt_amount(expected)))
     r1, r9 = amounts.get(1), amounts.get(9)
     if r1 is not None and r9 is not None and abs(r1 - r9) > tolerance + 1e-9:
         findings.append(finding("budget.unbalanced", parsed.amount_cells.get(9, SHEET_DATA),
-            f"年初收入预算数{fmt_amount(r1)}元与年初支出预算数{fmt_amount(r9)}元不相等，年初预算收支不平衡，请确认。",
-            found=fmt_amount(r9), expected=fmt_amount(r1)))
+                                found=fmt_amount(r9), expected=fmt_amount(r1)))
     return findings
 
 
@@ -77,47 +75,39 @@ def score_findings(parsed: ParsedWorkbook, framework: Framework) -> list[Finding
     for spec in framework.indicators:
         row = by_code.get(spec.code)
         if row is None:
-            findings.append(finding("scores.indicator_missing", SHEET_SCORES,
-                f"评分表缺少指标{spec.code}“{spec.level3}”（分值{spec.max_score:g}），请按模板补齐。",
-                expected=spec.code))
+            findings.append(finding("scores.indicator_missing", SHEET_SCORES, name=spec.level3,
+                                    max_score=spec.max_score, expected=spec.code))
             continue
         if row.max_score is not None and abs(row.max_score - spec.max_score) > 1e-9:
-            findings.append(finding("scores.max_mismatch", row.row_ref,
-                f"{row.row_ref} 指标{spec.code}的分值填为{row.max_score:g}，{framework.year}年度评分框架规定为{spec.max_score:g}。",
-                found=f"{row.max_score:g}", expected=f"{spec.max_score:g}"))
+            findings.append(finding("scores.max_mismatch", row.row_ref, code=spec.code, framework_year=framework.year,
+                                    found=f"{row.max_score:g}", expected=f"{spec.max_score:g}"))
         if row.self_score is None:
-            findings.append(finding("scores.self_missing", row.cell,
-                f"{row.cell} 指标{spec.code}“{spec.level3}”未填写自评得分。",
-                expected=f"0 至 {spec.max_score:g}"))
+            findings.append(finding("scores.self_missing", row.cell, code=spec.code, name=spec.level3,
+                                    expected=f"0 至 {spec.max_score:g}"))
         elif row.self_score < spec.max_score - 1e-9 and not row.note:
-            findings.append(finding("scores.note_missing", row.row_ref,
-                f"{row.row_ref} 指标{spec.code}自评得分{row.self_score:g}低于分值{spec.max_score:g}，但未填写评分说明（扣分原因）。",
-                found=f"{row.self_score:g}", expected="评分说明"))
+            findings.append(finding("scores.note_missing", row.row_ref, code=spec.code, max_score=spec.max_score,
+                                    found=f"{row.self_score:g}", expected="评分说明"))
     for code, row in by_code.items():
         if framework.indicator(code) is None:
-            findings.append(finding("scores.indicator_unknown", row.row_ref,
-                f"{row.row_ref} 指标代码{code}不在{framework.year}年度评分框架中，已忽略。", found=code))
+            findings.append(finding("scores.indicator_unknown", row.row_ref, framework_year=framework.year,
+                                    found=code))
 
     stated_sum = math.fsum(i.self_score or 0.0 for i in parsed.indicators
                            if framework.indicator(i.code) is not None)
     if parsed.total is None:
         findings.append(finding("scores.total_missing", parsed.total_cell or SHEET_SCORES,
-            "评分表未填写合计得分。", expected=f"{stated_sum:g}"))
+                                expected=f"{stated_sum:g}"))
     elif abs(parsed.total - stated_sum) > SCORE_TOLERANCE:
         findings.append(finding("scores.total_mismatch", parsed.total_cell or SHEET_SCORES,
-            f"{parsed.total_cell} 合计填为{parsed.total:g}分，各指标自评得分之和为{stated_sum:g}分，请改正。",
-            found=f"{parsed.total:g}", expected=f"{stated_sum:g}"))
+                                found=f"{parsed.total:g}", expected=f"{stated_sum:g}"))
     basis = parsed.total if parsed.total is not None else stated_sum
     band = framework.grade(basis)
     if parsed.grade is None:
         if parsed.grade_raw is None:
-            findings.append(finding("scores.grade_missing", parsed.grade_cell or SHEET_SCORES,
-                "评分表未填写自评等级。", expected=band))
+            findings.append(finding("scores.grade_missing", parsed.grade_cell or SHEET_SCORES, expected=band))
     elif parsed.grade != band:
-        findings.append(finding("scores.grade_mismatch", parsed.grade_cell or SHEET_SCORES,
-            f"{parsed.grade_cell} 自评等级填为“{parsed.grade_raw}”，但合计{basis:g}分对应的等级为“{band}”"
-            f"（{framework.grade_rule()}）。",
-            found=parsed.grade_raw, expected=band))
+        findings.append(finding("scores.grade_mismatch", parsed.grade_cell or SHEET_SCORES, basis=basis,
+                                grade_rule=framework.grade_rule(), found=parsed.grade_raw, expected=band))
     return findings
 
 
@@ -127,11 +117,7 @@ def year_findings(parsed: ParsedWorkbook, folder_year: int | None) -> list[Findi
     if folder_year is None or parsed.year is None or parsed.year == folder_year:
         return []
     location = parsed.info_cells.get("year", "基本信息")
-    return [finding(
-        "file.wrong_year_folder", location,
-        f"{parsed.year}年的报表放在了{folder_year}文件夹：{location} 评价年度填为{parsed.year}，"
-        f"本文件不计入{parsed.year}年度，也不计入{folder_year}年度。",
-        found=str(parsed.year), expected=str(folder_year))]
+    return [finding("file.wrong_year_folder", location, found=str(parsed.year), expected=str(folder_year))]
 
 
 def _distance(a: str, b: str, limit: int = 2) -> int:
@@ -172,23 +158,16 @@ def resolve_unit(parsed: ParsedWorkbook, roster: Mapping[str, Mapping[str, str]]
         entry = roster[name]
         if code and code != entry["unit_code"]:
             cell = parsed.info_cells.get("unit_code", location)
-            return name, [finding(
-                "roster.code_mismatch", cell,
-                f"单位编码“{code}”与名录中{name}的编码“{entry['unit_code']}”不一致。",
-                found=code, expected=entry["unit_code"])]
+            return name, [finding("roster.code_mismatch", cell, unit=name, found=code, expected=entry["unit_code"])]
         return name, []
     if code and code in by_code:
         unit = by_code[code]
-        return unit, [finding(
-            "roster.name_differs", location,
-            f"单位名称填为“{name}”，与单位编码{code}在名录中的名称“{unit}”不一致，已按名录计为{unit}。",
-            found=name, expected=unit)]
+        return unit, [finding("roster.name_differs", location, code=code, found=name, expected=unit)]
     close = near_misses(name, list(roster))
-    hint = f"名录中相近的单位：{'、'.join(close[:3])}。" if close else ""
-    return name, [finding(
-        "roster.unknown_unit", location,
-        f"单位名称“{name}”不在预算单位名录中，不参加排名。{hint}",
-        found=name, expected=close[0] if close else None)]
+    if close:
+        return name, [finding("roster.unknown_unit", location, case="near_misses", near_misses="、".join(close[:3]),
+                              found=name, expected=close[0])]
+    return name, [finding("roster.unknown_unit", location, found=name, expected=None)]
 
 
 def roster_findings(parsed: ParsedWorkbook, roster: Mapping[str, Mapping[str, str]]) -> list[Finding]:
@@ -203,6 +182,5 @@ def late_findings(parsed: ParsedWorkbook, deadline: dt.date) -> list[Finding]:
     if not isinstance(filed_on, dt.date) or filed_on <= deadline:
         return []
     location = parsed.info_cells.get("filed_on", "基本信息")
-    return [finding("info.late", location,
-        f"填报日期{filed_on.isoformat()}晚于填报截止日期{deadline.isoformat()}，逾期{(filed_on - deadline).days}天。",
-        found=filed_on.isoformat(), expected=f"不晚于{deadline.isoformat()}")]
+    return [finding("info.late", location, deadline=deadline.isoformat(), days_late=(filed_on - deadline).days,
+                    found=filed_on.isoformat(), expected=f"不晚于{deadline.isoformat()}")]

@@ -80,10 +80,10 @@ def schema_findings(schema: type[pa.DataFrameModel], frame: pl.DataFrame,
         submission = row["submission"]
         check = str(case["check"]).split("(")[0]
         column = case["column"] if case["schema_context"] == "Column" else None
-        rule, template = (
+        rule, case, fields = (
             CHECK_FINDINGS.get((schema.__name__, column, check))
             or CHECK_FINDINGS.get((schema.__name__, None, check))
-            or (f"schema.{check}", f"{column or ''}不符合填报要求：{check}。"))
+            or (f"schema.{check}", None, {"column": column or "", "check": check}))
         if column == "category" and "category_cell" in row:
             location = row["category_cell"]
         elif "cell" in row:
@@ -94,8 +94,7 @@ def schema_findings(schema: type[pa.DataFrameModel], frame: pl.DataFrame,
         if check == "multiple_fields_uniqueness":
             found = row.get("line", row.get("code"))
         found_text = _fmt_number(found)
-        results.append((submission, finding(rule, location, f"{location} " + template.format(found=found_text),
-                                            found=found_text)))
+        results.append((submission, finding(rule, location, case=case, found=found_text, **fields)))
     return results
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pipeline.checking.findings import WARNING, Finding, fmt_amount, fmt_rate
+from pipeline.checking.findings import Finding, finding, fmt_amount, fmt_rate
 from pipeline.narratives.text import (
     GRADE_WORDS,
     ReportFigure,
@@ -284,11 +284,9 @@ def check_report(figures: list[ReportFigure],
         found = figure.written or figure.text_value or (
             _fmt_points(figure.value) if figure.value is not None else "")
         label = item_label(figure.item, indicator_names)
-        message = (f"自评报告称{label}为{found}，但{where}{expected}"
-                   f"（“{_quote(figure.sentence, figure.written)}”），"
-                   f"请核对报告与{_counterpart(figure.item)}是否一致。")
         location = f"自评报告 第{figure.paragraph}段" if figure.paragraph else "自评报告"
-        findings.append(Finding(WARNING, f"report.mismatch.{figure.item}", location, message,
+        findings.append(finding(f"report.mismatch.{figure.item}", location, item=label, where=where,
+                                quote=_quote(figure.sentence, figure.written), counterpart=_counterpart(figure.item),
                                 found=found, expected=expected))
     return findings
 
@@ -296,27 +294,16 @@ def check_report(figures: list[ReportFigure],
 # ---------------------------------------------------------------- other findings
 
 def missing_report_finding() -> Finding:
-    return Finding(
-        WARNING, "report.missing", "自评报告",
-        "未收到该单位的部门整体支出绩效自评报告（.txt、.docx 或 .pdf），报告与数据表、评分表无法相互核对，请督促单位补交。",
-    )
+    return finding("report.missing", "自评报告")
 
 
-def unmatched_report_finding(filename: str) -> Finding:
-    return Finding(
-        WARNING, "report.unmatched", "自评报告",
-        f"自评报告“{filename}”的标题和文件名中找不到单位名录中的单位名称，也对应不到任何已报送的数据表，"
-        "已记录但未核对，请确认是哪个单位的报告，并在标题中写明单位全称。",
-        found=filename,
-    )
+def unmatched_report_finding(filename: str, severity: str | None = None) -> Finding:
+    """A report no unit can be found for: a warning, or fatal for a file that is nothing else."""
+    return finding("report.unmatched", "自评报告", severity=severity, found=filename)
 
 
-def unreadable_report_finding(filename: str, error: ReportReadError | str) -> Finding:
-    return Finding(
-        WARNING, "report.unreadable", "自评报告",
-        f"自评报告“{filename}”无法读取：{error}。请单位重新提交可读的报告。",
-        found=filename,
-    )
+def unreadable_report_finding(filename: str, error: ReportReadError | str, severity: str | None = None) -> Finding:
+    return finding("report.unreadable", "自评报告", severity=severity, reason=str(error), found=filename)
 
 
 def report_figure_rows(figures: list[ReportFigure], *, file: str, unit_name: str | None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from pipeline.checking.findings import WARNING, Finding
+from pipeline.checking.findings import Finding, finding
 from pipeline.narratives.text import ReportFigure, _layout, _sentence_at, normalise_text
 from pipeline.reading.targets import TargetRow
 
@@ -67,11 +67,8 @@ def check_target_claims(figures: Sequence[ReportFigure], rows: Sequence[TargetRo
         where = row.cells.get("actual", row.row_ref)
         sheet_value = f"{row.actual:g}{row.unit or ''}"
         location = f"自评报告 第{figure.paragraph}段" if figure.paragraph else "自评报告"
-        findings.append(Finding(
-            WARNING, "report.mismatch.target", location,
-            f"自评报告称“{row.name}”为{figure.written}，但{where}的实际完成值为{sheet_value}"
-            f"（“{figure.sentence[:60]}”），请核对报告与绩效目标表是否一致。",
-            found=figure.written, expected=sheet_value))
+        findings.append(finding("report.mismatch.target", location, name=row.name, cell=where,
+                                sentence=figure.sentence[:60], found=figure.written, expected=sheet_value))
     return findings
 
 

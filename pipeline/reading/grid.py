@@ -29,7 +29,7 @@ from xml.etree import ElementTree
 
 from python_calamine import CalamineWorkbook
 
-from pipeline.checking.findings import advice as rule_advice, clip
+from pipeline.checking.findings import clip
 
 from pipeline.settings import (
     MAX_CELL_CHARS,
@@ -48,17 +48,16 @@ WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xlsb", ".ods"}
 class WorkbookReadError(Exception):
     """The file is not a workbook that may be read: broken, encrypted, or beyond the limits.
 
-    ``rule`` names the kind of problem (file.unreadable, file.encrypted, file.too_large);
-    ``advice`` is what the unit should do, in Chinese, when the message itself does not say.
+    The message says what is wrong with the file, in Chinese; ``rule`` names the kind of problem
+    (file.unreadable, file.encrypted, file.too_large), whose registry entry says what to do.
     """
 
-    def __init__(self, message: str, rule: str = "file.unreadable", advice: str | None = None):
+    def __init__(self, message: str, rule: str = "file.unreadable"):
         super().__init__(message)
         self.rule = rule
-        self.advice = rule_advice(rule) if advice is None else advice
 
-    def __reduce__(self):  # keep rule and advice through worker processes and the parse cache
-        return (type(self), (str(self), self.rule, self.advice))
+    def __reduce__(self):  # keep the rule through worker processes and the parse cache
+        return (type(self), (str(self), self.rule))
 
 
 def column_letter(col: int) -> str:
@@ -147,7 +146,7 @@ _CFB_END = 0xFFFFFFFA  # sector numbers from here up are markers, not sectors
 # Excel, WPS and LibreOffice put a password-protected .xlsx into a compound file with these
 # two streams instead of a zip.
 _ENCRYPTED_STREAMS = frozenset({"EncryptionInfo", "EncryptedPackage"})
-ENCRYPTED_MESSAGE = "已加密，请去除密码后重新报送"
+ENCRYPTED_MESSAGE = "已加密"
 
 # The mark a cell gets instead of a value when it holds a formula the file gives no
 # trustworthy result for; parse then names the cell and shows the formula.
@@ -549,7 +548,7 @@ def checked_bytes(path: Path) -> tuple[bytes, dict[str, SheetXml]]:
                          "（财政局下发的自评表约10 KB）")
     if data.startswith(_CFB_MAGIC):
         if cfb_stream_names(data) & _ENCRYPTED_STREAMS:
-            raise WorkbookReadError(ENCRYPTED_MESSAGE, rule="file.encrypted", advice="")
+            raise WorkbookReadError(ENCRYPTED_MESSAGE, rule="file.encrypted")
         return data, {}
     if data.startswith(b"PK"):
         try:
@@ -621,7 +620,7 @@ def read_workbook(path: Path) -> dict[str, Sheet]:
     except Exception as exc:  # calamine raises its own error types per format
         text = str(exc)
         if re.search(r"password|encrypt", text, re.I):
-            raise WorkbookReadError(ENCRYPTED_MESSAGE, rule="file.encrypted", advice="") from exc
+            raise WorkbookReadError(ENCRYPTED_MESSAGE, rule="file.encrypted") from exc
         raise unreadable(path) from exc
 
 

@@ -153,7 +153,7 @@ def _typed_info(value):
 def _plain(result: ParseResult) -> dict:
     """A parse result as JSON-ready values."""
     if isinstance(result, WorkbookReadError):
-        return {"read_error": [str(result), result.rule, result.advice]}
+        return {"read_error": [str(result), result.rule]}
     out = {name: getattr(result, name) for name in _PARSED_FIELDS}
     out["info"] = {key: _plain_info(value) for key, value in result.info.items()}
     for name in _BY_LINE:
@@ -169,8 +169,8 @@ def _plain(result: ParseResult) -> dict:
 def _typed(plain: dict) -> ParseResult:
     """The inverse of _plain; TypeError, ValueError, KeyError … for anything else."""
     if "read_error" in plain:
-        message, rule, advice = (str(v) for v in plain["read_error"])
-        return WorkbookReadError(message, rule, advice)
+        message, rule = (str(v) for v in plain["read_error"])
+        return WorkbookReadError(message, rule)
     if set(plain) != set(_PARSED_FIELDS):
         raise ValueError("not a parse result")
     fields = dict(plain)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, clip, finding
+from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, finding
 from pipeline.reading.normalise import (
     DigitGroupingError, FormulaErrorValue, amount_in_yuan, nfkc, parse_count, parse_date, parse_grade,
     parse_int, parse_score, parse_year, squash,
@@ -82,17 +82,13 @@ def _convert(cell: Cell | None, parser, severity: str, rule: str, what: str,
     try:
         return parser(cell.raw)
     except FormulaErrorValue as exc:
-        findings.append(finding(
-            "data.formula_error", cell.ref, f"{cell.ref}的{what}{exc}。", severity=severity,
-            found=str(exc).split("：")[-1]))
+        findings.append(finding("data.formula_error", cell.ref, severity=severity, what=what, error=str(exc),
+                                found=str(exc).split("：")[-1]))
     except DigitGroupingError as exc:
-        findings.append(finding(
-            "data.digit_grouping", cell.ref, f"{cell.ref}的{what}“{clip(cell.raw or '')}”中{exc}，无法确定金额。",
-            severity=severity, found=cell.raw))
+        findings.append(finding("data.digit_grouping", cell.ref, severity=severity, what=what, reason=str(exc),
+                                found=cell.raw))
     except ValueError as exc:
-        findings.append(finding(
-            rule, cell.ref, f"{cell.ref}的{what}“{clip(cell.raw or '')}”{exc}，请填写正确的数值。",
-            severity=severity, found=cell.raw))
+        findings.append(finding(rule, cell.ref, severity=severity, what=what, reason=str(exc), found=cell.raw))
     return None
 
 
@@ -116,8 +112,7 @@ def parse_info(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict, d
         if info_field.required and value is None and not any(
                 f.rule == f"info.{info_field.key}_invalid" for f in findings):
             findings.append(finding(f"info.{info_field.key}_missing", cell.ref if cell else f"{SHEET_INFO}!B列",
-                f"基本信息未填写{info_field.label}，无法确认这是哪个单位、哪一年度的自评表。请补填后重新报送。",
-                expected=info_field.label))
+                                    expected=info_field.label))
     return info, cells
 
 
@@ -136,9 +131,8 @@ def parse_amounts(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict
         if staged_line is None:
             amounts[data_line.line] = None
             if data_line.required:
-                findings.append(finding("data.line_missing", "数据表",
-                    f"数据表缺少行次{data_line.line}“{data_line.label}”，无法计算。请按模板补齐全部行次。",
-                    expected=f"行次{data_line.line} {data_line.label}"))
+                findings.append(finding("data.line_missing", "数据表", line=data_line.line, label=data_line.label,
+                                        expected=f"行次{data_line.line} {data_line.label}"))
             continue
         cell = staged_line.amount
         cells[data_line.line], raws[data_line.line] = cell.ref, cell.raw
@@ -153,9 +147,7 @@ def parse_amounts(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict
         value = _convert(cell, parser, severity, "data.not_a_number", what, findings)
         if value is None and data_line.required and not any(
                 f.location == cell.ref for f in findings):
-            findings.append(finding("data.amount_missing", cell.ref,
-                f"{cell.ref}（{what}）未填写，必填金额不能为空；金额为零请填0。",
-                expected="金额"))
+            findings.append(finding("data.amount_missing", cell.ref, what=what, expected="金额"))
         amounts[data_line.line] = value
     return amounts, cells, raws, labels
 

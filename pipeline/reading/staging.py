@@ -83,9 +83,9 @@ class StagedWorkbook:
         return self.amount_scale == 10_000
 
 
-def _pick_sheet(wanted: str, candidates: list[Sheet], year: int | None) -> Sheet | None | str:
+def _pick_sheet(wanted: str, candidates: list[Sheet], year: int | None) -> Sheet | None | list[Sheet]:
     """The one sheet among several that match an expected name: a visible one over hidden
-    copies, then the one named for the evaluation year; a message when none can be told apart."""
+    copies, then the one named for the evaluation year; the candidates when none can be told apart."""
     if len(candidates) > 1:
         shown = [s for s in candidates if s.visible]
         candidates = shown or candidates
@@ -97,8 +97,7 @@ def _pick_sheet(wanted: str, candidates: list[Sheet], year: int | None) -> Sheet
         return candidates[0]
     if not candidates:
         return None
-    names = "、".join(f"“{s.name}”" for s in candidates)
-    return f"工作簿中有{len(candidates)}个{wanted}工作表（{names}），无法确定哪一个是{year or '本'}年度的"
+    return candidates
 
 
 def _sheet_year(sheet: Sheet) -> int | None:
@@ -131,14 +130,14 @@ def find_sheets(sheets: dict[str, Sheet], year: int | None = None,
             # only several candidates need the year to choose between them
             year, year_known = _sheet_year(found[SHEET_INFO]), True
         picked = _pick_sheet(wanted, candidates, year)
-        if isinstance(picked, str):
+        if isinstance(picked, list):
             findings.append(finding(
-                "sheet.ambiguous", "工作簿", f"{picked}。", found="、".join(s.name for s in candidates),
-                expected=f"{wanted}({year})" if year else wanted))
+                "sheet.ambiguous", "工作簿", count=len(picked), sheet=wanted,
+                names="、".join(f"“{s.name}”" for s in picked), which_year=year or "本",
+                found="、".join(s.name for s in candidates), expected=f"{wanted}({year})" if year else wanted))
         elif picked is None:
             findings.append(finding(
-                "sheet.missing", "工作簿", f"工作簿缺少“{wanted}”工作表，无法读取。",
-                found="、".join(sheets) or "（无工作表）", expected=wanted))
+                "sheet.missing", "工作簿", found="、".join(sheets) or "（无工作表）", expected=wanted))
         else:
             found[wanted] = picked
     return found, findings
@@ -162,8 +161,8 @@ def _find_data_header(sheet: Sheet) -> tuple[int, int, int | None, list[int]] | 
 
 
 def _amount_column(sheet: Sheet, header_row: int, columns: list[int],
-                   year: int | None) -> int | str:
-    """The one amount column to read, or why there is none.
+                   year: int | None) -> int | list[int]:
+    """The one amount column to read, or the columns it cannot be told apart from.
 
     A hidden column is read only when no visible one competes; among several, the column
     named for the evaluation year (本年数, 本年, 2024年) is the one.
@@ -182,8 +181,7 @@ def _amount_column(sheet: Sheet, header_row: int, columns: list[int],
     named = [c for c in columns if current(c)]
     if len(named) == 1:
         return named[0]
-    shown = "、".join(f"{sheet.ref(header_row, c, SHEET_DATA)}“{sheet.get(header_row, c)}”" for c in columns)
-    return f"数据表表头有{len(columns)}个金额列（{shown}），无法确定哪一列是{year or '本'}年度的数"
+    return columns
 
 
 def _declared_scale(sheet: Sheet, header_row: int) -> tuple[int, list[Finding]]:
@@ -196,10 +194,8 @@ def _declared_scale(sheet: Sheet, header_row: int) -> tuple[int, list[Finding]]:
                 declared.setdefault(factor, []).append(f"{sheet.ref(r, c, SHEET_DATA)}“{clip(value, 40)}”")
     if len(declared) > 1 or 0 in declared:
         cells = "、".join(ref for refs in declared.values() for ref in refs)
-        return 1, [finding(
-            "data.unit_conflict", cells.split("“")[0],
-            f"数据表的金额单位声明互相矛盾（{cells}），无法确定金额是元还是万元。",
-            found=cells, expected="一处金额单位声明")]
+        return 1, [finding("data.unit_conflict", cells.split("“")[0], declarations=cells,
+                           found=cells, expected="一处金额单位声明")]
     return (next(iter(declared)) if declared else 1), []
 
 
@@ -248,15 +244,14 @@ def stage_data(sheet: Sheet, year: int | None = None) -> tuple[dict[int, StagedL
     """数据表: rows by 行次 below the 项目 | 行次 | 金额 header; the table's unit (factor to 元)."""
     header = _find_data_header(sheet)
     if header is None:
-        return {}, 1, [finding(
-            "data.header_missing", f"{SHEET_DATA}!A1",
-            "数据表找不到“项目 | 行次 | 金额”表头行，无法读取金额。", expected="项目 | 行次 | 金额")]
+        return {}, 1, [finding("data.header_missing", f"{SHEET_DATA}!A1", expected="项目 | 行次 | 金额")]
     header_row, line_col, item_col, amount_cols = header
     amount_col = _amount_column(sheet, header_row, amount_cols, year)
-    if isinstance(amount_col, str):
+    if isinstance(amount_col, list):
         return {}, 1, [finding(
-            "data.columns_ambiguous", sheet.ref(header_row, amount_cols[0], SHEET_DATA), f"{amount_col}。",
-            found="、".join(str(sheet.get(header_row, c)) for c in amount_cols),
+            "data.columns_ambiguous", sheet.ref(header_row, amount_cols[0], SHEET_DATA), count=len(amount_col),
+            columns="、".join(f"{sheet.ref(header_row, c, SHEET_DATA)}“{sheet.get(header_row, c)}”" for c in amount_col),
+            which_year=year or "本", found="、".join(str(sheet.get(header_row, c)) for c in amount_cols),
             expected=f"本年数（{year}年）" if year else "本年数")]
     item_col = 0 if item_col is None else item_col
     scale, findings = _declared_scale(sheet, header_row)
@@ -285,8 +280,7 @@ def stage_data(sheet: Sheet, year: int | None = None) -> tuple[dict[int, StagedL
             cells = "、".join(s.amount.ref for s in staged)
             for s_line in staged:
                 findings.append(finding(
-                    "data.line_repeated", s_line.amount.ref,
-                    f"行次{line}出现了{len(staged)}次（{cells}），无法确定哪一行是要报送的数。",
+                    "data.line_repeated", s_line.amount.ref, line=line, times=len(staged), cells=cells,
                     found=s_line.amount.raw, expected=f"行次{line}只填一行"))
         first = staged[0]
         findings += _label_findings(first)
@@ -294,9 +288,8 @@ def stage_data(sheet: Sheet, year: int | None = None) -> tuple[dict[int, StagedL
         if covering:
             data_line = DATA_LINE_BY_NUMBER[line]
             findings.append(finding(
-                "data.merged_value", first.amount.ref,
-                f"{first.amount.ref}（行次{line}“{data_line.label}”）在合并单元格{covering}中，Excel显示为空，"
-                "无法读出金额。", severity=FATAL if data_line.required else ERROR,
+                "data.merged_value", first.amount.ref, line=line, label=data_line.label, merged=covering,
+                severity=FATAL if data_line.required else ERROR,
                 found=f"合并单元格{covering}", expected="单独填写本行金额"))
         lines[line] = first
     return lines, scale, findings
@@ -316,23 +309,16 @@ def _label_findings(staged: StagedLine) -> list[Finding]:
     if others:
         other = "、".join(f"行次{n}" for n in sorted(others))
         return [finding(
-            "data.line_shifted", staged.label.ref,
-            f"{staged.label.ref}的项目“{clip(raw)}”在模板中是{other}，这里却印着行次{line}"
-            f"（模板行次{line}为“{expected_label}”），行次与项目错位，金额无法对应。",
-            found=f"行次{line} {clip(raw)}", expected=f"{other} {clip(raw)}")]
-    return [finding(
-        "data.label_mismatch", staged.label.ref,
-        f"行次{line}的项目名称“{clip(raw)}”与模板“{expected_label}”不一致，请确认金额填在了正确的行次。",
-        found=raw, expected=expected_label)]
+            "data.line_shifted", staged.label.ref, label=clip(raw), lines=other, line=line,
+            template_label=expected_label, found=f"行次{line} {clip(raw)}", expected=f"{other} {clip(raw)}")]
+    return [finding("data.label_mismatch", staged.label.ref, line=line, found=raw, expected=expected_label)]
 
 
 def stage_scores(sheet: Sheet) -> tuple[list[StagedIndicator], Cell | None, Cell | None, list[Finding]]:
     """评分表: indicator rows by 代码 (一级/二级 carried down), then 合计 and 自评等级."""
     header = _find_header(sheet, {"代码", "分值", "自评得分"})
     if header is None:
-        return [], None, None, [finding(
-            "scores.header_missing", f"{SHEET_SCORES}!A1", "评分表找不到表头行。",
-            expected="代码 | 分值 | 自评得分")]
+        return [], None, None, [finding("scores.header_missing", f"{SHEET_SCORES}!A1", expected="代码 | 分值 | 自评得分")]
     header_row, columns = header
     code_col, max_col, self_col = columns["代码"], columns["分值"], columns["自评得分"]
     l1_col, l2_col, l3_col = (columns.get(k) for k in ("一级指标", "二级指标", "三级指标"))

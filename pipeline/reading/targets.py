@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.checking.findings import ERROR, Finding, clip
+from pipeline.checking.findings import Finding, finding
 from pipeline.reading.grid import Sheet
 from pipeline.reading.normalise import label_key, nfkc, parse_amount, sheet_key, squash
 from schemas.form import (
@@ -72,11 +72,9 @@ def find_targets_sheet(sheets: dict[str, Sheet], year: int | None = None) -> tup
         of_year = [s for s in candidates if str(year) in sheet_key(s.name)]
         candidates = of_year if len(of_year) == 1 else candidates
     if len(candidates) > 1:
-        return None, [Finding(
-            ERROR, "targets.sheet_ambiguous", "工作簿",
-            f"工作簿中有{len(candidates)}张绩效目标表（{'、'.join(s.name for s in candidates)}），"
-            "无法确定以哪一张为准，请只保留本年度的一张。",
-            found="、".join(s.name for s in candidates), expected=SHEET_TARGETS)]
+        names = "、".join(s.name for s in candidates)
+        return None, [finding("targets.sheet_ambiguous", "工作簿", count=len(candidates), names=names,
+                              found=names, expected=SHEET_TARGETS)]
     return (candidates[0] if candidates else None), []
 
 
@@ -145,11 +143,6 @@ def _parse_weight(raw: str | None) -> float | None:
     return value
 
 
-def _error(rule: str, ref: str, message: str, found: str | None = None,
-           expected: str | None = None) -> Finding:
-    return Finding(ERROR, rule, ref, f"{ref}{message}", found=found, expected=expected)
-
-
 def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[list[TargetRow] | None, list[Finding]]:
     """The typed rows of the workbook's 绩效目标表 (None when it has none or left it blank) and the findings
     of reading it. A broken sheet is an error, never a quarantine: the sheet is optional."""
@@ -158,11 +151,7 @@ def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[lis
         return ([] if findings else None), findings
     header = _find_header(sheet)
     if header is None:
-        return [], [Finding(
-            ERROR, "targets.header_missing", f"{SHEET_TARGETS}!A1",
-            "绩效目标表找不到“一级指标 | 二级指标 | 三级指标 | 指标方向 | 年度指标值 | 计量单位 | "
-            "实际完成值 | 权重 | 偏差原因”表头行，无法读取绩效目标。请使用模板的表头。",
-            expected="三级指标 | 指标方向 | 实际完成值")]
+        return [], [finding("targets.header_missing", f"{SHEET_TARGETS}!A1", expected="三级指标 | 指标方向 | 实际完成值")]
     header_row, columns = header
     rows: list[TargetRow] = []
     kind = category = None
@@ -190,10 +179,8 @@ def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[lis
             direction = TARGET_DIRECTIONS.get(leading.group(1))
         if direction is None:
             ref = refs.get("direction", row_ref)
-            findings.append(_error(
-                "targets.direction_unknown", ref,
-                f"{what}的指标方向“{clip(direction_raw or '')}”无法识别，应填写≥、≤、=或定性。"
-                if squash(direction_raw) else f"{what}未填写指标方向，应填写≥、≤、=或定性。",
+            findings.append(finding(
+                "targets.direction_unknown", ref, case=None if squash(direction_raw) else "blank", what=what,
                 found=direction_raw, expected="≥ / ≤ / = / 定性"))
 
         target = actual = None
@@ -203,15 +190,12 @@ def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[lis
                 try:
                     value, carried = parse_target_number(raw.get(key), unit)
                 except ValueError as exc:
-                    findings.append(_error(
-                        f"targets.{key}_not_a_number", ref,
-                        f"{what}的{label}“{clip(raw.get(key) or '')}”{exc}，定量指标须填写数字"
-                        "（如95或95%）；无法量化的指标请把指标方向填为“定性”。",
+                    findings.append(finding(
+                        f"targets.{key}_not_a_number", ref, what=what, label=label, reason=str(exc),
                         found=raw.get(key), expected="数字"))
                     continue
                 if value is None and direction is not None:
-                    findings.append(_error(
-                        f"targets.{key}_missing", ref, f"{what}未填写{label}。", expected=label))
+                    findings.append(finding(f"targets.{key}_missing", ref, what=what, expected=label))
                 if carried and not unit:
                     unit = carried
                 if key == "target":
@@ -223,9 +207,8 @@ def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[lis
             try:
                 weight = _parse_weight(raw.get("weight"))
             except ValueError as exc:
-                findings.append(_error(
-                    "targets.weight_invalid", refs["weight"],
-                    f"{what}的权重“{clip(raw.get('weight') or '')}”{exc}。",
+                findings.append(finding(
+                    "targets.weight_invalid", refs["weight"], what=what, reason=str(exc),
                     found=raw.get("weight"), expected="大于0的数字"))
         rows.append(TargetRow(
             kind=kind, category=category, name=name,

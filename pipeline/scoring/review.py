@@ -16,7 +16,7 @@ import polars as pl
 
 from pipeline.scoring import metrics
 from pipeline.scoring import targets as target_scoring
-from pipeline.checking.findings import WARNING, Finding
+from pipeline.checking.findings import Finding, finding
 from pipeline.scoring.framework import Figures, Framework, assess, self_score_kept
 from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import INFLATION_WARNING_POINTS, LOW_EXECUTION_RATE
@@ -77,10 +77,9 @@ def review_indicators(parsed: ParsedWorkbook, framework: Framework,
 
 def unscored_findings(reviews: list[IndicatorReview]) -> list[Finding]:
     """A formula indicator that could not be recomputed keeps the self-score: say so."""
-    return [Finding(
-        WARNING, "review.formula_unscored", r.source_cell or SHEET_SCORES,
-        f"指标{r.code}“{r.level3}”无法按公式复核：{r.unscored}，复核得分暂取自评得分{r.review_score:g}分。",
-        found=f"{r.self_score:g}" if r.self_score is not None else None)
+    return [finding(
+        "review.formula_unscored", r.source_cell or SHEET_SCORES, code=r.code, name=r.level3, reason=r.unscored,
+        review_score=r.review_score, found=f"{r.self_score:g}" if r.self_score is not None else None)
         for r in reviews if r.unscored]
 
 
@@ -104,10 +103,9 @@ def apply_decisions(reviews: list[IndicatorReview], decisions: Mapping[str, obje
 
 def officer_findings(reviews: list[IndicatorReview]) -> list[Finding]:
     """An officer's score below the unit's self-score: a warning on the unit, with the officer's reason."""
-    return [Finding(
-        WARNING, "review.officer_deduction", r.source_cell or SHEET_SCORES,
-        f"财政局复核：{r.code}{r.level3} 自评{r.self_score:g}分，复核{r.review_score:g}分"
-        f"（扣{metrics.round_score(r.self_score - r.review_score):g}分）。理由：{r.reason}（复核人：{r.officer}）",
+    return [finding(
+        "review.officer_deduction", r.source_cell or SHEET_SCORES, code=r.code, name=r.level3,
+        deducted=metrics.round_score(r.self_score - r.review_score), reason=r.reason, officer=r.officer,
         found=f"{r.self_score:g}", expected=f"{r.review_score:g}")
         for r in reviews
         if r.source == SOURCE_OFFICER and r.self_score is not None and r.review_score < r.self_score - 1e-9]
@@ -147,10 +145,8 @@ def inflation_findings(parsed: ParsedWorkbook, reviews: list[IndicatorReview]) -
         return []
     over = [r for r in reviews if r.self_score is not None and r.self_score > r.review_score + 1e-9]
     detail = "；".join(f"{r.code}{r.level3} 自评{r.self_score:g}分、复核{r.review_score:g}分" for r in over)
-    return [Finding(
-        WARNING, "review.self_score_above_review", parsed.total_cell or SHEET_SCORES,
-        f"自评得分{claimed:g}分高于复核得分{review:g}分（高{gap:g}分）。"
-        f"差异来自：{detail or '各指标合计'}。请核实自评依据。",
+    return [finding(
+        "review.self_score_above_review", parsed.total_cell or SHEET_SCORES, gap=gap, sources=detail or "各指标合计",
         found=f"{claimed:g}", expected=f"{review:g}")]
 
 

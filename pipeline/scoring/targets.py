@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
-from pipeline.checking.findings import ERROR, WARNING, Finding, clip
+from pipeline.checking.findings import ERROR, Finding, finding
 from pipeline.reading.normalise import squash
 from pipeline.reading.targets import TargetRow
 from pipeline.scoring import metrics
@@ -157,12 +157,10 @@ def missing_sheet_findings(codes: Sequence[str], sheet_rule: str) -> list[Findin
     """No 绩效目标表: a warning when the framework makes it optional, an error when required."""
     if not codes or sheet_rule not in ("optional", "required"):
         return []
-    severity = ERROR if sheet_rule == "required" else WARNING
-    named = "、".join(codes)
-    tail = "本年度绩效目标表为必报，请补报后重新报送。" if severity == ERROR else "建议按模板填报绩效目标表。"
-    return [Finding(severity, "targets.sheet_missing", "工作簿",
-                    f"没有绩效目标表（或未填写），{named}无法复核，复核得分暂按自评得分计。{tail}",
-                    expected=SHEET_TARGETS)]
+    if sheet_rule == "required":
+        return [finding("targets.sheet_missing", "工作簿", case="required", severity=ERROR, codes="、".join(codes),
+                        expected=SHEET_TARGETS)]
+    return [finding("targets.sheet_missing", "工作簿", codes="、".join(codes), expected=SHEET_TARGETS)]
 
 
 def row_findings(rows: Sequence[TargetRow], table: Mapping[str, float]) -> list[Finding]:
@@ -175,38 +173,27 @@ def row_findings(rows: Sequence[TargetRow], table: Mapping[str, float]) -> list[
         if row.direction == QUALITATIVE:
             ref = row.cells.get("actual", row.row_ref)
             if completion_qualitative(row.actual_raw, table) is None:
-                findings.append(Finding(
-                    ERROR, "targets.qualitative_unknown", ref,
-                    f"{ref}{_row_name(row)}为定性指标，实际完成值“{clip(row.actual_raw or '')}”"
-                    f"不是{allowed}之一。",
-                    found=row.actual_raw, expected=allowed))
+                findings.append(finding(
+                    "targets.qualitative_unknown", ref, what=_row_name(row), found=row.actual_raw, expected=allowed))
         if some_weights and row.weight is None and "weight" in row.cells and not squash(row.weight_raw):
             ref = row.cells["weight"]
-            findings.append(Finding(
-                ERROR, "targets.weight_missing", ref,
-                f"{ref}{_row_name(row)}未填写权重；其他行填了权重，本行暂按其余各行的平均权重计。",
-                expected="大于0的数字"))
+            findings.append(finding(
+                "targets.weight_missing", ref, what=_row_name(row), expected="大于0的数字"))
         if row.unit and squash(row.unit) in ("%", "％") and row.target and row.actual \
                 and max(row.target, row.actual) / max(min(row.target, row.actual), 1e-12) >= PERCENT_SCALE_GAP \
                 and min(row.target, row.actual) <= 1:
             ref = row.cells.get("actual", row.row_ref)
-            findings.append(Finding(
-                ERROR, "targets.percent_scale", ref,
-                f"{ref}{_row_name(row)}的年度指标值{row.target:g}与实际完成值{row.actual:g}相差百倍，"
-                "疑似一个按百分数、一个按小数填写，请统一按百分数填写（如95%填95）。",
+            findings.append(finding(
+                "targets.percent_scale", ref, what=_row_name(row), target=row.target, actual=row.actual,
                 found=f"{row.target:g} / {row.actual:g}"))
         c = completion(row, table)
         if c is not None and c < 1 and not row.reason:
             ref = row.cells.get("reason", row.row_ref)
-            findings.append(Finding(
-                ERROR, "targets.reason_missing", ref,
-                f"{ref}{_row_name(row)}未完成（完成度{c * 100:.2f}%），须填写偏差原因。",
-                found=f"{c * 100:.2f}%", expected="偏差原因"))
+            findings.append(finding(
+                "targets.reason_missing", ref, what=_row_name(row), found=f"{c * 100:.2f}%", expected="偏差原因"))
     if rows and all(r.direction == QUALITATIVE for r in rows):
-        findings.append(Finding(
-            WARNING, "targets.all_qualitative", SHEET_TARGETS,
-            f"绩效目标表的{len(rows)}个指标全部为定性指标，没有可衡量的量化目标。",
-            found=f"{len(rows)}个定性指标", expected="量化指标"))
+        findings.append(finding(
+            "targets.all_qualitative", SHEET_TARGETS, count=len(rows), found=f"{len(rows)}个定性指标", expected="量化指标"))
     return findings
 
 
