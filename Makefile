@@ -82,7 +82,7 @@ template: $(STAMP) ## write the blank workbook for YEAR= that the bureau sends t
 	  $(if $(FRAMEWORKS),--frameworks "$(FRAMEWORKS)")
 
 .PHONY: docs
-docs: $(STAMP) ## regenerate docs/metrics.md and pipeline/publishing/warehouse.sql from the code and framework files
+docs: $(STAMP) ## regenerate docs/metrics.md, docs/rules.md and pipeline/publishing/warehouse.sql from the code and framework files
 	$(RUN) python -m pipeline docs
 
 .PHONY: review

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     template_cmd.add_argument("--out", type=Path, required=True)
     template_cmd.add_argument("--frameworks", type=Path, default=None,
                               help="评分框架文件夹（默认 PERF_FRAMEWORKS 或 schemas/frameworks）")
-    docs_cmd = commands.add_parser("docs", help="由代码和评分框架生成 docs/metrics.md 和 warehouse.sql")
+    docs_cmd = commands.add_parser("docs", help="由代码和评分框架生成 docs/metrics.md、docs/rules.md 和 warehouse.sql")
     docs_cmd.add_argument("--check", action="store_true", help="只检查生成的文件是否与代码一致")
     add_review_commands(commands)
     args = parser.parse_args(argv)
@@ -66,11 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"已生成 {path}")
         return 0
     if args.command == "docs":
+        from pipeline.checking import doc as rules_doc
         from pipeline.publishing import warehouse
         from pipeline.scoring import doc
         from pipeline.scoring.framework import FrameworkError
         try:
-            generated = {doc.DOC_PATH: doc.render(), warehouse.DDL_PATH: warehouse.ddl()}
+            generated = {doc.DOC_PATH: doc.render(), rules_doc.DOC_PATH: rules_doc.render(),
+                         warehouse.DDL_PATH: warehouse.ddl()}
         except FrameworkError as exc:
             print(f"docs: {exc}", file=sys.stderr)
             return 2

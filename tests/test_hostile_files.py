@@ -559,4 +559,4 @@ def test_read_error_findings_carry_their_own_rule_and_advice(county):
     sub = process(county.raw).submissions[0]
     finding = next(f for f in sub.findings if f.severity == "fatal")
     assert finding.rule == "file.encrypted"
-    assert finding.message == f"文件“2024/加密.xlsx”{ENCRYPTED_MESSAGE}。"
+    assert finding.message == "文件“2024/加密.xlsx”已加密，请去除密码后重新报送。"

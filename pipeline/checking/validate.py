@@ -80,7 +80,7 @@ def schema_findings(schema: type[pa.DataFrameModel], frame: pl.DataFrame,
         submission = row["submission"]
         check = str(case["check"]).split("(")[0]
         column = case["column"] if case["schema_context"] == "Column" else None
-        rule, case, fields = (
+        rule, wording, fields = (
             CHECK_FINDINGS.get((schema.__name__, column, check))
             or CHECK_FINDINGS.get((schema.__name__, None, check))
             or (f"schema.{check}", None, {"column": column or "", "check": check}))
@@ -94,7 +94,7 @@ def schema_findings(schema: type[pa.DataFrameModel], frame: pl.DataFrame,
         if check == "multiple_fields_uniqueness":
             found = row.get("line", row.get("code"))
         found_text = _fmt_number(found)
-        results.append((submission, finding(rule, location, case=case, found=found_text, **fields)))
+        results.append((submission, finding(rule, location, case=wording, found=found_text, **fields)))
     return results
 
 
