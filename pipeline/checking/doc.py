@@ -35,7 +35,7 @@ _FAMILIES_NOTE = """\
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return text.replace("|", "\\|").replace("<", "\\<").replace("\n", " ")
 
 
 def _code(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections.abc import Mapping
@@ -341,7 +342,8 @@ COLUMN_FIELDS = frozenset({"location", "found", "expected"})
 ADVICE_FIELD = "advice"
 
 
-def template_fields(template: str) -> set[str]:
+@functools.cache  # a handful of templates, parsed once each
+def template_fields(template: str) -> frozenset[str]:
     """The named fields a str.format template uses ({basis:g} → basis)."""
     names = set()
     for _, name, _, _ in string.Formatter().parse(template):
@@ -349,7 +351,7 @@ def template_fields(template: str) -> set[str]:
             names.add(re.split(r"[.\[]", name, maxsplit=1)[0])
     if "" in names or any(n.isdigit() for n in names):
         raise ValueError(f"template fields must be named: {template}")
-    return names
+    return frozenset(names)
 
 
 _UNSET = object()
@@ -369,21 +371,22 @@ def finding(rule: str, location: str, *, case: str | None = None, severity: str 
     if severity is not None and severity != entry.severity and not entry.varies:
         raise ValueError(f"rule {rule} is {entry.severity}, not {severity}")
     template = entry.template(case)
-    needed = template_fields(template) - COLUMN_FIELDS - {ADVICE_FIELD}
+    used = template_fields(template)
+    needed = used - COLUMN_FIELDS - {ADVICE_FIELD}
     given = set(fields)
     if needed != given:
         raise KeyError(f"finding rule {rule}{f' case {case}' if case else ''}: "
                        f"missing fields {sorted(needed - given)}, surplus fields {sorted(given - needed)}")
     columns = {"location": location, "found": found, "expected": expected}
     values = dict(fields)
-    for name in template_fields(template) & COLUMN_FIELDS:
+    for name in used & COLUMN_FIELDS:
         if columns[name] is _UNSET:
             raise KeyError(f"finding rule {rule}{f' case {case}' if case else ''}: missing field {name}")
         value = columns[name]
         # found / expected as the finding keeps them (cut short), so the message and the column agree
         values[name] = "" if value is None else value if name == "location" else clip(str(value))
     message = template.format(**values, advice=entry.advice)
-    if entry.advice and ADVICE_FIELD not in template_fields(template):
+    if entry.advice and ADVICE_FIELD not in used:
         message += entry.advice
     return Finding(severity or entry.severity, rule, location, message,
                    found=None if found is _UNSET else found, expected=None if expected is _UNSET else expected,
