@@ -45,6 +45,8 @@ RANK_COLUMNS = tuple(c.name for c in UNIT_SCORES.columns if c.over_table)
 # the rates a 自评报告 states and the checker compares with the workbook's
 REPORTED_RATES = ("execution_rate", "public_control_rate", "sangong_control_rate")
 DataLineRow, IndicatorRow = CONTRACT["data_lines"].Row, CONTRACT["indicator_scores"].Row
+UNIT_CHANGES, TARGETS = CONTRACT["unit_changes"], CONTRACT["targets"]
+RECTIFICATIONS, REVIEW_SAMPLE = CONTRACT["rectifications"], CONTRACT["review_sample"]
 
 
 class RunError(Exception):
@@ -398,11 +400,46 @@ def rectification_tables(chains: dict[tuple[str, int], list[resubmission.Version
                                         if v.parsed is not None and v.parsed.info.get("unit_code")), None)
         change_rows += resubmission.change_rows(chain, code)
         asked = [n for n in notices if n.unit_name == unit and n.year == year]
-        item_rows += resubmission.item_rows(chain, code, asked, as_of)
+        item_rows += [RECTIFICATIONS.derive_row(item) for item in resubmission.item_rows(chain, code, asked, as_of)]
     return {
         "submission_changes": _frame("submission_changes", change_rows),
         "rectifications": _frame("rectifications", item_rows),
     }
+
+
+def unit_changes(unit_scores: pl.DataFrame) -> pl.DataFrame:
+    """unit_changes: each unit-year against the unit's previous loaded year."""
+    rows = []
+    for now, before in scoring.with_previous_year(unit_scores):
+        previous = {f"{metrics.PREVIOUS}{name}": value for name, value in before.items()}
+        rows.append(UNIT_CHANGES.derive_row(dict(
+            unit_name=now["unit_name"], year=now["year"], previous_year=before["year"],
+            review_score=now["review_score"], previous_review_score=before["review_score"],
+            review_grade=now["review_grade"], previous_review_grade=before["review_grade"],
+        ), context={**now, **previous}))
+    return _frame("unit_changes", rows)
+
+
+def targets_of(unit_code: str | None, unit_name: str, year: int, rows: list, qualitative: dict) -> list[dict]:
+    """targets: one row per row of a unit-year's 绩效目标表, weight and completion derived."""
+    written = target_scoring.written_weights(rows)
+    return [TARGETS.derive_row(dict(unit_code=unit_code, unit_name=unit_name, year=year,
+                                    **target_scoring.target_columns(r)),
+                               context=dict(written_weight=r.weight, written_weights=written, qualitative=qualitative))
+            for r in rows]
+
+
+def review_sample_rows(unit_scores: pl.DataFrame, indicator_scores: pl.DataFrame, findings: pl.DataFrame,
+                       targets: pl.DataFrame | None, samplings: dict) -> list[dict]:
+    """review_sample: each loaded unit's risk and reasons, then the year's draw (selected_by)."""
+    rows = []
+    for year, config, scored in sampling.signals_by_year(unit_scores, indicator_scores, findings, targets, samplings):
+        candidates = [{**REVIEW_SAMPLE.derive_row(
+            dict(year=year, unit_code=unit["unit_code"], unit_name=unit["unit_name"]),
+            context=dict(signals=signals, weights=config.weights)), "unit_type": unit["unit_type"]}
+            for unit, signals in scored]
+        rows += [{k: v for k, v in c.items() if k != "unit_type"} for c in sampling.draw(candidates, year, config)]
+    return rows
 
 
 def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Submission],
@@ -434,9 +471,8 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         p, a = sub.parsed, sub.parsed.amounts
         entry = roster_by_name.get(sub.unit_name, {})
         qualitative = frameworks[sub.year].qualitative if sub.year in frameworks else {}
-        target_rows += [dict(unit_code=entry.get("unit_code") or p.info.get("unit_code"),
-                             unit_name=sub.unit_name, year=sub.year, **record)
-                        for record in target_scoring.target_records(p.targets or [], qualitative)]
+        target_rows += targets_of(entry.get("unit_code") or p.info.get("unit_code"), sub.unit_name, sub.year,
+                                  p.targets or [], qualitative)
         info_rows.append(dict(
             unit_name=sub.unit_name, year=sub.year, file=sub.found.relative,
             unit_code=p.info.get("unit_code"), department=p.info.get("department"),
@@ -520,13 +556,13 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         "data_lines": _frame("data_lines", line_rows),
         "indicator_scores": _frame("indicator_scores", indicator_rows),
         "unit_scores": unit_scores,
-        "unit_changes": scoring.year_over_year(unit_scores),
+        "unit_changes": unit_changes(unit_scores),
         "submission_status": _frame("submission_status", status_rows),
         "report_figures": _frame("report_figures", report_figures),
         **rectification_tables(chains, roster, notices or []),
         "targets": _frame("targets", target_rows),
     }
-    tables["review_sample"] = _frame("review_sample", sampling.review_sample(
+    tables["review_sample"] = _frame("review_sample", review_sample_rows(
         tables["unit_scores"], tables["indicator_scores"], findings, tables.get("targets"), samplings or {}))
     tables["build_info"] = _frame("build_info", [dict(
         build_id=build_id, built_at=dt.datetime.now().replace(microsecond=0), raw_dir=str(raw),

@@ -14,7 +14,8 @@ from pipeline.scoring import metrics
 from pipeline.scoring.framework import (
     FrameworkError, assess, load_framework, parse_framework, review_score,
 )
-from pipeline.scoring.review import add_rankings, year_over_year
+from pipeline.run import unit_changes
+from pipeline.scoring.review import add_rankings
 from tests.builders import REFERENCE_UNIT, County, reference_form
 from pipeline.settings import FRAMEWORKS_DIR
 from tests.conftest import ROOT, processed
@@ -152,7 +153,7 @@ def test_year_over_year_changes():
         "review_score": [88.5, 92.0, 90.0], "review_grade": ["良", "优", "优"],
         "execution_rate": [0.9, 0.95, 1.0], "sangong_control_rate": [1.1, None, 0.8],
     })
-    changes = year_over_year(frame)
+    changes = unit_changes(frame)
     assert changes.height == 1
     row = changes.row(0, named=True)
     assert row["review_score_change"] == 3.5 and row["previous_review_grade"] == "良"

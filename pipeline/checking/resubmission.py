@@ -303,9 +303,11 @@ def asking_notice(notices: Sequence[SentNotice], rule: str, location: str) -> Se
     return None
 
 
-def status_of(still_there: bool, deadline: dt.date | None, as_of: dt.date | None) -> str:
-    """fixed / open / overdue: overdue is open on a day after the deadline (the deadline day itself is in time)."""
-    if not still_there:
+def status(fixed_file: str | None, deadline: dt.date | None, as_of: dt.date | None) -> str:
+    """fixed when a later version no longer has the item (fixed_file); overdue when still open on
+    as_of, a day after the first asking notice's deadline (the deadline day itself is in time);
+    else open."""
+    if fixed_file is not None:
         return FIXED
     if deadline is not None and as_of is not None and as_of > deadline:
         return OVERDUE
@@ -314,7 +316,8 @@ def status_of(still_there: bool, deadline: dt.date | None, as_of: dt.date | None
 
 def item_rows(chain: Sequence[Version], unit_code: str | None, notices: Sequence[SentNotice],
               as_of: dt.date | None) -> list[dict]:
-    """rectifications rows of one unit-year: one per (rule, location) ever found as error or fatal."""
+    """rectifications rows of one unit-year, one per (rule, location) ever found as error or
+    fatal; status is derived from them (`status`)."""
     first: dict[tuple[str, str], int] = {}
     last: dict[tuple[str, str], int] = {}
     found: dict[tuple[str, str], Finding] = {}
@@ -334,7 +337,6 @@ def item_rows(chain: Sequence[Version], unit_code: str | None, notices: Sequence
             unit_code=unit_code, unit_name=origin.unit_name, year=origin.year, rule=rule, location=location,
             severity=found[key].severity, message=found[key].message,
             first_file=origin.file, first_seen=origin.filed_on, last_file=latest.file,
-            status=status_of(fixed_by is None, deadline, as_of),
             fixed_file=fixed_by.file if fixed_by else None,
             fixed_on=fixed_by.filed_on if fixed_by else None,
             notice_round=notice.round if notice else None, deadline=deadline, as_of=as_of))

@@ -181,21 +181,35 @@ def flag_low_execution(unit_scores: pl.DataFrame) -> pl.DataFrame:
             .drop("_low_before"))
 
 
-def year_over_year(unit_scores: pl.DataFrame) -> pl.DataFrame:
-    """Per unit and year, the change since the unit's previous loaded year."""
-    ordered = unit_scores.select(
-        "unit_name", "year", "review_score", "review_grade", "execution_rate", "sangong_control_rate",
-    ).sort("unit_name", "year")
-    prev = ordered.with_columns(
-        pl.col(c).shift(1).over("unit_name").alias(f"previous_{c}")
-        for c in ("year", "review_score", "review_grade", "execution_rate", "sangong_control_rate")
-    ).filter(pl.col("previous_year").is_not_null())
-    return prev.select(
-        "unit_name", "year",
-        pl.col("previous_year").cast(pl.Int32),
-        "review_score", "previous_review_score",
-        (pl.col("review_score") - pl.col("previous_review_score")).round(2).alias("review_score_change"),
-        "review_grade", "previous_review_grade",
-        (pl.col("execution_rate") - pl.col("previous_execution_rate")).alias("execution_rate_change"),
-        (pl.col("sangong_control_rate") - pl.col("previous_sangong_control_rate")).alias("sangong_control_rate_change"),
-    )
+def with_previous_year(unit_scores: pl.DataFrame) -> list[tuple[dict, dict]]:
+    """Each unit-year's row of unit_scores with the row of the unit's previous loaded year
+    (not necessarily the calendar year before); a unit's first loaded year has none and is left out."""
+    pairs, before = [], {}
+    for row in unit_scores.sort("unit_name", "year").iter_rows(named=True):
+        previous = before.get(row["unit_name"])
+        if previous is not None:
+            pairs.append((row, previous))
+        before[row["unit_name"]] = row
+    return pairs
+
+
+def _change(now: float | None, before: float | None) -> float | None:
+    return None if now is None or before is None else now - before
+
+
+def review_score_change(review_score: float | None, previous_review_score: float | None) -> float | None:
+    """复核得分 − the previous loaded year's 复核得分, in points (2 decimals)."""
+    change = _change(review_score, previous_review_score)
+    return None if change is None else metrics.round_score(change)
+
+
+def execution_rate_change(execution_rate: float | None, previous_execution_rate: float | None) -> float | None:
+    """预算资金支出率 − the previous loaded year's, in fraction points (0.05 = 5 个百分点);
+    NULL when either year's rate is not applicable."""
+    return _change(execution_rate, previous_execution_rate)
+
+
+def sangong_control_rate_change(sangong_control_rate: float | None,
+                                previous_sangong_control_rate: float | None) -> float | None:
+    """三公经费控制率 − the previous loaded year's, in fraction points; NULL when either is not applicable."""
+    return _change(sangong_control_rate, previous_sangong_control_rate)
