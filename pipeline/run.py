@@ -47,6 +47,7 @@ REPORTED_RATES = ("execution_rate", "public_control_rate", "sangong_control_rate
 DataLineRow, IndicatorRow = CONTRACT["data_lines"].Row, CONTRACT["indicator_scores"].Row
 UNIT_CHANGES, TARGETS = CONTRACT["unit_changes"], CONTRACT["targets"]
 RECTIFICATIONS, REVIEW_SAMPLE = CONTRACT["rectifications"], CONTRACT["review_sample"]
+SUBMISSION_STATUS, SUBMISSION_CHANGES = CONTRACT["submission_status"], CONTRACT["submission_changes"]
 
 
 class RunError(Exception):
@@ -398,7 +399,8 @@ def rectification_tables(chains: dict[tuple[str, int], list[resubmission.Version
     for (unit, year), chain in sorted(chains.items()):
         code = codes.get(unit) or next((v.parsed.info.get("unit_code") for v in reversed(chain)
                                         if v.parsed is not None and v.parsed.info.get("unit_code")), None)
-        change_rows += resubmission.change_rows(chain, code)
+        change_rows += [SUBMISSION_CHANGES.derive_row(given, context=cells)
+                        for given, cells in resubmission.change_rows(chain, code)]
         asked = [n for n in notices if n.unit_name == unit and n.year == year]
         item_rows += [RECTIFICATIONS.derive_row(item) for item in resubmission.item_rows(chain, code, asked, as_of)]
     return {
@@ -500,9 +502,11 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             department=entry.get("department") or p.info.get("department"),
             unit_type=entry.get("unit_type") or p.info.get("unit_type"),
             year=sub.year, file=sub.found.relative,
-            self_score=scoring.self_total(p), self_grade=p.grade, review_score=scoring.review_total(sub.reviews),
-            errors=counts(sub, ERROR), warnings=counts(sub, WARNING),
-        ), named_figures(p), {"framework": sub.framework}))
+            self_grade=p.grade, errors=counts(sub, ERROR), warnings=counts(sub, WARNING),
+        ), named_figures(p), dict(
+            framework=sub.framework, stated_total=p.total,
+            indicator_self_scores=[i.self_score for i in p.indicators],
+            indicator_review_scores=[r.review_score for r in sub.reviews])))
 
     unit_scores = _frame("unit_scores", score_rows, RANK_COLUMNS)
     # A unit that is not on the roster is listed apart: it has no rank among the roster's units.
@@ -524,29 +528,28 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
     submitted = {(s.unit_name, s.year) for s in counted}
     quarantined_units = {(s.unit_name, s.year) for s in counted if s.state == QUARANTINED}
     loaded_keys = {(s.unit_name, s.year): s for s in loaded}
-    resubmit = {(r["unit_name"], r["year"]) for r in score_rows if r["must_resubmit"]}
-    # A resubmission that had to be quarantined is answered with a notice even when an older
-    # version of the same unit-year is loaded; so is a unit whose file another unit copied.
+    with_errors = {(r["unit_name"], r["year"]) for r in score_rows if r["must_resubmit"]}
+    newer_quarantined = set()
     for s in counted:
         winner = loaded_keys.get((s.unit_name, s.year))
         if s.state == QUARANTINED and winner is not None and newer(s, winner):
-            resubmit.add((s.unit_name, s.year))
-    resubmit |= {(f.unit_name, f.year) for f in all_findings if f.rule == "file.copied"}
-    # A workbook of another year in this folder counts for neither year, but its unit is told.
-    resubmit |= {(s.unit_name, s.year) for s in subs if s.unit_name and s.year is not None
-                 and any(f.rule == "file.wrong_year_folder" for f in s.findings)}
+            newer_quarantined.add((s.unit_name, s.year))
+    copied = {(f.unit_name, f.year) for f in all_findings if f.rule == "file.copied"}
+    wrong_folder = {(s.unit_name, s.year) for s in subs if s.unit_name and s.year is not None
+                    and any(f.rule == "file.wrong_year_folder" for f in s.findings)}
     names = {u["unit_name"]: u.get("unit_code") for u in roster}
     for s in loaded:
         names.setdefault(s.unit_name, s.parsed.info.get("unit_code"))
     for name, code in names.items():
         for year in years:
             key = (name, year)
-            is_loaded = key in loaded_keys
-            status_rows.append(dict(
-                unit_code=code, unit_name=name, year=year,
-                submitted=key in submitted, loaded=is_loaded,
-                must_resubmit=key in resubmit or (key in quarantined_units and not is_loaded),
-                in_roster=name in roster_by_name))
+            status_rows.append(SUBMISSION_STATUS.derive_row(dict(
+                unit_code=code, unit_name=name, year=year, submitted=key in submitted, loaded=key in loaded_keys,
+                in_roster=name in roster_by_name,
+            ), context=dict(
+                loaded_with_errors=key in with_errors, quarantined=key in quarantined_units,
+                newer_version_quarantined=key in newer_quarantined, copied=key in copied,
+                in_wrong_year_folder=key in wrong_folder)))
 
     tables = {
         "units": _frame("units", roster),

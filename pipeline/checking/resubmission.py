@@ -251,16 +251,23 @@ def readable_pairs(chain: Sequence[Version]) -> list[tuple[Version, Version]]:
     return list(zip(readable, readable[1:]))
 
 
-def change_rows(chain: Sequence[Version], unit_code: str | None) -> list[dict]:
-    """submission_changes rows of one unit-year."""
+def requested(changed_cell: tuple, cells_asked_about: set[tuple]) -> bool:
+    """The changed cell is one an error or fatal finding of from_file was about: the finding's
+    own cell, every line of an identity it found broken, the 合计 and 等级 for a finding on the
+    评分表 (requested_keys)."""
+    return changed_cell in cells_asked_about
+
+
+def change_rows(chain: Sequence[Version], unit_code: str | None) -> list[tuple[dict, dict]]:
+    """submission_changes rows of one unit-year: the given columns, and what `requested` takes."""
     rows = []
     for older, newer in readable_pairs(chain):
         asked = requested_keys(older)
         for change in cell_changes(older.parsed, newer.parsed):
-            rows.append(dict(unit_code=unit_code, unit_name=newer.unit_name, year=newer.year,
-                             from_file=older.file, to_file=newer.file, location=change.location,
-                             item=change.item, before=change.before, after=change.after,
-                             requested=change.key in asked))
+            rows.append((dict(unit_code=unit_code, unit_name=newer.unit_name, year=newer.year,
+                              from_file=older.file, to_file=newer.file, location=change.location,
+                              item=change.item, before=change.before, after=change.after),
+                         dict(changed_cell=change.key, cells_asked_about=asked)))
     return rows
 
 
@@ -312,6 +319,15 @@ def status(fixed_file: str | None, deadline: dt.date | None, as_of: dt.date | No
     if deadline is not None and as_of is not None and as_of > deadline:
         return OVERDUE
     return OPEN
+
+
+def must_resubmit(loaded_with_errors: bool, quarantined: bool, loaded: bool, newer_version_quarantined: bool,
+                  copied: bool, in_wrong_year_folder: bool) -> bool:
+    """退回修改: the loaded version has errors; or every version was quarantined; or a version
+    newer than the loaded one was quarantined; or another unit's file copies this unit's; or
+    a workbook of the unit was filed in another year's folder."""
+    return (loaded_with_errors or (quarantined and not loaded) or newer_version_quarantined or copied
+            or in_wrong_year_folder)
 
 
 def item_rows(chain: Sequence[Version], unit_code: str | None, notices: Sequence[SentNotice],

@@ -136,9 +136,9 @@ CREATE TABLE unit_scores (
     sangong_abroad          DOUBLE,             -- r21 因公出国（境）费, NULL when not given, 元
     sangong_vehicles        DOUBLE,             -- r22 公务用车购置及运行维护费, 元
     sangong_reception       DOUBLE,             -- r23 公务接待费, 元
-    self_score              DOUBLE,             -- 自评得分 (the 合计 as stated)
+    self_score              DOUBLE,             -- 自评得分: the 合计 as stated, else the sum of the stated indicator scores (2 decimals); NULL when neither is stated.
     self_grade              VARCHAR,            -- 自评等级 as stated
-    review_score            DOUBLE,             -- 复核得分, sum of indicator review scores (officers' scores where recorded)
+    review_score            DOUBLE,             -- 复核得分: the sum of the indicators' 复核得分 (officers' scores where recorded), each rounded to 2 decimals before it is summed; in points, 2 decimals.
     review_grade            VARCHAR,            -- 复核等级: the band of the year's framework (`[grades]`) that 复核得分 reaches.
     inflation               DOUBLE,             -- 自评得分 − 复核得分, in points: how far the claim exceeds what the figures support.
     rank                    INTEGER,            -- by review_score within the year, competition ranking
@@ -173,7 +173,7 @@ CREATE TABLE submission_status (
     year          INTEGER NOT NULL,
     submitted     BOOLEAN NOT NULL,   -- some workbook of this unit was found for the year
     loaded        BOOLEAN NOT NULL,   -- one was loaded
-    must_resubmit BOOLEAN NOT NULL,   -- quarantined only, or loaded with errors
+    must_resubmit BOOLEAN NOT NULL,   -- 退回修改: the loaded version has errors; or every version was quarantined; or a version newer than the loaded one was quarantined; or another unit's file copies this unit's; or a workbook of the unit was filed in another year's folder.
     in_roster     BOOLEAN NOT NULL,
     PRIMARY KEY (unit_name, year)
 );
@@ -200,7 +200,7 @@ CREATE TABLE submission_changes (
     item      VARCHAR NOT NULL,   -- what the cell holds, e.g. 行次16“结转和结余”, B6 自评得分, 填报日期
     before    VARCHAR,            -- as compared: amounts in 元 (8,374,036.75), scores in points; NULL = blank
     after     VARCHAR,
-    requested BOOLEAN NOT NULL    -- an error or fatal finding of from_file was about this cell
+    requested BOOLEAN NOT NULL    -- The changed cell is one an error or fatal finding of from_file was about: the finding's own cell, every line of an identity it found broken, the 合计 and 等级 for a finding on the 评分表 (requested_keys).
 );
 
 -- Every error or fatal finding of any version of a unit-year, one item per (rule, location).

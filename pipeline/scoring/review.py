@@ -9,7 +9,7 @@ section 10). Scores are in points, rounded to two decimals before they are summe
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -113,17 +113,29 @@ def officer_findings(reviews: list[IndicatorReview]) -> list[Finding]:
         if r.source == SOURCE_OFFICER and r.self_score is not None and r.review_score < r.self_score - 1e-9]
 
 
+def review_score(indicator_review_scores: Sequence[float]) -> float:
+    """复核得分: the sum of the indicators' 复核得分 (officers' scores where recorded), each
+    rounded to 2 decimals before it is summed; in points, 2 decimals."""
+    return metrics.round_score(math.fsum(indicator_review_scores))
+
+
 def review_total(reviews: list[IndicatorReview]) -> float:
-    """复核得分: the sum of the rounded indicator scores."""
-    return metrics.round_score(math.fsum(r.review_score for r in reviews))
+    """复核得分 of a unit-year's indicator reviews (`review_score`)."""
+    return review_score([r.review_score for r in reviews])
+
+
+def self_score(stated_total: float | None, indicator_self_scores: Sequence[float | None]) -> float | None:
+    """自评得分: the 合计 as stated, else the sum of the stated indicator scores (2 decimals);
+    NULL when neither is stated."""
+    if stated_total is not None:
+        return stated_total
+    scores = [score for score in indicator_self_scores if score is not None]
+    return metrics.round_score(math.fsum(scores)) if scores else None
 
 
 def self_total(parsed: ParsedWorkbook) -> float | None:
-    """自评得分: the 合计 as stated, else the sum of the stated indicator scores."""
-    if parsed.total is not None:
-        return parsed.total
-    scores = [i.self_score for i in parsed.indicators if i.self_score is not None]
-    return metrics.round_score(math.fsum(scores)) if scores else None
+    """自评得分 of a workbook as read (`self_score`)."""
+    return self_score(parsed.total, [i.self_score for i in parsed.indicators])
 
 
 def review_grade(review_score: float | None, framework: Framework) -> str | None:
