@@ -6,6 +6,7 @@ here, or from the framework file, so a wrong line or two swapped inputs cannot p
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -56,6 +57,8 @@ def varied(seed: int) -> dict[int, float]:
 
 
 SCORES = [{}, {"B1": 5}, {"A1": 5, "A2": 5, "B5": 5, "B7": 2}, {"A1": 12, "A2": 10}]
+# 合计 as written by unit (the reference unit's is 98); None: left blank
+TOTALS = {name: [None, 97.5, None, 91][n] for n, name in enumerate(UNITS)}
 
 
 class Published:
@@ -108,7 +111,7 @@ def unit_scores_county(tmp_path_factory) -> Published:
         data = varied(n)
         if n == 0:
             data.update({12: 0.0, 9: 0.0, 19: 0.0})  # nothing issued: the rates over it are not applicable
-        county.workbook(f"u{n}.xlsx", unit_form(name, data=data, scores=SCORES[n % 4]))
+        county.workbook(f"u{n}.xlsx", unit_form(name, data=data, scores=SCORES[n % 4], total=TOTALS[name]))
     return build(county)
 
 
@@ -131,6 +134,12 @@ UNIT_SCORES = {
     "carryover_rate": by_lines(lambda r: ratio(r[16], None if r[4] is None or r[8] is None else r[4] + r[8])),
     "public_control_rate": by_lines(lambda r: ratio(r[18], r[17])),
     "sangong_control_rate": by_lines(lambda r: ratio(r[20], r[19])),
+    "self_score": lambda row, w: (
+        TOTALS.get(row["unit_name"], 98) if TOTALS.get(row["unit_name"], 98) is not None
+        else round(sum(i["self_score"] for i in w.of("indicator_scores", row["unit_name"], row["year"])
+                       if i["self_score"] is not None), 2)),
+    "review_score": lambda row, w: round(sum(
+        i["review_score"] for i in w.of("indicator_scores", row["unit_name"], row["year"])), 2),
     "review_grade": lambda row, w: band(row["review_score"], row["year"]),
     "inflation": lambda row, w: None if row["self_score"] is None else round(row["self_score"] - row["review_score"], 2),
     "must_resubmit": lambda row, w: row["errors"] > 0,
@@ -358,7 +367,48 @@ def status_restated(row: dict, w: Published) -> str:
     return "open"
 
 
+def requested_restated(row: dict, w: Published) -> bool:
+    """A changed cell is requested when the older version's error was about it: the lines of
+    the identity it broke (r13 = r14 + r15), and the 合计 and 等级 for its wrong 自评等级."""
+    identity = {r["source_cell"] for r in w.of("data_lines", row["unit_name"], row["year"]) if r["line"] in (13, 14, 15)}
+    return row["location"] in identity or row["item"] in ("自评得分合计", "自评等级")
+
+
 RECTIFICATIONS = {"status": status_restated}
+SUBMISSION_CHANGES = {"requested": requested_restated}
+
+
+# ------------------------------------------------------------------ submission_status
+
+EXTRA = ("440823006", "遂溪县统计局", "遂溪县统计局", "行政单位")
+# what each roster unit handed in for 2024, and whether that means 退回修改
+HANDED_IN = {
+    REFERENCE_UNIT: ("a clean workbook", False),
+    UNITS[0]: ("a workbook with an error (自评等级)", True),
+    UNITS[1]: ("only a file that cannot be opened", True),
+    UNITS[2]: ("a clean workbook, then a newer file that cannot be opened", True),
+    UNITS[3]: ("only its 2023 workbook, in the 2024 folder", True),
+    EXTRA[1]: ("nothing", False),
+}
+
+
+@pytest.fixture(scope="module")
+def status_county(tmp_path_factory) -> Published:
+    root = tmp_path_factory.mktemp("status")
+    county = County(root / "raw", roster=[*ROSTER, EXTRA])
+    county.workbook("ref.xlsx", reference_form())
+    county.workbook("u0.xlsx", unit_form(UNITS[0], grade="良"))
+    county.file(f"{UNITS[1]}.xlsx", b"PK\x03\x04 not really a workbook")
+    older = county.workbook("u2.xlsx", unit_form(UNITS[2]))
+    newer = county.file(f"{UNITS[2]}_修改.xlsx", b"PK\x03\x04 not really a workbook")
+    # no 填报日期 in the broken file: the newer one by modification time
+    os.utime(older, ns=(1_750_000_000_000_000_000,) * 2)
+    os.utime(newer, ns=(1_750_000_100_000_000_000,) * 2)
+    county.workbook("u3-2023.xlsx", unit_form(UNITS[3], year=2023))
+    return build(county)
+
+
+SUBMISSION_STATUS = {"must_resubmit": lambda row, w: HANDED_IN[row["unit_name"]][1]}
 
 
 # ------------------------------------------------------------------ every table
@@ -370,6 +420,8 @@ KOUJING = {
     "targets": ("targets_county", TARGETS),
     "review_sample": ("targets_county", REVIEW_SAMPLE),
     "rectifications": ("rectifications_county", RECTIFICATIONS),
+    "submission_changes": ("rectifications_county", SUBMISSION_CHANGES),
+    "submission_status": ("status_county", SUBMISSION_STATUS),
 }
 
 
@@ -398,7 +450,8 @@ def test_unit_scores_has_every_unit(unit_scores_county: Published):
     assert len(unit_scores_county.table("unit_scores")) == 1 + len(UNITS)
 
 
-def test_each_table_tells_its_cases_apart(unit_changes_county, targets_county, rectifications_county):
+def test_each_table_tells_its_cases_apart(unit_scores_county, unit_changes_county, targets_county,
+                                          rectifications_county, status_county):
     """The counties hold the cases each 口径 names: a previous year that is not the calendar
     year before, a change that is not applicable, every direction, every status."""
     changes = {(r["unit_name"], r["year"]): r for r in unit_changes_county.table("unit_changes")}
@@ -410,6 +463,10 @@ def test_each_table_tells_its_cases_apart(unit_changes_county, targets_county, r
     assert any(r["completion"] is None for r in targets) and any(r["completion"] == 1 for r in targets)
     assert {r["weight"] for r in targets if r["unit_name"] == REFERENCE_UNIT} == {20, 10, 40 / 3}
     assert {r["status"] for r in rectifications_county.table("rectifications")} == {"fixed", "open", "overdue"}
+    assert {r["unit_name"] for r in status_county.table("submission_status")} == set(HANDED_IN)
+    self_scores = {r["unit_name"]: r["self_score"] for r in unit_scores_county.table("unit_scores")}
+    assert self_scores[UNITS[2]] not in (None, 98) and self_scores[UNITS[1]] == 97.5  # a blank 合计: the sum
+    assert {r["requested"] for r in rectifications_county.table("submission_changes")} == {True, False}
     sample = targets_county.table("review_sample")
     assert len({r["risk"] for r in sample}) > 2 and any("没有绩效目标表" in r["reasons"] for r in sample)
 
