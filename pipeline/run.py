@@ -40,8 +40,8 @@ from schemas.form import DATA_LINES, INFO_FIELDS, SHEET_DATA, SHEET_SCORES
 AMOUNT_UNITS = {1: "元", 1_000: "千元", 10_000: "万元"}
 LOADED, QUARANTINED, SUPERSEDED, SKIPPED = "loaded", "quarantined", "superseded", "skipped"
 UNIT_SCORES = CONTRACT["unit_scores"]
-# added after the rows are built: ranks (scoring.add_rankings), the two-year flag (scoring.flag_low_execution)
-RANK_COLUMNS = tuple(c.name for c in UNIT_SCORES.columns if c.over_table)
+# computed over the whole table once every row is built: ranks, the two-year flag
+OVER_TABLE = tuple(c.name for c in UNIT_SCORES.columns if c.over_table)
 # the rates a 自评报告 states and the checker compares with the workbook's
 REPORTED_RATES = ("execution_rate", "public_control_rate", "sangong_control_rate")
 DataLineRow, IndicatorRow = CONTRACT["data_lines"].Row, CONTRACT["indicator_scores"].Row
@@ -508,13 +508,9 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             indicator_self_scores=[i.self_score for i in p.indicators],
             indicator_review_scores=[r.review_score for r in sub.reviews])))
 
-    unit_scores = _frame("unit_scores", score_rows, RANK_COLUMNS)
     # A unit that is not on the roster is listed apart: it has no rank among the roster's units.
-    on_roster = pl.col("unit_name").is_in(list(roster_by_name))
-    ranked = scoring.add_rankings(unit_scores.filter(on_roster))
-    apart = unit_scores.filter(~on_roster).with_columns(
-        pl.lit(None, dtype=ranked.schema[c]).alias(c) for c in ("rank", "rank_in_type", "rank_in_department"))
-    unit_scores = scoring.flag_low_execution(pl.concat([ranked, apart.select(ranked.columns)]).sort(["year", "unit_name"]))
+    unit_scores = UNIT_SCORES.derive_over_table(_frame("unit_scores", score_rows, OVER_TABLE), dict(
+        on_roster=pl.col("unit_name").is_in(list(roster_by_name))))
 
     ingest = _frame("ingest_files", [dict(
         file=s.found.relative, sha256=s.found.sha256, kind=s.found.kind, state=s.state,

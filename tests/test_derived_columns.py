@@ -46,6 +46,8 @@ def band(score, year):
 DERIVED = [(t.name, c.name) for t in CONTRACT.values() for c in t.columns if c.derive is not None]
 FIGURES = [(t.name, c.name, c.line) for t in CONTRACT.values() for c in t.columns if c.line is not None]
 UNITS = [name for _, name, _, _ in ROSTER if name != REFERENCE_UNIT]
+ON_ROSTER = {name for _, name, _, _ in ROSTER}
+OFF_ROSTER = "遂溪县城市更新服务中心"
 
 
 def varied(seed: int) -> dict[int, float]:
@@ -112,6 +114,7 @@ def unit_scores_county(tmp_path_factory) -> Published:
         if n == 0:
             data.update({12: 0.0, 9: 0.0, 19: 0.0})  # nothing issued: the rates over it are not applicable
         county.workbook(f"u{n}.xlsx", unit_form(name, data=data, scores=SCORES[n % 4], total=TOTALS[name]))
+    county.workbook("off.xlsx", unit_form(OFF_ROSTER, data=varied(9), info={"单位类型": "事业单位"}))
     return build(county)
 
 
@@ -122,6 +125,24 @@ def lines_of(w: Published, row: dict) -> dict[int, float | None]:
 def by_lines(formula):
     """A unit_scores column restated from its unit-year's 数据表 lines (r) alone."""
     return lambda row, w: formula(lines_of(w, row))
+
+
+def rank_among(*alike: str):
+    """1 + the number of roster units of the same year (and the same `alike` columns) whose
+    复核得分, to 2 decimals, is higher; NULL off the roster."""
+    def restated(row, w: Published):
+        if row["unit_name"] not in ON_ROSTER:
+            return None
+        peers = [r for r in w.table("unit_scores") if r["unit_name"] in ON_ROSTER and r["year"] == row["year"]
+                 and all(r[c] == row[c] for c in alike)]
+        return 1 + sum(round(r["review_score"], 2) > round(row["review_score"], 2) for r in peers)
+    return restated
+
+
+def low_execution(w: Published, unit: str, year: int) -> bool:
+    r = w.lines(unit, year)
+    rate = ratio(r.get(13), r.get(12))
+    return rate is not None and rate < LOW_EXECUTION_RATE
 
 
 UNIT_SCORES = {
@@ -143,10 +164,20 @@ UNIT_SCORES = {
     "review_grade": lambda row, w: band(row["review_score"], row["year"]),
     "inflation": lambda row, w: None if row["self_score"] is None else round(row["self_score"] - row["review_score"], 2),
     "must_resubmit": lambda row, w: row["errors"] > 0,
+    "rank": rank_among(),
+    "rank_in_type": rank_among("unit_type"),
+    "rank_in_department": rank_among("department"),
+    "low_execution_two_years": lambda row, w: (
+        low_execution(w, row["unit_name"], row["year"]) and low_execution(w, row["unit_name"], row["year"] - 1)),
 }
 
 
 # ------------------------------------------------------------------ unit_changes
+
+def low(data: dict[int, float]) -> dict[int, float]:
+    """The figures with half of 行次12 spent (行次13)."""
+    return {**data, 13: round(data[12] / 2, 2)}
+
 
 @pytest.fixture(scope="module")
 def unit_changes_county(tmp_path_factory) -> Published:
@@ -154,14 +185,17 @@ def unit_changes_county(tmp_path_factory) -> Published:
     compared with 2022 (the previous loaded year, not the calendar year before)."""
     root = tmp_path_factory.mktemp("changes")
     county = County(root / "raw")
-    county.workbook("ref-2022.xlsx", unit_form(REFERENCE_UNIT, year=2022, data=varied(20)), year=2022)
-    county.workbook("ref-2024.xlsx", reference_form())
+    # spent half of what was issued in 2022 and 2024, but not two calendar years running
+    county.workbook("ref-2022.xlsx", unit_form(REFERENCE_UNIT, year=2022, data=low(varied(20))), year=2022)
+    county.workbook("ref-2024.xlsx", reference_form(data=low(REFERENCE_DATA)))
     for n, name in enumerate(UNITS):
         before, now = varied(30 + n), varied(40 + n)
         if n == 1:
             before.update({12: 0.0})   # 2023: nothing issued, no 支出率 to compare with
         if n == 2:
             now.update({19: 0.0})      # 2024: no 三公 budget, no 控制率
+        if n == 3:
+            before, now = low(before), low(now)
         county.workbook(f"u{n}-2023.xlsx", unit_form(name, year=2023, data=before, scores=SCORES[n % 4]), year=2023)
         county.workbook(f"u{n}-2024.xlsx", unit_form(name, data=now, scores=SCORES[(n + 1) % 4]))
     return build(county)
@@ -425,6 +459,10 @@ KOUJING = {
 }
 
 
+# a column published from another county than the rest of its table (it needs two years)
+COUNTY_OF_COLUMN = {("unit_scores", "low_execution_two_years"): "unit_changes_county"}
+
+
 def test_every_derived_column_has_its_koujing_here():
     assert set(DERIVED) == {(table, column) for table, (_, columns) in KOUJING.items() for column in columns}
 
@@ -432,7 +470,7 @@ def test_every_derived_column_has_its_koujing_here():
 @pytest.mark.parametrize("table, column", DERIVED)
 def test_derived_column_end_to_end(request, table: str, column: str):
     fixture, columns = KOUJING[table]
-    w: Published = request.getfixturevalue(fixture)
+    w: Published = request.getfixturevalue(COUNTY_OF_COLUMN.get((table, column), fixture))
     published = w.table(table)
     assert published, f"{table}: no rows to check"
     values = set()
@@ -447,7 +485,7 @@ def test_derived_column_end_to_end(request, table: str, column: str):
 
 
 def test_unit_scores_has_every_unit(unit_scores_county: Published):
-    assert len(unit_scores_county.table("unit_scores")) == 1 + len(UNITS)
+    assert len(unit_scores_county.table("unit_scores")) == 2 + len(UNITS)
 
 
 def test_each_table_tells_its_cases_apart(unit_scores_county, unit_changes_county, targets_county,
@@ -456,6 +494,9 @@ def test_each_table_tells_its_cases_apart(unit_scores_county, unit_changes_count
     year before, a change that is not applicable, every direction, every status."""
     changes = {(r["unit_name"], r["year"]): r for r in unit_changes_county.table("unit_changes")}
     assert changes[(REFERENCE_UNIT, 2024)]["previous_year"] == 2022
+    two_years = {(r["unit_name"], r["year"]): r["low_execution_two_years"] for r in unit_changes_county.table("unit_scores")}
+    assert two_years[(UNITS[3], 2024)] and not two_years[(REFERENCE_UNIT, 2024)]  # 2022 and 2024 are not running
+    assert unit_scores_county.scores(OFF_ROSTER, 2024)["rank"] is None
     assert changes[(UNITS[1], 2024)]["execution_rate_change"] is None
     assert changes[(UNITS[2], 2024)]["sangong_control_rate_change"] is None
     targets = targets_county.table("targets")

@@ -58,11 +58,12 @@ def figure(name: str, doc: str | None = None) -> Column:
     return Column(name, DOUBLE, f"r{line.line} {label}, {'笔/个' if line.is_count else '元'}", line=line.line)
 
 
-def derived(func: Callable, type: str = DOUBLE, required: bool = False) -> Column:
-    """A column computed by `func`, which is named after it; its docstring is the definition (口径)."""
+def derived(func: Callable, type: str = DOUBLE, required: bool = False, over_table: bool = False) -> Column:
+    """A column computed by `func`, which is named after it; its docstring is the definition (口径).
+    Over the table, func takes the table's columns as polars expressions and gives an expression."""
     spec = metrics.METRICS.get(func.__name__)
     definition = spec.definition if spec else " ".join((func.__doc__ or "").split())
-    return Column(func.__name__, type, definition, required=required, derive=func)
+    return Column(func.__name__, type, definition, required=required, derive=func, over_table=over_table)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,17 @@ class Table:
             if c.derive is not None and not c.over_table and c.name not in given:
                 row[c.name] = c.derive(**{p: _lookup(p, row, figures, context, self.name, c.name) for p in c.inputs})
         return {c.name: row[c.name] for c in self.columns if not c.over_table}
+
+    def derive_over_table(self, frame: pl.DataFrame, context: Mapping[str, object] = {},  # noqa: B006 - read only
+                          ) -> pl.DataFrame:
+        """The frame with each column computed over the whole table, in the table's order: its
+        function's parameters name the frame's columns (given as polars expressions) or the context."""
+        for c in self.columns:
+            if c.over_table and c.derive is not None:
+                args = {p: pl.col(p) if p in frame.columns else _lookup(p, {}, {}, context, self.name, c.name)
+                        for p in c.inputs}
+                frame = frame.with_columns(c.derive(**args).alias(c.name))
+        return frame
 
     def problems(self, frame: pl.DataFrame) -> list[str]:
         """What keeps the frame from being published: columns, types, NOT NULL and the primary
@@ -291,11 +303,10 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         derived(review.review_score),
         derived(review.review_grade, VARCHAR),
         derived(review.inflation),
-        Column('rank', INTEGER, 'by review_score within the year, competition ranking', over_table=True),
-        Column('rank_in_type', INTEGER, 'within 单位类型', over_table=True),
-        Column('rank_in_department', INTEGER, 'within 主管部门', over_table=True),
-        Column('low_execution_two_years', BOOLEAN, 'execution_rate < 90 % this year and the previous year',
-               required=True, over_table=True),
+        derived(review.rank, INTEGER, over_table=True),
+        derived(review.rank_in_type, INTEGER, over_table=True),
+        derived(review.rank_in_department, INTEGER, over_table=True),
+        derived(review.low_execution_two_years, BOOLEAN, required=True, over_table=True),
         Column('errors', INTEGER, 'findings of severity error for this submission', required=True),
         Column('warnings', INTEGER, 'findings of severity warning', required=True),
         derived(must_resubmit, BOOLEAN, required=True),

@@ -141,10 +141,10 @@ CREATE TABLE unit_scores (
     review_score            DOUBLE,             -- 复核得分: the sum of the indicators' 复核得分 (officers' scores where recorded), each rounded to 2 decimals before it is summed; in points, 2 decimals.
     review_grade            VARCHAR,            -- 复核等级: the band of the year's framework (`[grades]`) that 复核得分 reaches.
     inflation               DOUBLE,             -- 自评得分 − 复核得分, in points: how far the claim exceeds what the figures support.
-    rank                    INTEGER,            -- by review_score within the year, competition ranking
-    rank_in_type            INTEGER,            -- within 单位类型
-    rank_in_department      INTEGER,            -- within 主管部门
-    low_execution_two_years BOOLEAN NOT NULL,   -- execution_rate < 90 % this year and the previous year
+    rank                    INTEGER,            -- By 复核得分 (2 decimals) among the roster's units of the year, highest first, competition ranking (1, 2, 2, 4); NULL for a unit not on the roster.
+    rank_in_type            INTEGER,            -- rank among the roster's units of the same year and 单位类型.
+    rank_in_department      INTEGER,            -- rank among the roster's units of the same year and 主管部门.
+    low_execution_two_years BOOLEAN NOT NULL,   -- 预算资金支出率 below LOW_EXECUTION_RATE (90 %) this year and in the unit's previous calendar year, both loaded.
     errors                  INTEGER NOT NULL,   -- findings of severity error for this submission
     warnings                INTEGER NOT NULL,   -- findings of severity warning
     must_resubmit           BOOLEAN NOT NULL,   -- errors > 0: 退回修改.

@@ -171,26 +171,36 @@ def competition_rank(score: pl.Expr) -> pl.Expr:
     return score.rank(method="min", descending=True).cast(pl.Int32)
 
 
-def add_rankings(unit_scores: pl.DataFrame) -> pl.DataFrame:
-    """rank, rank_in_type and rank_in_department by 复核得分 within each year."""
-    score = pl.col("review_score").round(2)
-    return unit_scores.with_columns(
-        competition_rank(score).over("year").alias("rank"),
-        competition_rank(score).over(["year", "unit_type"]).alias("rank_in_type"),
-        competition_rank(score).over(["year", "department"]).alias("rank_in_department"),
-    )
+# Columns computed over the whole of unit_scores: each function takes the table's columns as
+# polars expressions, by name, and gives the column as an expression.
+
+def _ranked(review_score: pl.Expr, on_roster: pl.Expr, *within: pl.Expr) -> pl.Expr:
+    return pl.when(on_roster).then(competition_rank(review_score.round(2)).over([*within, on_roster]))
 
 
-def flag_low_execution(unit_scores: pl.DataFrame) -> pl.DataFrame:
-    """low_execution_two_years: 预算资金支出率 below LOW_EXECUTION_RATE in this year and in the
-    unit's previous calendar year (both loaded)."""
-    low = pl.col("execution_rate") < LOW_EXECUTION_RATE
-    previous = (unit_scores.filter(low).select("unit_name", (pl.col("year") + 1).cast(pl.Int32).alias("year"))
-                .with_columns(pl.lit(True).alias("_low_before")))
-    return (unit_scores.with_columns(pl.col("year").cast(pl.Int32))
-            .join(previous, on=["unit_name", "year"], how="left")
-            .with_columns((low.fill_null(False) & pl.col("_low_before").fill_null(False)).alias("low_execution_two_years"))
-            .drop("_low_before"))
+def rank(review_score: pl.Expr, year: pl.Expr, on_roster: pl.Expr) -> pl.Expr:
+    """By 复核得分 (2 decimals) among the roster's units of the year, highest first, competition
+    ranking (1, 2, 2, 4); NULL for a unit not on the roster."""
+    return _ranked(review_score, on_roster, year)
+
+
+def rank_in_type(review_score: pl.Expr, year: pl.Expr, unit_type: pl.Expr, on_roster: pl.Expr) -> pl.Expr:
+    """rank among the roster's units of the same year and 单位类型."""
+    return _ranked(review_score, on_roster, year, unit_type)
+
+
+def rank_in_department(review_score: pl.Expr, year: pl.Expr, department: pl.Expr, on_roster: pl.Expr) -> pl.Expr:
+    """rank among the roster's units of the same year and 主管部门."""
+    return _ranked(review_score, on_roster, year, department)
+
+
+def low_execution_two_years(execution_rate: pl.Expr, unit_name: pl.Expr, year: pl.Expr) -> pl.Expr:
+    """预算资金支出率 below LOW_EXECUTION_RATE (90 %) this year and in the unit's previous
+    calendar year, both loaded."""
+    low = (execution_rate < LOW_EXECUTION_RATE).fill_null(False)
+    before = low.shift(1).over(unit_name, order_by=year)
+    consecutive = (year - year.shift(1).over(unit_name, order_by=year)) == 1
+    return (low & before.fill_null(False) & consecutive.fill_null(False)).fill_null(False)
 
 
 def with_previous_year(unit_scores: pl.DataFrame) -> list[tuple[dict, dict]]:
