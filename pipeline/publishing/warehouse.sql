@@ -144,7 +144,7 @@ CREATE TABLE unit_scores (
     rank                    INTEGER,            -- By 复核得分 (2 decimals) among the roster's units of the year, highest first, competition ranking (1, 2, 2, 4); NULL for a unit not on the roster.
     rank_in_type            INTEGER,            -- rank among the roster's units of the same year and 单位类型.
     rank_in_department      INTEGER,            -- rank among the roster's units of the same year and 主管部门.
-    low_execution_two_years BOOLEAN NOT NULL,   -- 预算资金支出率 below LOW_EXECUTION_RATE (90 %) this year and in the unit's previous calendar year, both loaded.
+    low_execution_two_years BOOLEAN NOT NULL,   -- 预算资金支出率 below LOW_EXECUTION_RATE (pipeline/settings.py) this year and in the unit's previous calendar year, both loaded.
     errors                  INTEGER NOT NULL,   -- findings of severity error for this submission
     warnings                INTEGER NOT NULL,   -- findings of severity warning
     must_resubmit           BOOLEAN NOT NULL,   -- errors > 0: 退回修改.

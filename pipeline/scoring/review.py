@@ -195,8 +195,8 @@ def rank_in_department(review_score: pl.Expr, year: pl.Expr, department: pl.Expr
 
 
 def low_execution_two_years(execution_rate: pl.Expr, unit_name: pl.Expr, year: pl.Expr) -> pl.Expr:
-    """预算资金支出率 below LOW_EXECUTION_RATE (90 %) this year and in the unit's previous
-    calendar year, both loaded."""
+    """预算资金支出率 below LOW_EXECUTION_RATE (pipeline/settings.py) this year and in the
+    unit's previous calendar year, both loaded."""
     low = (execution_rate < LOW_EXECUTION_RATE).fill_null(False)
     before = low.shift(1).over(unit_name, order_by=year)
     consecutive = (year - year.shift(1).over(unit_name, order_by=year)) == 1
