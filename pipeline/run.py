@@ -40,11 +40,14 @@ from schemas.form import DATA_LINES, INFO_FIELDS, SHEET_DATA, SHEET_SCORES
 AMOUNT_UNITS = {1: "元", 1_000: "千元", 10_000: "万元"}
 LOADED, QUARANTINED, SUPERSEDED, SKIPPED = "loaded", "quarantined", "superseded", "skipped"
 UNIT_SCORES = CONTRACT["unit_scores"]
-# added after the rows are built: ranks (scoring.add_rankings), the two-year flag (scoring.flag_low_execution)
-RANK_COLUMNS = tuple(c.name for c in UNIT_SCORES.columns if c.over_table)
+# computed over the whole table once every row is built: ranks, the two-year flag
+OVER_TABLE = tuple(c.name for c in UNIT_SCORES.columns if c.over_table)
 # the rates a 自评报告 states and the checker compares with the workbook's
 REPORTED_RATES = ("execution_rate", "public_control_rate", "sangong_control_rate")
 DataLineRow, IndicatorRow = CONTRACT["data_lines"].Row, CONTRACT["indicator_scores"].Row
+UNIT_CHANGES, TARGETS = CONTRACT["unit_changes"], CONTRACT["targets"]
+RECTIFICATIONS, REVIEW_SAMPLE = CONTRACT["rectifications"], CONTRACT["review_sample"]
+SUBMISSION_STATUS, SUBMISSION_CHANGES = CONTRACT["submission_status"], CONTRACT["submission_changes"]
 
 
 class RunError(Exception):
@@ -390,13 +393,49 @@ def rectification_tables(chains: dict[tuple[str, int], list[resubmission.Version
     for (unit, year), chain in sorted(chains.items()):
         code = codes.get(unit) or next((v.parsed.info.get("unit_code") for v in reversed(chain)
                                         if v.parsed is not None and v.parsed.info.get("unit_code")), None)
-        change_rows += resubmission.change_rows(chain, code)
+        change_rows += [SUBMISSION_CHANGES.derive_row(given, context=cells)
+                        for given, cells in resubmission.change_rows(chain, code)]
         asked = [n for n in notices if n.unit_name == unit and n.year == year]
-        item_rows += resubmission.item_rows(chain, code, asked, as_of)
+        item_rows += [RECTIFICATIONS.derive_row(item) for item in resubmission.item_rows(chain, code, asked, as_of)]
     return {
         "submission_changes": _frame("submission_changes", change_rows),
         "rectifications": _frame("rectifications", item_rows),
     }
+
+
+def unit_changes(unit_scores: pl.DataFrame) -> pl.DataFrame:
+    """unit_changes: each unit-year against the unit's previous loaded year."""
+    rows = []
+    for now, before in scoring.with_previous_year(unit_scores):
+        previous = {f"{metrics.PREVIOUS}{name}": value for name, value in before.items()}
+        rows.append(UNIT_CHANGES.derive_row(dict(
+            unit_name=now["unit_name"], year=now["year"], previous_year=before["year"],
+            review_score=now["review_score"], previous_review_score=before["review_score"],
+            review_grade=now["review_grade"], previous_review_grade=before["review_grade"],
+        ), context={**now, **previous}))
+    return _frame("unit_changes", rows)
+
+
+def targets_of(unit_code: str | None, unit_name: str, year: int, rows: list, qualitative: dict) -> list[dict]:
+    """targets: one row per row of a unit-year's 绩效目标表, weight and completion derived."""
+    written = target_scoring.written_weights(rows)
+    return [TARGETS.derive_row(dict(unit_code=unit_code, unit_name=unit_name, year=year,
+                                    **target_scoring.target_columns(r)),
+                               context=dict(written_weight=r.weight, written_weights=written, qualitative=qualitative))
+            for r in rows]
+
+
+def review_sample_rows(unit_scores: pl.DataFrame, indicator_scores: pl.DataFrame, findings: pl.DataFrame,
+                       targets: pl.DataFrame | None, samplings: dict) -> list[dict]:
+    """review_sample: each loaded unit's risk and reasons, then the year's draw (selected_by)."""
+    rows = []
+    for year, config, scored in sampling.signals_by_year(unit_scores, indicator_scores, findings, targets, samplings):
+        candidates = [{**REVIEW_SAMPLE.derive_row(
+            dict(year=year, unit_code=unit["unit_code"], unit_name=unit["unit_name"]),
+            context=dict(signals=signals, weights=config.weights)), "unit_type": unit["unit_type"]}
+            for unit, signals in scored]
+        rows += [{k: v for k, v in c.items() if k != "unit_type"} for c in sampling.draw(candidates, year, config)]
+    return rows
 
 
 def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Submission],
@@ -428,9 +467,8 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         p, a = sub.parsed, sub.parsed.amounts
         entry = roster_by_name.get(sub.unit_name, {})
         qualitative = frameworks[sub.year].qualitative if sub.year in frameworks else {}
-        target_rows += [dict(unit_code=entry.get("unit_code") or p.info.get("unit_code"),
-                             unit_name=sub.unit_name, year=sub.year, **record)
-                        for record in target_scoring.target_records(p.targets or [], qualitative)]
+        target_rows += targets_of(entry.get("unit_code") or p.info.get("unit_code"), sub.unit_name, sub.year,
+                                  p.targets or [], qualitative)
         info_rows.append(dict(
             unit_name=sub.unit_name, year=sub.year, file=sub.found.relative,
             unit_code=p.info.get("unit_code"), department=p.info.get("department"),
@@ -458,17 +496,15 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             department=entry.get("department") or p.info.get("department"),
             unit_type=entry.get("unit_type") or p.info.get("unit_type"),
             year=sub.year, file=sub.found.relative,
-            self_score=scoring.self_total(p), self_grade=p.grade, review_score=scoring.review_total(sub.reviews),
-            errors=counts(sub, ERROR), warnings=counts(sub, WARNING),
-        ), named_figures(p), {"framework": sub.framework}))
+            self_grade=p.grade, errors=counts(sub, ERROR), warnings=counts(sub, WARNING),
+        ), named_figures(p), dict(
+            framework=sub.framework, stated_total=p.total,
+            indicator_self_scores=[i.self_score for i in p.indicators],
+            indicator_review_scores=[r.review_score for r in sub.reviews])))
 
-    unit_scores = _frame("unit_scores", score_rows, RANK_COLUMNS)
     # A unit that is not on the roster is listed apart: it has no rank among the roster's units.
-    on_roster = pl.col("unit_name").is_in(list(roster_by_name))
-    ranked = scoring.add_rankings(unit_scores.filter(on_roster))
-    apart = unit_scores.filter(~on_roster).with_columns(
-        pl.lit(None, dtype=ranked.schema[c]).alias(c) for c in ("rank", "rank_in_type", "rank_in_department"))
-    unit_scores = scoring.flag_low_execution(pl.concat([ranked, apart.select(ranked.columns)]).sort(["year", "unit_name"]))
+    unit_scores = UNIT_SCORES.derive_over_table(_frame("unit_scores", score_rows, OVER_TABLE), dict(
+        on_roster=pl.col("unit_name").is_in(list(roster_by_name))))
 
     ingest = _frame("ingest_files", [dict(
         file=s.found.relative, sha256=s.found.sha256, kind=s.found.kind, state=s.state,
@@ -482,29 +518,28 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
     submitted = {(s.unit_name, s.year) for s in counted}
     quarantined_units = {(s.unit_name, s.year) for s in counted if s.state == QUARANTINED}
     loaded_keys = {(s.unit_name, s.year): s for s in loaded}
-    resubmit = {(r["unit_name"], r["year"]) for r in score_rows if r["must_resubmit"]}
-    # A resubmission that had to be quarantined is answered with a notice even when an older
-    # version of the same unit-year is loaded; so is a unit whose file another unit copied.
+    with_errors = {(r["unit_name"], r["year"]) for r in score_rows if r["must_resubmit"]}
+    newer_quarantined = set()
     for s in counted:
         winner = loaded_keys.get((s.unit_name, s.year))
         if s.state == QUARANTINED and winner is not None and newer(s, winner):
-            resubmit.add((s.unit_name, s.year))
-    resubmit |= {(f.unit_name, f.year) for f in all_findings if f.rule == "file.copied"}
-    # A workbook of another year in this folder counts for neither year, but its unit is told.
-    resubmit |= {(s.unit_name, s.year) for s in subs if s.unit_name and s.year is not None
-                 and any(f.rule == "file.wrong_year_folder" for f in s.findings)}
+            newer_quarantined.add((s.unit_name, s.year))
+    copied = {(f.unit_name, f.year) for f in all_findings if f.rule == "file.copied"}
+    wrong_folder = {(s.unit_name, s.year) for s in subs if s.unit_name and s.year is not None
+                    and any(f.rule == "file.wrong_year_folder" for f in s.findings)}
     names = {u["unit_name"]: u.get("unit_code") for u in roster}
     for s in loaded:
         names.setdefault(s.unit_name, s.parsed.info.get("unit_code"))
     for name, code in names.items():
         for year in years:
             key = (name, year)
-            is_loaded = key in loaded_keys
-            status_rows.append(dict(
-                unit_code=code, unit_name=name, year=year,
-                submitted=key in submitted, loaded=is_loaded,
-                must_resubmit=key in resubmit or (key in quarantined_units and not is_loaded),
-                in_roster=name in roster_by_name))
+            status_rows.append(SUBMISSION_STATUS.derive_row(dict(
+                unit_code=code, unit_name=name, year=year, submitted=key in submitted, loaded=key in loaded_keys,
+                in_roster=name in roster_by_name,
+            ), context=dict(
+                loaded_with_errors=key in with_errors, quarantined=key in quarantined_units,
+                newer_version_quarantined=key in newer_quarantined, copied=key in copied,
+                in_wrong_year_folder=key in wrong_folder)))
 
     tables = {
         "units": _frame("units", roster),
@@ -514,13 +549,13 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         "data_lines": _frame("data_lines", line_rows),
         "indicator_scores": _frame("indicator_scores", indicator_rows),
         "unit_scores": unit_scores,
-        "unit_changes": scoring.year_over_year(unit_scores),
+        "unit_changes": unit_changes(unit_scores),
         "submission_status": _frame("submission_status", status_rows),
         "report_figures": _frame("report_figures", report_figures),
         **rectification_tables(chains, roster, notices or []),
         "targets": _frame("targets", target_rows),
     }
-    tables["review_sample"] = _frame("review_sample", sampling.review_sample(
+    tables["review_sample"] = _frame("review_sample", review_sample_rows(
         tables["unit_scores"], tables["indicator_scores"], findings, tables.get("targets"), samplings or {}))
     tables["build_info"] = _frame("build_info", [dict(
         build_id=build_id, built_at=dt.datetime.now().replace(microsecond=0), raw_dir=str(raw),

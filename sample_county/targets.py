@@ -167,7 +167,7 @@ def generate_targets(unit_name: str, unit_type: str, year: int, figures_fen: Map
         row["target"], row["actual"] = value, actual
         if unit == "%" and percent_as_text:
             row["target"], row["actual"], row["unit"] = f"{value:g}%", f"{actual:g}%", None
-        met = scoring.completion(_row(direction, value, actual, None, unit), {}) == 1
+        met = scoring.row_completion(_row(direction, value, actual, None, unit), {}) == 1
         if not met and unit_name not in MISSED_WITHOUT_REASON:
             row["reason"] = rng.choice(_REASONS)
         rows.append(row)

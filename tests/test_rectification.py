@@ -155,10 +155,10 @@ def test_a_unit_late_the_first_time_stays_late_on_its_resubmission(county: Count
 
 def test_status_on_the_deadline_is_open_and_the_day_after_overdue():
     deadline = dt.date(2025, 8, 19)
-    assert resubmission.status_of(True, deadline, dt.date(2025, 8, 19)) == OPEN
-    assert resubmission.status_of(True, deadline, dt.date(2025, 8, 20)) == OVERDUE
-    assert resubmission.status_of(True, None, dt.date(2030, 1, 1)) == OPEN
-    assert resubmission.status_of(False, deadline, dt.date(2030, 1, 1)) == FIXED
+    assert resubmission.status(None, deadline, dt.date(2025, 8, 19)) == OPEN
+    assert resubmission.status(None, deadline, dt.date(2025, 8, 20)) == OVERDUE
+    assert resubmission.status(None, None, dt.date(2030, 1, 1)) == OPEN
+    assert resubmission.status("2024/b.xlsx", deadline, dt.date(2030, 1, 1)) == FIXED
 
 
 def test_the_first_notice_asking_for_an_item_sets_its_deadline():

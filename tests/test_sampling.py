@@ -63,10 +63,10 @@ def test_each_signal_is_named_and_weighed():
         report_contradictions=1, missed_targets=2, has_targets=True, config=CONFIG)
     assert set(signals) == {"inflation", "errors", "report_contradictions", "unexplained_missed_targets",
                             "low_execution", "sangong_over", "public_over", "high_self_score_with_errors"}
-    risk, reasons = sampling.risk_of(signals, CONFIG.weights)
+    risk, reasons = sampling.risk(signals, CONFIG.weights), sampling.reasons(signals, CONFIG.weights)
     assert risk == 2 * 1.5 + 3 * 2 + 2 * 1 + 2 * 2 + 3 + 3 + 2 + 4
     assert "自评高出数据支持1.50分" in reasons and "预算资金支出率85.00%低于90.00%" in reasons
-    assert sampling.risk_of(signals, {"errors": 3})[0] == 6
+    assert sampling.risk(signals, {"errors": 3}) == 6
 
 
 def test_targets_signals_are_zero_without_targets_data():

@@ -14,7 +14,8 @@ from pipeline.scoring import metrics
 from pipeline.scoring.framework import (
     FrameworkError, assess, load_framework, parse_framework, review_score,
 )
-from pipeline.scoring.review import add_rankings, year_over_year
+from pipeline.publishing.contract import CONTRACT
+from pipeline.run import unit_changes
 from tests.builders import REFERENCE_UNIT, County, reference_form
 from pipeline.settings import FRAMEWORKS_DIR
 from tests.conftest import ROOT, processed
@@ -132,12 +133,15 @@ def test_framework_with_an_unknown_rule_or_missing_parameter_is_refused():
 
 def test_competition_ranking_with_ties():
     frame = pl.DataFrame({
-        "unit_name": ["甲", "乙", "丙", "丁", "戊"], "year": [2024] * 5,
-        "unit_type": ["乡镇", "乡镇", "行政单位", "乡镇", "行政单位"],
-        "department": ["A", "A", "A", "B", "B"],
-        "review_score": [95.0, 97.5, 97.5, 90.0, 80.0],
+        "unit_name": ["甲", "乙", "丙", "丁", "戊", "己"], "year": [2024] * 6,
+        "unit_type": ["乡镇", "乡镇", "行政单位", "乡镇", "行政单位", "乡镇"],
+        "department": ["A", "A", "A", "B", "B", "A"],
+        "review_score": [95.0, 97.5, 97.5, 90.0, 80.0, 99.0],
+        "execution_rate": [0.95] * 6,
     })
-    ranked = add_rankings(frame).sort("unit_name")
+    ranked = CONTRACT["unit_scores"].derive_over_table(frame, dict(on_roster=pl.col("unit_name") != "己"))
+    assert ranked.filter(unit_name="己")["rank"].to_list() == [None]
+    ranked = ranked.filter(pl.col("unit_name") != "己").sort("unit_name")
     ranks = dict(zip(ranked["unit_name"], ranked["rank"]))
     assert ranks == {"乙": 1, "丙": 1, "甲": 3, "丁": 4, "戊": 5}
     in_type = dict(zip(ranked["unit_name"], ranked["rank_in_type"]))
@@ -152,7 +156,7 @@ def test_year_over_year_changes():
         "review_score": [88.5, 92.0, 90.0], "review_grade": ["良", "优", "优"],
         "execution_rate": [0.9, 0.95, 1.0], "sangong_control_rate": [1.1, None, 0.8],
     })
-    changes = year_over_year(frame)
+    changes = unit_changes(frame)
     assert changes.height == 1
     row = changes.row(0, named=True)
     assert row["review_score_change"] == 3.5 and row["previous_review_grade"] == "良"

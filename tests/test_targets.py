@@ -75,9 +75,9 @@ def test_completion_rounds_half_away_from_zero():
 
 
 def test_completion_not_computable():
-    assert t.completion(row(direction=None), TABLE) is None
-    assert t.completion(row(actual=None), TABLE) is None
-    assert t.completion(row(direction="定性", target=None, actual=None, actual_raw="还行"), TABLE) is None
+    assert t.row_completion(row(direction=None), TABLE) is None
+    assert t.row_completion(row(actual=None), TABLE) is None
+    assert t.row_completion(row(direction="定性", target=None, actual=None, actual_raw="还行"), TABLE) is None
 
 
 # ---------------------------------------------------------------- weights and rules

@@ -251,16 +251,23 @@ def readable_pairs(chain: Sequence[Version]) -> list[tuple[Version, Version]]:
     return list(zip(readable, readable[1:]))
 
 
-def change_rows(chain: Sequence[Version], unit_code: str | None) -> list[dict]:
-    """submission_changes rows of one unit-year."""
+def requested(changed_cell: tuple, cells_asked_about: set[tuple]) -> bool:
+    """The changed cell is one an error or fatal finding of from_file was about: the finding's
+    own cell, every line of an identity it found broken, the 合计 and 等级 for a finding on the
+    评分表 (requested_keys)."""
+    return changed_cell in cells_asked_about
+
+
+def change_rows(chain: Sequence[Version], unit_code: str | None) -> list[tuple[dict, dict]]:
+    """submission_changes rows of one unit-year: the given columns, and what `requested` takes."""
     rows = []
     for older, newer in readable_pairs(chain):
         asked = requested_keys(older)
         for change in cell_changes(older.parsed, newer.parsed):
-            rows.append(dict(unit_code=unit_code, unit_name=newer.unit_name, year=newer.year,
-                             from_file=older.file, to_file=newer.file, location=change.location,
-                             item=change.item, before=change.before, after=change.after,
-                             requested=change.key in asked))
+            rows.append((dict(unit_code=unit_code, unit_name=newer.unit_name, year=newer.year,
+                              from_file=older.file, to_file=newer.file, location=change.location,
+                              item=change.item, before=change.before, after=change.after),
+                         dict(changed_cell=change.key, cells_asked_about=asked)))
     return rows
 
 
@@ -302,18 +309,30 @@ def asking_notice(notices: Sequence[SentNotice], rule: str, location: str) -> Se
     return None
 
 
-def status_of(still_there: bool, deadline: dt.date | None, as_of: dt.date | None) -> str:
-    """fixed / open / overdue: overdue is open on a day after the deadline (the deadline day itself is in time)."""
-    if not still_there:
+def status(fixed_file: str | None, deadline: dt.date | None, as_of: dt.date | None) -> str:
+    """fixed when a later version no longer has the item (fixed_file); overdue when still open on
+    as_of, a day after the first asking notice's deadline (the deadline day itself is in time);
+    else open."""
+    if fixed_file is not None:
         return FIXED
     if deadline is not None and as_of is not None and as_of > deadline:
         return OVERDUE
     return OPEN
 
 
+def must_resubmit(loaded_with_errors: bool, quarantined: bool, loaded: bool, newer_version_quarantined: bool,
+                  copied: bool, in_wrong_year_folder: bool) -> bool:
+    """退回修改: the loaded version has errors; or every version was quarantined; or a version
+    newer than the loaded one was quarantined; or another unit's file copies this unit's; or
+    a workbook of the unit was filed in another year's folder."""
+    return (loaded_with_errors or (quarantined and not loaded) or newer_version_quarantined or copied
+            or in_wrong_year_folder)
+
+
 def item_rows(chain: Sequence[Version], unit_code: str | None, notices: Sequence[SentNotice],
               as_of: dt.date | None) -> list[dict]:
-    """rectifications rows of one unit-year: one per (rule, location) ever found as error or fatal."""
+    """rectifications rows of one unit-year, one per (rule, location) ever found as error or
+    fatal; status is derived from them (`status`)."""
     first: dict[tuple[str, str], int] = {}
     last: dict[tuple[str, str], int] = {}
     found: dict[tuple[str, str], Finding] = {}
@@ -333,7 +352,6 @@ def item_rows(chain: Sequence[Version], unit_code: str | None, notices: Sequence
             unit_code=unit_code, unit_name=origin.unit_name, year=origin.year, rule=rule, location=location,
             severity=found[key].severity, message=found[key].message,
             first_file=origin.file, first_seen=origin.filed_on, last_file=latest.file,
-            status=status_of(fixed_by is None, deadline, as_of),
             fixed_file=fixed_by.file if fixed_by else None,
             fixed_on=fixed_by.filed_on if fixed_by else None,
             notice_round=notice.round if notice else None, deadline=deadline, as_of=as_of))

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from pipeline.scoring import metrics
-from pipeline.scoring import review
+from pipeline.checking import resubmission
+from pipeline.scoring import metrics, review, sampling
+from pipeline.scoring import targets as target_scoring
 from schemas.form import DATA_LINE_BY_NAME
 
 VARCHAR, INTEGER, DOUBLE, BOOLEAN, DATE, TIMESTAMP = "VARCHAR", "INTEGER", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP"
@@ -57,11 +58,12 @@ def figure(name: str, doc: str | None = None) -> Column:
     return Column(name, DOUBLE, f"r{line.line} {label}, {'笔/个' if line.is_count else '元'}", line=line.line)
 
 
-def derived(func: Callable, type: str = DOUBLE, required: bool = False) -> Column:
-    """A column computed by `func`, which is named after it; its docstring is the definition (口径)."""
+def derived(func: Callable, type: str = DOUBLE, required: bool = False, over_table: bool = False) -> Column:
+    """A column computed by `func`, which is named after it; its docstring is the definition (口径).
+    Over the table, func takes the table's columns as polars expressions and gives an expression."""
     spec = metrics.METRICS.get(func.__name__)
     definition = spec.definition if spec else " ".join((func.__doc__ or "").split())
-    return Column(func.__name__, type, definition, required=required, derive=func)
+    return Column(func.__name__, type, definition, required=required, derive=func, over_table=over_table)
 
 
 @dataclass(frozen=True)
@@ -113,11 +115,12 @@ class Table:
         frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
         return frame.sort([c for c in self.sort if c in schema], nulls_last=True)
 
-    def derive_row(self, given: Mapping[str, object], figures: Mapping[str, object],
+    def derive_row(self, given: Mapping[str, object], figures: Mapping[str, object] = {},  # noqa: B006 - read only
                    context: Mapping[str, object] = {}) -> dict[str, object]:  # noqa: B006 - read only
         """One row: the given values, each figure column from `figures` (by line name), and each
-        derived column computed from what its function's parameters name (the row so far, then
-        the figures, then the context). Columns computed over the table are left out."""
+        derived column, in the table's order, computed from what its function's parameters name
+        (the row's given and earlier derived columns, then the figures, then the context).
+        Columns computed over the table are left out."""
         unknown = set(given) - set(self.by_name)
         if unknown:
             raise KeyError(f"{self.name} 没有这些列：{sorted(unknown)}")
@@ -129,11 +132,23 @@ class Table:
                 row[c.name] = given[c.name]
             elif c.line is not None:
                 row[c.name] = figures.get(c.name)
-            elif c.derive is not None:
-                row[c.name] = c.derive(**{p: _lookup(p, row, figures, context, self.name, c.name) for p in c.inputs})
-            else:
+            elif c.derive is None:
                 raise KeyError(f"{self.name}.{c.name}: 既不是给定的值，也不是数据表的数或派生列")
-        return row
+        for c in self.columns:
+            if c.derive is not None and not c.over_table and c.name not in given:
+                row[c.name] = c.derive(**{p: _lookup(p, row, figures, context, self.name, c.name) for p in c.inputs})
+        return {c.name: row[c.name] for c in self.columns if not c.over_table}
+
+    def derive_over_table(self, frame: pl.DataFrame, context: Mapping[str, object] = {},  # noqa: B006 - read only
+                          ) -> pl.DataFrame:
+        """The frame with each column computed over the whole table, in the table's order: its
+        function's parameters name the frame's columns (given as polars expressions) or the context."""
+        for c in self.columns:
+            if c.over_table and c.derive is not None:
+                args = {p: pl.col(p) if p in frame.columns else _lookup(p, {}, {}, context, self.name, c.name)
+                        for p in c.inputs}
+                frame = frame.with_columns(c.derive(**args).alias(c.name))
+        return frame
 
     def problems(self, frame: pl.DataFrame) -> list[str]:
         """What keeps the frame from being published: columns, types, NOT NULL and the primary
@@ -283,16 +298,15 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         figure('sangong_abroad', '因公出国（境）费, NULL when not given'),
         figure('sangong_vehicles'),
         figure('sangong_reception'),
-        Column('self_score', DOUBLE, '自评得分 (the 合计 as stated)'),
+        derived(review.self_score),
         Column('self_grade', VARCHAR, '自评等级 as stated'),
-        Column('review_score', DOUBLE, "复核得分, sum of indicator review scores (officers' scores where recorded)"),
+        derived(review.review_score),
         derived(review.review_grade, VARCHAR),
         derived(review.inflation),
-        Column('rank', INTEGER, 'by review_score within the year, competition ranking', over_table=True),
-        Column('rank_in_type', INTEGER, 'within 单位类型', over_table=True),
-        Column('rank_in_department', INTEGER, 'within 主管部门', over_table=True),
-        Column('low_execution_two_years', BOOLEAN, 'execution_rate < 90 % this year and the previous year',
-               required=True, over_table=True),
+        derived(review.rank, INTEGER, over_table=True),
+        derived(review.rank_in_type, INTEGER, over_table=True),
+        derived(review.rank_in_department, INTEGER, over_table=True),
+        derived(review.low_execution_two_years, BOOLEAN, required=True, over_table=True),
         Column('errors', INTEGER, 'findings of severity error for this submission', required=True),
         Column('warnings', INTEGER, 'findings of severity warning', required=True),
         derived(must_resubmit, BOOLEAN, required=True),
@@ -303,11 +317,11 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         Column('previous_year', INTEGER, required=True),
         Column('review_score', DOUBLE),
         Column('previous_review_score', DOUBLE),
-        Column('review_score_change', DOUBLE, 'points'),
+        derived(review.review_score_change),
         Column('review_grade', VARCHAR),
         Column('previous_review_grade', VARCHAR),
-        Column('execution_rate_change', DOUBLE, 'fraction points (0.05 = 5 个百分点)'),
-        Column('sangong_control_rate_change', DOUBLE),
+        derived(review.execution_rate_change),
+        derived(review.sangong_control_rate_change),
     ), key=('unit_name', 'year'), sort=('year', 'unit_name')),
     Table('submission_status', 'Every roster unit (and every unit that submitted without being on it) for every year.', (
         Column('unit_code', VARCHAR),
@@ -315,7 +329,7 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         Column('year', INTEGER, required=True),
         Column('submitted', BOOLEAN, 'some workbook of this unit was found for the year', required=True),
         Column('loaded', BOOLEAN, 'one was loaded', required=True),
-        Column('must_resubmit', BOOLEAN, 'quarantined only, or loaded with errors', required=True),
+        derived(resubmission.must_resubmit, BOOLEAN, required=True),
         Column('in_roster', BOOLEAN, required=True),
     ), key=('unit_name', 'year'), sort=('year', 'unit_code', 'unit_name')),
     Table('report_figures', 'Figures stated in the narrative 自评报告, each with the sentence it came from.', (
@@ -338,7 +352,7 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         Column('item', VARCHAR, 'what the cell holds, e.g. 行次16“结转和结余”, B6 自评得分, 填报日期', required=True),
         Column('before', VARCHAR, 'as compared: amounts in 元 (8,374,036.75), scores in points; NULL = blank'),
         Column('after', VARCHAR),
-        Column('requested', BOOLEAN, 'an error or fatal finding of from_file was about this cell', required=True),
+        derived(resubmission.requested, BOOLEAN, required=True),
     ), key=(), sort=('year', 'unit_name', 'to_file', 'location')),
     Table('rectifications', 'Every error or fatal finding of any version of a unit-year, one item per (rule, location).', (
         Column('unit_code', VARCHAR),
@@ -351,7 +365,7 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         Column('first_file', VARCHAR, 'the first version that had it', required=True),
         Column('first_seen', DATE, "that version's 填报日期"),
         Column('last_file', VARCHAR, 'the newest version that had it', required=True),
-        Column('status', VARCHAR, 'fixed / open / overdue', required=True),
+        derived(resubmission.status, VARCHAR, required=True),
         Column('fixed_file', VARCHAR, 'the first later version that no longer had it (status fixed)'),
         Column('fixed_on', DATE, "that version's 填报日期"),
         Column('notice_round', INTEGER, 'the first 退回修改 notice (ledger) that asked for it: 1, 2 …; NULL = none yet'),
@@ -363,10 +377,10 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         Column('year', INTEGER, required=True),
         Column('unit_code', VARCHAR),
         Column('unit_name', VARCHAR, required=True),
-        Column('risk', DOUBLE, "Σ weight × signal, weights from the framework's [sampling.weights]", required=True),
-        Column('reasons', VARCHAR, 'the signals that count, in Chinese, e.g. 错误2个；支出率85.00%低于90%', required=True),
+        derived(sampling.risk, required=True),
+        derived(sampling.reasons, VARCHAR, required=True),
         Column('selected_by', VARCHAR, 'risk (the highest-risk half) / random (drawn within 单位类型, '
-            'seeded by the year)', required=True),
+            'seeded by the year)', required=True, over_table=True),
     ), key=('year', 'unit_name'), sort=('year', 'unit_name')),
     Table('targets', "One row per target of a loaded unit's 绩效目标表 (contract section 9): what it set against "
         "what it achieved. Units without the sheet have no rows.", (
@@ -382,8 +396,8 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         Column('unit', VARCHAR, '计量单位: %, 件, 人次, 万元 …'),
         Column('actual', DOUBLE, "实际完成值 in the row's own unit; NULL for 定性 or unreadable"),
         Column('actual_text', VARCHAR, '实际完成值 as written (for 定性: 达成 / 基本达成 / 部分达成 / 未达成)'),
-        Column('weight', DOUBLE, 'weight as used: as written, 1 each when all blank', required=True),
-        Column('completion', DOUBLE, 'c between 0 and 1, 4 decimals; NULL when it cannot be computed'),
+        derived(target_scoring.weight, required=True),
+        derived(target_scoring.completion),
         Column('reason', VARCHAR, '偏差原因'),
         Column('location', VARCHAR, 'e.g. 绩效目标表 第5行', required=True),
     ), key=(), sort=('year', 'unit_name', 'location')),

@@ -136,15 +136,15 @@ CREATE TABLE unit_scores (
     sangong_abroad          DOUBLE,             -- r21 因公出国（境）费, NULL when not given, 元
     sangong_vehicles        DOUBLE,             -- r22 公务用车购置及运行维护费, 元
     sangong_reception       DOUBLE,             -- r23 公务接待费, 元
-    self_score              DOUBLE,             -- 自评得分 (the 合计 as stated)
+    self_score              DOUBLE,             -- 自评得分: the 合计 as stated, else the sum of the stated indicator scores (2 decimals); NULL when neither is stated.
     self_grade              VARCHAR,            -- 自评等级 as stated
-    review_score            DOUBLE,             -- 复核得分, sum of indicator review scores (officers' scores where recorded)
+    review_score            DOUBLE,             -- 复核得分: the sum of the indicators' 复核得分 (officers' scores where recorded), each rounded to 2 decimals before it is summed; in points, 2 decimals.
     review_grade            VARCHAR,            -- 复核等级: the band of the year's framework (`[grades]`) that 复核得分 reaches.
     inflation               DOUBLE,             -- 自评得分 − 复核得分, in points: how far the claim exceeds what the figures support.
-    rank                    INTEGER,            -- by review_score within the year, competition ranking
-    rank_in_type            INTEGER,            -- within 单位类型
-    rank_in_department      INTEGER,            -- within 主管部门
-    low_execution_two_years BOOLEAN NOT NULL,   -- execution_rate < 90 % this year and the previous year
+    rank                    INTEGER,            -- By 复核得分 (2 decimals) among the roster's units of the year, highest first, competition ranking (1, 2, 2, 4); NULL for a unit not on the roster.
+    rank_in_type            INTEGER,            -- rank among the roster's units of the same year and 单位类型.
+    rank_in_department      INTEGER,            -- rank among the roster's units of the same year and 主管部门.
+    low_execution_two_years BOOLEAN NOT NULL,   -- 预算资金支出率 below LOW_EXECUTION_RATE (pipeline/settings.py) this year and in the unit's previous calendar year, both loaded.
     errors                  INTEGER NOT NULL,   -- findings of severity error for this submission
     warnings                INTEGER NOT NULL,   -- findings of severity warning
     must_resubmit           BOOLEAN NOT NULL,   -- errors > 0: 退回修改.
@@ -158,11 +158,11 @@ CREATE TABLE unit_changes (
     previous_year               INTEGER NOT NULL,
     review_score                DOUBLE,
     previous_review_score       DOUBLE,
-    review_score_change         DOUBLE,             -- points
+    review_score_change         DOUBLE,             -- 复核得分 − the previous loaded year's 复核得分, in points (2 decimals).
     review_grade                VARCHAR,
     previous_review_grade       VARCHAR,
-    execution_rate_change       DOUBLE,             -- fraction points (0.05 = 5 个百分点)
-    sangong_control_rate_change DOUBLE,
+    execution_rate_change       DOUBLE,             -- 预算资金支出率 − the previous loaded year's, in fraction points (0.05 = 5 个百分点); NULL when either year's rate is not applicable.
+    sangong_control_rate_change DOUBLE,             -- 三公经费控制率 − the previous loaded year's, in fraction points; NULL when either is not applicable.
     PRIMARY KEY (unit_name, year)
 );
 
@@ -173,7 +173,7 @@ CREATE TABLE submission_status (
     year          INTEGER NOT NULL,
     submitted     BOOLEAN NOT NULL,   -- some workbook of this unit was found for the year
     loaded        BOOLEAN NOT NULL,   -- one was loaded
-    must_resubmit BOOLEAN NOT NULL,   -- quarantined only, or loaded with errors
+    must_resubmit BOOLEAN NOT NULL,   -- 退回修改: the loaded version has errors; or every version was quarantined; or a version newer than the loaded one was quarantined; or another unit's file copies this unit's; or a workbook of the unit was filed in another year's folder.
     in_roster     BOOLEAN NOT NULL,
     PRIMARY KEY (unit_name, year)
 );
@@ -200,7 +200,7 @@ CREATE TABLE submission_changes (
     item      VARCHAR NOT NULL,   -- what the cell holds, e.g. 行次16“结转和结余”, B6 自评得分, 填报日期
     before    VARCHAR,            -- as compared: amounts in 元 (8,374,036.75), scores in points; NULL = blank
     after     VARCHAR,
-    requested BOOLEAN NOT NULL    -- an error or fatal finding of from_file was about this cell
+    requested BOOLEAN NOT NULL    -- The changed cell is one an error or fatal finding of from_file was about: the finding's own cell, every line of an identity it found broken, the 合计 and 等级 for a finding on the 评分表 (requested_keys).
 );
 
 -- Every error or fatal finding of any version of a unit-year, one item per (rule, location).
@@ -215,7 +215,7 @@ CREATE TABLE rectifications (
     first_file   VARCHAR NOT NULL,   -- the first version that had it
     first_seen   DATE,               -- that version's 填报日期
     last_file    VARCHAR NOT NULL,   -- the newest version that had it
-    status       VARCHAR NOT NULL,   -- fixed / open / overdue
+    status       VARCHAR NOT NULL,   -- fixed when a later version no longer has the item (fixed_file); overdue when still open on as_of, a day after the first asking notice's deadline (the deadline day itself is in time); else open.
     fixed_file   VARCHAR,            -- the first later version that no longer had it (status fixed)
     fixed_on     DATE,               -- that version's 填报日期
     notice_round INTEGER,            -- the first 退回修改 notice (ledger) that asked for it: 1, 2 …; NULL = none yet
@@ -229,8 +229,8 @@ CREATE TABLE review_sample (
     year        INTEGER NOT NULL,
     unit_code   VARCHAR,
     unit_name   VARCHAR NOT NULL,
-    risk        DOUBLE NOT NULL,    -- Σ weight × signal, weights from the framework's [sampling.weights]
-    reasons     VARCHAR NOT NULL,   -- the signals that count, in Chinese, e.g. 错误2个；支出率85.00%低于90%
+    risk        DOUBLE NOT NULL,    -- Σ weight × signal over the unit-year's risk signals, weights from the framework's [sampling.weights] (a signal it does not weigh counts 0), in points (2 decimals).
+    reasons     VARCHAR NOT NULL,   -- The signals the weights count, in Chinese and a fixed order, joined by ；, e.g. 错误2个；预算资金支出率85.00%低于90.00%; 无风险信号 when none counts.
     selected_by VARCHAR NOT NULL,   -- risk (the highest-risk half) / random (drawn within 单位类型, seeded by the year)
     PRIMARY KEY (year, unit_name)
 );
@@ -249,8 +249,8 @@ CREATE TABLE targets (
     unit        VARCHAR,            -- 计量单位: %, 件, 人次, 万元 …
     actual      DOUBLE,             -- 实际完成值 in the row's own unit; NULL for 定性 or unreadable
     actual_text VARCHAR,            -- 实际完成值 as written (for 定性: 达成 / 基本达成 / 部分达成 / 未达成)
-    weight      DOUBLE NOT NULL,    -- weight as used: as written, 1 each when all blank
-    completion  DOUBLE,             -- c between 0 and 1, 4 decimals; NULL when it cannot be computed
+    weight      DOUBLE NOT NULL,    -- 权重 as used: as written; 1 each when the sheet's weights are all blank; a blank or invalid one among filled ones takes the mean of the filled ones.
+    completion  DOUBLE,             -- c between 0 and 1, 4 decimals: `≥` min(实际 / 指标, 1); `≤` 1 when 实际 ≤ 指标, else 指标 / 实际; `=` 1 within 0.5 % of 指标, else max(0, 1 − |实际 − 指标| / |指标|); `定性` the framework's [targets.qualitative] value of 实际完成值 (达成 1 … 未达成 0). Both values in the row's own unit. NULL when it cannot be computed (another direction, a value missing or not a number, a 定性 value outside the table).
     reason      VARCHAR,            -- 偏差原因
     location    VARCHAR NOT NULL    -- e.g. 绩效目标表 第5行
 );

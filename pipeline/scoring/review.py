@@ -9,7 +9,7 @@ section 10). Scores are in points, rounded to two decimals before they are summe
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -111,17 +111,29 @@ def officer_findings(reviews: list[IndicatorReview]) -> list[Finding]:
         if r.source == SOURCE_OFFICER and r.self_score is not None and r.review_score < r.self_score - 1e-9]
 
 
+def review_score(indicator_review_scores: Sequence[float]) -> float:
+    """复核得分: the sum of the indicators' 复核得分 (officers' scores where recorded), each
+    rounded to 2 decimals before it is summed; in points, 2 decimals."""
+    return metrics.round_score(math.fsum(indicator_review_scores))
+
+
 def review_total(reviews: list[IndicatorReview]) -> float:
-    """复核得分: the sum of the rounded indicator scores."""
-    return metrics.round_score(math.fsum(r.review_score for r in reviews))
+    """复核得分 of a unit-year's indicator reviews (`review_score`)."""
+    return review_score([r.review_score for r in reviews])
+
+
+def self_score(stated_total: float | None, indicator_self_scores: Sequence[float | None]) -> float | None:
+    """自评得分: the 合计 as stated, else the sum of the stated indicator scores (2 decimals);
+    NULL when neither is stated."""
+    if stated_total is not None:
+        return stated_total
+    scores = [score for score in indicator_self_scores if score is not None]
+    return metrics.round_score(math.fsum(scores)) if scores else None
 
 
 def self_total(parsed: ParsedWorkbook) -> float | None:
-    """自评得分: the 合计 as stated, else the sum of the stated indicator scores."""
-    if parsed.total is not None:
-        return parsed.total
-    scores = [i.self_score for i in parsed.indicators if i.self_score is not None]
-    return metrics.round_score(math.fsum(scores)) if scores else None
+    """自评得分 of a workbook as read (`self_score`)."""
+    return self_score(parsed.total, [i.self_score for i in parsed.indicators])
 
 
 def review_grade(review_score: float | None, framework: Framework) -> str | None:
@@ -155,43 +167,67 @@ def competition_rank(score: pl.Expr) -> pl.Expr:
     return score.rank(method="min", descending=True).cast(pl.Int32)
 
 
-def add_rankings(unit_scores: pl.DataFrame) -> pl.DataFrame:
-    """rank, rank_in_type and rank_in_department by 复核得分 within each year."""
-    score = pl.col("review_score").round(2)
-    return unit_scores.with_columns(
-        competition_rank(score).over("year").alias("rank"),
-        competition_rank(score).over(["year", "unit_type"]).alias("rank_in_type"),
-        competition_rank(score).over(["year", "department"]).alias("rank_in_department"),
-    )
+# Columns computed over the whole of unit_scores: each function takes the table's columns as
+# polars expressions, by name, and gives the column as an expression.
+
+def _ranked(review_score: pl.Expr, on_roster: pl.Expr, *within: pl.Expr) -> pl.Expr:
+    return pl.when(on_roster).then(competition_rank(review_score.round(2)).over([*within, on_roster]))
 
 
-def flag_low_execution(unit_scores: pl.DataFrame) -> pl.DataFrame:
-    """low_execution_two_years: 预算资金支出率 below LOW_EXECUTION_RATE in this year and in the
-    unit's previous calendar year (both loaded)."""
-    low = pl.col("execution_rate") < LOW_EXECUTION_RATE
-    previous = (unit_scores.filter(low).select("unit_name", (pl.col("year") + 1).cast(pl.Int32).alias("year"))
-                .with_columns(pl.lit(True).alias("_low_before")))
-    return (unit_scores.with_columns(pl.col("year").cast(pl.Int32))
-            .join(previous, on=["unit_name", "year"], how="left")
-            .with_columns((low.fill_null(False) & pl.col("_low_before").fill_null(False)).alias("low_execution_two_years"))
-            .drop("_low_before"))
+def rank(review_score: pl.Expr, year: pl.Expr, on_roster: pl.Expr) -> pl.Expr:
+    """By 复核得分 (2 decimals) among the roster's units of the year, highest first, competition
+    ranking (1, 2, 2, 4); NULL for a unit not on the roster."""
+    return _ranked(review_score, on_roster, year)
 
 
-def year_over_year(unit_scores: pl.DataFrame) -> pl.DataFrame:
-    """Per unit and year, the change since the unit's previous loaded year."""
-    ordered = unit_scores.select(
-        "unit_name", "year", "review_score", "review_grade", "execution_rate", "sangong_control_rate",
-    ).sort("unit_name", "year")
-    prev = ordered.with_columns(
-        pl.col(c).shift(1).over("unit_name").alias(f"previous_{c}")
-        for c in ("year", "review_score", "review_grade", "execution_rate", "sangong_control_rate")
-    ).filter(pl.col("previous_year").is_not_null())
-    return prev.select(
-        "unit_name", "year",
-        pl.col("previous_year").cast(pl.Int32),
-        "review_score", "previous_review_score",
-        (pl.col("review_score") - pl.col("previous_review_score")).round(2).alias("review_score_change"),
-        "review_grade", "previous_review_grade",
-        (pl.col("execution_rate") - pl.col("previous_execution_rate")).alias("execution_rate_change"),
-        (pl.col("sangong_control_rate") - pl.col("previous_sangong_control_rate")).alias("sangong_control_rate_change"),
-    )
+def rank_in_type(review_score: pl.Expr, year: pl.Expr, unit_type: pl.Expr, on_roster: pl.Expr) -> pl.Expr:
+    """rank among the roster's units of the same year and 单位类型."""
+    return _ranked(review_score, on_roster, year, unit_type)
+
+
+def rank_in_department(review_score: pl.Expr, year: pl.Expr, department: pl.Expr, on_roster: pl.Expr) -> pl.Expr:
+    """rank among the roster's units of the same year and 主管部门."""
+    return _ranked(review_score, on_roster, year, department)
+
+
+def low_execution_two_years(execution_rate: pl.Expr, unit_name: pl.Expr, year: pl.Expr) -> pl.Expr:
+    """预算资金支出率 below LOW_EXECUTION_RATE (pipeline/settings.py) this year and in the
+    unit's previous calendar year, both loaded."""
+    low = (execution_rate < LOW_EXECUTION_RATE).fill_null(False)
+    before = low.shift(1).over(unit_name, order_by=year)
+    consecutive = (year - year.shift(1).over(unit_name, order_by=year)) == 1
+    return (low & before.fill_null(False) & consecutive.fill_null(False)).fill_null(False)
+
+
+def with_previous_year(unit_scores: pl.DataFrame) -> list[tuple[dict, dict]]:
+    """Each unit-year's row of unit_scores with the row of the unit's previous loaded year
+    (not necessarily the calendar year before); a unit's first loaded year has none and is left out."""
+    pairs, before = [], {}
+    for row in unit_scores.sort("unit_name", "year").iter_rows(named=True):
+        previous = before.get(row["unit_name"])
+        if previous is not None:
+            pairs.append((row, previous))
+        before[row["unit_name"]] = row
+    return pairs
+
+
+def _change(now: float | None, before: float | None) -> float | None:
+    return None if now is None or before is None else now - before
+
+
+def review_score_change(review_score: float | None, previous_review_score: float | None) -> float | None:
+    """复核得分 − the previous loaded year's 复核得分, in points (2 decimals)."""
+    change = _change(review_score, previous_review_score)
+    return None if change is None else metrics.round_score(change)
+
+
+def execution_rate_change(execution_rate: float | None, previous_execution_rate: float | None) -> float | None:
+    """预算资金支出率 − the previous loaded year's, in fraction points (0.05 = 5 个百分点);
+    NULL when either year's rate is not applicable."""
+    return _change(execution_rate, previous_execution_rate)
+
+
+def sangong_control_rate_change(sangong_control_rate: float | None,
+                                previous_sangong_control_rate: float | None) -> float | None:
+    """三公经费控制率 − the previous loaded year's, in fraction points; NULL when either is not applicable."""
+    return _change(sangong_control_rate, previous_sangong_control_rate)

@@ -136,11 +136,20 @@ def unit_signals(row: Mapping, indicators: list[dict], report_contradictions: in
     return found
 
 
-def risk_of(signals: Mapping[str, tuple[float, str]], weights: Mapping[str, float]) -> tuple[float, str]:
-    """(risk, reasons): Σ weight × value over the signals, and the weighted ones in words."""
-    counted = [(name, value, text) for name, (value, text) in signals.items() if weights.get(name, 0) > 0]
-    risk = metrics.round_score(math.fsum(weights[name] * value for name, value, _ in counted))
-    return risk, "；".join(text for _, _, text in counted) or "无风险信号"
+def _weighed(signals: Mapping[str, tuple[float, str]], weights: Mapping[str, float]) -> list[tuple[str, float, str]]:
+    return [(name, value, text) for name, (value, text) in signals.items() if weights.get(name, 0) > 0]
+
+
+def risk(signals: Mapping[str, tuple[float, str]], weights: Mapping[str, float]) -> float:
+    """Σ weight × signal over the unit-year's risk signals, weights from the framework's
+    [sampling.weights] (a signal it does not weigh counts 0), in points (2 decimals)."""
+    return metrics.round_score(math.fsum(weights[name] * value for name, value, _ in _weighed(signals, weights)))
+
+
+def reasons(signals: Mapping[str, tuple[float, str]], weights: Mapping[str, float]) -> str:
+    """The signals the weights count, in Chinese and a fixed order, joined by ；, e.g.
+    错误2个；预算资金支出率85.00%低于90.00%; 无风险信号 when none counts."""
+    return "；".join(text for _, _, text in _weighed(signals, weights)) or "无风险信号"
 
 
 # --- the sample --------------------------------------------------------------------------------
@@ -180,9 +189,11 @@ def draw(candidates: list[dict], year: int, config: Sampling) -> list[dict]:
     return chosen
 
 
-def review_sample(unit_scores: pl.DataFrame, indicator_scores: pl.DataFrame, findings: pl.DataFrame,
-                  targets: pl.DataFrame | None, configs: Mapping[int, Sampling | None]) -> list[dict]:
-    """Rows of review_sample for every year with a `[sampling]` part: risk, reasons, selected_by."""
+def signals_by_year(unit_scores: pl.DataFrame, indicator_scores: pl.DataFrame, findings: pl.DataFrame,
+                    targets: pl.DataFrame | None, configs: Mapping[int, Sampling | None],
+                    ) -> list[tuple[int, Sampling, list[tuple[dict, dict[str, tuple[float, str]]]]]]:
+    """For every year with a `[sampling]` part: its config, and each loaded unit's row of
+    unit_scores with its risk signals (unit_signals)."""
     indicators: dict[tuple[str, int], list[dict]] = {}
     for i in indicator_scores.select("unit_name", "year", "self_score", "rule_score").iter_rows(named=True):
         indicators.setdefault((i["unit_name"], i["year"]), []).append(i)
@@ -201,18 +212,15 @@ def review_sample(unit_scores: pl.DataFrame, indicator_scores: pl.DataFrame, fin
                     key = (t["unit_name"], t["year"])
                     missed[key] = missed.get(key, 0) + 1
 
-    rows = []
+    years = []
     for year, config in sorted(configs.items()):
         if config is None:
             continue
-        candidates = []
+        scored = []
         for row in unit_scores.filter(pl.col("year") == year).iter_rows(named=True):
             key = (row["unit_name"], year)
-            signals = unit_signals(row, indicators.get(key, []), contradictions.get(key, 0),
-                                   None if missed is None else missed.get(key, 0),
-                                   None if with_targets is None else key in with_targets, config)
-            risk, reasons = risk_of(signals, config.weights)
-            candidates.append(dict(year=year, unit_code=row["unit_code"], unit_name=row["unit_name"],
-                                   unit_type=row["unit_type"], risk=risk, reasons=reasons))
-        rows += [{k: v for k, v in c.items() if k != "unit_type"} for c in draw(candidates, year, config)]
-    return rows
+            scored.append((row, unit_signals(row, indicators.get(key, []), contradictions.get(key, 0),
+                                             None if missed is None else missed.get(key, 0),
+                                             None if with_targets is None else key in with_targets, config)))
+        years.append((year, config, scored))
+    return years

@@ -69,25 +69,43 @@ def completion_qualitative(value: str | None, table: Mapping[str, float]) -> flo
 _NUMERIC = {"≥": completion_at_least, "≤": completion_at_most, "=": completion_equal}
 
 
-def completion(row: TargetRow, table: Mapping[str, float]) -> float | None:
-    """Completion of one row; None when it cannot be computed (unknown direction, a value
-    missing or not a number, a 定性 value outside the framework's table)."""
-    if row.direction == QUALITATIVE:
-        return completion_qualitative(row.actual_raw, table)
-    rule = _NUMERIC.get(row.direction or "")
-    if rule is None or row.actual is None or row.target is None:
+def completion(direction: str | None, target: float | None, actual: float | None, actual_text: str | None,
+               qualitative: Mapping[str, float]) -> float | None:
+    """c between 0 and 1, 4 decimals: `≥` min(实际 / 指标, 1); `≤` 1 when 实际 ≤ 指标, else 指标 / 实际;
+    `=` 1 within 0.5 % of 指标, else max(0, 1 − |实际 − 指标| / |指标|); `定性` the framework's
+    [targets.qualitative] value of 实际完成值 (达成 1 … 未达成 0). Both values in the row's own
+    unit. NULL when it cannot be computed (another direction, a value missing or not a number,
+    a 定性 value outside the table)."""
+    if direction == QUALITATIVE:
+        return completion_qualitative(actual_text, qualitative)
+    rule = _NUMERIC.get(direction or "")
+    if rule is None or actual is None or target is None:
         return None
-    return rule(row.actual, row.target)
+    return rule(actual, target)
+
+
+def row_completion(row: TargetRow, table: Mapping[str, float]) -> float | None:
+    """completion of one row of the sheet as read."""
+    return completion(row.direction, row.target, row.actual, row.actual_raw, table)
+
+
+def weight(written_weight: float | None, written_weights: Sequence[float]) -> float:
+    """权重 as used: as written; 1 each when the sheet's weights are all blank; a blank or
+    invalid one among filled ones takes the mean of the filled ones."""
+    if not written_weights:
+        return 1.0
+    return written_weight if written_weight is not None else math.fsum(written_weights) / len(written_weights)
+
+
+def written_weights(rows: Sequence[TargetRow]) -> list[float]:
+    """The weights the sheet gives (blank and invalid ones left out)."""
+    return [r.weight for r in rows if r.weight is not None]
 
 
 def weights(rows: Sequence[TargetRow]) -> list[float]:
-    """Each row's weight: all blank means equal weights (1 each); a blank or invalid weight
-    among filled ones takes the mean of the filled ones (and is an error of its own)."""
-    given = [r.weight for r in rows if r.weight is not None]
-    if not given:
-        return [1.0] * len(rows)
-    mean = math.fsum(given) / len(given)
-    return [r.weight if r.weight is not None else mean for r in rows]
+    """Each row's weight as used (`weight`)."""
+    given = written_weights(rows)
+    return [weight(r.weight, given) for r in rows]
 
 
 def weighted_completion(row_weights: Sequence[float], completions: Sequence[float | None]) -> float | None:
@@ -103,7 +121,7 @@ def weighted_completion(row_weights: Sequence[float], completions: Sequence[floa
 
 def completion_rate(rows: Sequence[TargetRow], table: Mapping[str, float]) -> float | None:
     """Σ(w·c) / Σw over the rows (weighted_completion with the rows' weights as used)."""
-    return weighted_completion(weights(rows), [completion(r, table) for r in rows])
+    return weighted_completion(weights(rows), [row_completion(r, table) for r in rows])
 
 
 def quantified_share(rows: Sequence[TargetRow]) -> float | None:
@@ -186,7 +204,7 @@ def row_findings(rows: Sequence[TargetRow], table: Mapping[str, float]) -> list[
             findings.append(finding(
                 "targets.percent_scale", ref, what=_row_name(row), target=row.target, actual=row.actual,
                 found=f"{row.target:g} / {row.actual:g}"))
-        c = completion(row, table)
+        c = row_completion(row, table)
         if c is not None and c < 1 and not row.reason:
             ref = row.cells.get("reason", row.row_ref)
             findings.append(finding(
@@ -197,12 +215,8 @@ def row_findings(rows: Sequence[TargetRow], table: Mapping[str, float]) -> list[
     return findings
 
 
-def target_records(rows: Sequence[TargetRow], table: Mapping[str, float]) -> list[dict]:
-    """The rows as the warehouse keeps them (table `targets`), weights as used."""
-    ws = weights(rows)
-    return [dict(kind=r.kind, category=r.category, name=r.name, direction=r.direction or r.direction_raw,
-                 target=r.target, target_text=r.target_raw, unit=r.unit,
-                 actual=r.actual, actual_text=r.actual_raw,
-                 weight=w, completion=completion(r, table), reason=r.reason,
-                 location=r.row_ref)
-            for r, w in zip(rows, ws)]
+def target_columns(row: TargetRow) -> dict[str, object]:
+    """What table `targets` copies of a row as read (weight and completion are derived)."""
+    return dict(kind=row.kind, category=row.category, name=row.name, direction=row.direction or row.direction_raw,
+                target=row.target, target_text=row.target_raw, unit=row.unit, actual=row.actual,
+                actual_text=row.actual_raw, reason=row.reason, location=row.row_ref)
