@@ -156,6 +156,19 @@ def test_url_reproduces_the_view(server, page, sample_warehouse):
     assert f"year={earliest}" in page.url
 
 
+def test_a_view_chosen_on_the_page_goes_into_the_link(server, page):
+    """A page draws one view at a time; the one chosen is in the address, so the link opens it."""
+    _open(page, server, "execution", {"year": YEAR}, f"预算执行 · {YEAR} 年度")
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 0  # the lowest units: a table
+    page.get_by_role("button", name="执行分解", exact=True).click()
+    page.get_by_text("预算执行分解（当前筛选的全部单位合计）").first.wait_for(timeout=30_000)
+    page.wait_for_function(_RENDERED, timeout=30_000)
+    assert "execution_view=" in page.url
+    assert urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["execution_view"] == ["执行分解"]
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 2
+    assert page.get_by_text("是否自评满分").count() == 0  # the view left is no longer drawn
+
+
 def _download(page, label: str) -> bytes:
     return _download_named(page, label)[1]
 
