@@ -7,6 +7,8 @@ Under AppTest: the 地区 level comes from the URL and narrows every table. In C
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import shutil
 import urllib.parse
@@ -112,17 +114,14 @@ def test_without_a_region_the_pages_compare_regions_and_drill_down(province_ware
 
 def _values_sent(spec: str) -> int:
     """How many values a chart's JSON hands Plotly in its traces (x, y, z, text, box statistics…)."""
-    import json
-
     def count(value) -> int:
         if isinstance(value, list):
             return sum(count(v) for v in value) if value and isinstance(value[0], list) else len(value)
-        if isinstance(value, dict) and "bdata" in value:  # a packed numeric array
-            return int(np.prod(value.get("shape", [len(base64.b64decode(value["bdata"]))
-                                                    // np.dtype(value["dtype"]).itemsize])))
+        if isinstance(value, dict) and "bdata" in value:  # a packed numeric array: "shape" is "rows, columns"
+            if "shape" in value:
+                return int(np.prod([int(n) for n in str(value["shape"]).split(",")]))
+            return len(base64.b64decode(value["bdata"])) // np.dtype(value["dtype"]).itemsize
         return 0
-
-    import base64
 
     return sum(count(v) for trace in json.loads(spec)["data"] for v in trace.values())
 
@@ -144,7 +143,7 @@ def test_every_view_of_a_province_page_sends_one_chart_of_aggregates(province_wa
     app.switch_page(page).run()
     assert not app.exception, [e.value for e in app.exception]
     views = list(app.button_group(key=key).options)
-    assert len(views) >= 4
+    assert len(views) >= 3
     for view in views:
         app.button_group(key=key).set_value(view).run()
         assert not app.exception, (view, [e.value for e in app.exception])
