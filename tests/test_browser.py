@@ -160,7 +160,7 @@ def test_a_view_chosen_on_the_page_goes_into_the_link(server, page):
     """A page draws one view at a time; the one chosen is in the address, so the link opens it."""
     _open(page, server, "execution", {"year": YEAR}, f"预算执行 · {YEAR} 年度")
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 0  # the lowest units: a table
-    page.get_by_role("button", name="执行分解", exact=True).click()
+    page.locator(".st-key-execution_view").get_by_text("执行分解", exact=True).click()
     page.get_by_text("预算执行分解（当前筛选的全部单位合计）").first.wait_for(timeout=30_000)
     page.wait_for_function(_RENDERED, timeout=30_000)
     assert "execution_view=" in page.url
