@@ -33,7 +33,7 @@ def extremes_count(container=None) -> int:
         st.session_state[EXTREMES_KEY] = settings.EXTREMES_DEFAULT
     return int((container or st).number_input(
         "最低、最高单位数（N）", min_value=1, max_value=settings.EXTREMES_MAX, step=1, key=EXTREMES_KEY,
-        bind="query-params", help="图表中列出的支出率（或得分）最低和最高的单位数"))
+        bind="query-params", width=300, help="图表中列出的支出率（或得分）最低和最高的单位数"))
 
 
 def choose_view(key: str, views: list[str], *, label: str = "查看") -> str:
