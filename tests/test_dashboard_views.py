@@ -7,6 +7,7 @@ the same views on a province's warehouse.
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,19 @@ def test_drilling_down_keeps_the_comparison_view(app):
     assert not app.exception, [e.value for e in app.exception]
     assert app.button_group(key="ranking_view").value == "按主管部门比较"
     assert any(h.value.startswith("按主管部门比较") for h in app.subheader)
+
+
+def test_the_landing_page_counts_the_grades_without_a_chart(app, sample_warehouse):
+    import duckdb
+
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert _charts(app) == []  # a first visit loads no plotly
+    grades = next(d.value for d in app.dataframe if list(d.value.columns) == ["等级", "自评等级单位数", "复核等级单位数"])
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        expected = dict(con.execute("SELECT review_grade, count(*) FROM unit_scores WHERE year = ? GROUP BY 1",
+                                    [YEAR]).fetchall())
+    assert dict(zip(grades["等级"], grades["复核等级单位数"])) == {g: expected.get(g, 0) for g in grades["等级"]}
+    link = next(p.proto for p in app.get("page_link") if "等级分布图" in p.proto.label)
+    assert link.page == "grades"
+    assert urllib.parse.parse_qs(link.query_string) == {"year": [str(YEAR)], "grades_view": ["等级分布"]}

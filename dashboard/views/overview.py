@@ -126,7 +126,12 @@ st.caption(f"支出 {ui.wanyuan(totals.spent)} / 预算 {ui.wanyuan(totals.budge
 
 left, right = st.columns([2, 3])
 with left:
-    ui.figure(levels.cached(figures.grade_distribution, scores), key="overview_grades", toolbar=False)
+    # The landing page draws no chart: a first visit need not load Plotly (docs/benchmarks.md);
+    # the chart of these counts is one click away.
+    st.subheader("等级分布：自评与复核")
+    st.dataframe(levels.cached(tables.grade_distribution, scores), hide_index=True)
+    st.page_link("views/grades.py", label="到“等级与得分”查看等级分布图", icon=":material/bar_chart:",
+                 query_params={"year": chosen.year, "grades_view": "等级分布"})
 with right:
     st.subheader("与上年相比变化最大的单位")
     changes = derived.rows(derived.read(data.unit_changes, chosen.year), chosen)
@@ -140,4 +145,5 @@ st.subheader(f"支出率最低的 5 个单位：{execution_code} 是否自评满
 lowest = levels.cached(tables.lowest_execution_table, scores,
                        derived.read(data.indicator_scores, chosen.year, execution_code), 5, execution_code)
 ui.table(lowest, title="支出率最低的5个单位", key="overview_lowest")
-st.page_link("views/execution.py", label="到“预算执行”查看全部单位与参考线", icon=":material/arrow_forward:")
+st.page_link("views/execution.py", label="到“预算执行”查看全部单位", icon=":material/arrow_forward:",
+             query_params={"year": chosen.year, "execution_view": "各单位"})
