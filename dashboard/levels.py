@@ -1,6 +1,6 @@
 """What the chart pages share: the level comparison (地区 → 主管部门 → unit), the N of their
 最低/最高 N charts and the view an officer is looking at, all kept in the address
-(?region=…&dept=…&n=15&execution_view=分布).
+(?region=…&dept=…&n=15&execution_view=执行分解).
 
 A page shows one view at a time (a chart, or a chart and its table): the others are one click
 away and are not drawn until chosen. Drawing every chart and table of a page at once cost
