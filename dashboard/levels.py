@@ -1,5 +1,11 @@
-"""The level comparison the chart pages share (地区 → 主管部门 → unit) and the N of their
-最低/最高 N charts, both kept in the address (?region=…&dept=…&n=15)."""
+"""What the chart pages share: the level comparison (地区 → 主管部门 → unit), the N of their
+最低/最高 N charts and the view an officer is looking at, all kept in the address
+(?region=…&dept=…&n=15&execution_view=执行分解).
+
+A page shows one view at a time (a chart, or a chart and its table): the others are one click
+away and are not drawn until chosen. Drawing every chart and table of a page at once cost
+the browser seconds at a province's size (docs/benchmarks.md); st.tabs and st.expander
+would not help, as they send their content whether opened or not."""
 
 from __future__ import annotations
 
@@ -27,7 +33,43 @@ def extremes_count(container=None) -> int:
         st.session_state[EXTREMES_KEY] = settings.EXTREMES_DEFAULT
     return int((container or st).number_input(
         "最低、最高单位数（N）", min_value=1, max_value=settings.EXTREMES_MAX, step=1, key=EXTREMES_KEY,
-        bind="query-params", help="图表中列出的支出率（或得分）最低和最高的单位数"))
+        bind="query-params", width=300, help="图表中列出的支出率（或得分）最低和最高的单位数"))
+
+
+def choose_view(key: str, views: list[str], *, label: str = "查看") -> str:
+    """The view of the page chosen among `views` (the first unless the address names another),
+    bound to ?<key>=. Only the chosen view's code runs."""
+    current = st.session_state.get(key, st.query_params.get(key))
+    if current not in views:
+        # A view this selection does not offer: the comparison one level up or down (drilling
+        # down from 按地区比较 stays in 按主管部门比较), else the first (a county's charts
+        # against a province's, a comparison at the last level).
+        st.session_state[key] = next((v for v in views if is_comparison(v) and is_comparison(current)), views[0])
+    chosen = st.segmented_control(label, views, key=key, required=True, bind="query-params")
+    return chosen if chosen in views else views[0]
+
+
+def is_comparison(view: str | None) -> bool:
+    return isinstance(view, str) and view.startswith("按") and view.endswith("比较")
+
+
+def comparison(scores: pd.DataFrame, chosen: filters.Filters, *, sort_by: str = "execution_rate",
+               over_is_bad: bool = False) -> tuple[str, pd.DataFrame] | None:
+    """(level, group table) of the current level (地区, else 主管部门); None when the units
+    themselves are the level (one 主管部门 chosen) or there is one group only."""
+    by = chosen.compare_by()
+    if by is None:
+        return None
+    frame = filters.with_region(scores, chosen)
+    table = cached(aggregates.group_table, frame, by, sort_by=sort_by, ascending=not over_is_bad)
+    return None if len(table) < 2 else (by, table)
+
+
+def comparison_view(scores: pd.DataFrame, chosen: filters.Filters, *, sort_by: str = "execution_rate",
+                    over_is_bad: bool = False) -> list[str]:
+    """[按地区比较 / 按主管部门比较], the view of the level comparison; empty when there is none."""
+    compared = comparison(scores, chosen, sort_by=sort_by, over_is_bad=over_is_bad)
+    return [] if compared is None else [f"按{aggregates.label(compared[0])}比较"]
 
 
 def grouping(scores: pd.DataFrame, chosen: filters.Filters) -> tuple[str, str]:
@@ -44,13 +86,10 @@ def compare(scores: pd.DataFrame, chosen: filters.Filters, *, value: str, title:
     """Compare the groups of the current level (地区, else the 主管部门): a bar per group of the
     table's `value` column and the table itself; choosing one moves a level down. None when
     the units themselves are the level (one 主管部门 chosen) or there is one group only."""
-    by = chosen.compare_by()
-    if by is None:
+    compared = comparison(scores, chosen, sort_by=sort_by, over_is_bad=over_is_bad)
+    if compared is None:
         return None
-    frame = filters.with_region(scores, chosen)
-    table = cached(aggregates.group_table, frame, by, sort_by=sort_by, ascending=not over_is_bad)
-    if len(table) < 2:
-        return None
+    by, table = compared
     level = aggregates.label(by)
     st.subheader(f"按{level}比较（{len(table)} 个{level}）")
     st.caption("比率为各组支出（实际数）之和 ÷ 预算数之和，不是各单位比率的平均；"

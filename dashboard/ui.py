@@ -239,8 +239,10 @@ def audited_download_button(label: str, content: Callable[[], bytes], *, file_na
                                       on_click="ignore", icon=icon, **options)
 
 
-def figure(fig: go.Figure, *, key: str) -> None:
-    st.plotly_chart(fig, key=key, config=_PLOTLY_CONFIG, theme=None)
+def figure(fig: go.Figure, *, key: str, toolbar: bool = True) -> None:
+    """toolbar=False for a small summary chart: no mode bar (zoom, PNG) for the browser to build."""
+    config = _PLOTLY_CONFIG if toolbar else {**_PLOTLY_CONFIG, "displayModeBar": False}
+    st.plotly_chart(fig, key=key, config=config, theme=None)
 
 
 def wanyuan(value: float | None) -> str:

@@ -125,12 +125,16 @@ def test_every_page_renders_in_chromium(server, page, sample_warehouse):
         ("overview", "", {"year": YEAR}, f"总览 · {YEAR} 年度", ("报送情况", "预算资金支出率", "等级分布")),
         ("ranking", "ranking", {"year": YEAR}, f"排名 · {YEAR} 年度", (REFERENCE_UNIT, "复核得分")),
         ("execution", "execution", {"year": YEAR}, f"预算执行 · {YEAR} 年度", ("是否自评满分", lowest)),
-        ("sangong", "sangong", {"year": YEAR}, f"三公经费 · {YEAR} 年度", ("三公经费控制率", "三公经费历年合计")),
-        ("grades", "grades", {"year": YEAR}, f"等级与得分 · {YEAR} 年度", ("指标扣分热力图", "自评得分与复核得分")),
+        # a page's other views open from the link (?<page>_view=)
+        ("sangong", "sangong", {"year": YEAR, "sangong_view": "历年合计"}, f"三公经费 · {YEAR} 年度",
+         ("三公经费控制率", "三公经费历年合计")),
+        ("grades", "grades", {"year": YEAR, "grades_view": "指标扣分"}, f"等级与得分 · {YEAR} 年度",
+         ("指标扣分热力图", "各指标复核扣分")),
         ("unit", "unit", {"year": YEAR, "unit": REFERENCE_UNIT}, f"单位详情 · {YEAR} 年度",
          (REFERENCE_UNIT, f"{review:.2f} 分")),
         ("quality", "quality", {"year": YEAR}, f"数据质量 · {YEAR} 年度", ("问题清单", "尚未入库的名录单位")),
-        ("rectification", "rectification", {"year": YEAR, "rectification_unit": "遂溪县应急管理局"},
+        ("rectification", "rectification", {"year": YEAR, "rectification_view": "单位的报送版本与整改",
+                                            "rectification_unit": "遂溪县应急管理局"},
          f"退回与整改 · {YEAR} 年度", ("逾期未改正", "报送版本", "还改动了2处数字")),
         ("exports", "exports", {"year": YEAR}, f"导出材料 · {YEAR} 年度",
          ("生成汇总表和退回修改通知", "全县部门整体支出绩效自评情况")),
@@ -150,6 +154,19 @@ def test_url_reproduces_the_view(server, page, sample_warehouse):
     page.get_by_role("link", name="预算执行").first.click()
     page.get_by_role("heading", name=f"预算执行 · {earliest} 年度").first.wait_for(timeout=30_000)
     assert f"year={earliest}" in page.url
+
+
+def test_a_view_chosen_on_the_page_goes_into_the_link(server, page):
+    """A page draws one view at a time; the one chosen is in the address, so the link opens it."""
+    _open(page, server, "execution", {"year": YEAR}, f"预算执行 · {YEAR} 年度")
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 0  # the lowest units: a table
+    page.locator(".st-key-execution_view").get_by_text("执行分解", exact=True).click()
+    page.get_by_text("预算执行分解（当前筛选的全部单位合计）").first.wait_for(timeout=30_000)
+    page.wait_for_function(_RENDERED, timeout=30_000)
+    assert "execution_view=" in page.url
+    assert urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)["execution_view"] == ["执行分解"]
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 2
+    assert page.get_by_text("是否自评满分").count() == 0  # the view left is no longer drawn
 
 
 def _download(page, label: str) -> bytes:

@@ -280,6 +280,8 @@ def test_targets_page_compares_units_and_lists_missed_targets_without_reason(app
     expected = dict(_fetch(sample_warehouse, "SELECT unit_name, count(*) FROM targets WHERE year = ? GROUP BY 1", YEAR))
     assert dict(zip(compared["单位名称"], compared["目标数"].astype(int))) == expected
     assert REFERENCE_UNIT not in set(compared["单位名称"])
+    app.button_group(key="targets_view").set_value("未说明原因的目标").run()
+    assert not app.exception, [e.value for e in app.exception]
     missed = _frame(app, "单位名称", "三级指标", "指标方向")
     rows = _fetch(sample_warehouse, """SELECT unit_name, name FROM targets WHERE year = ?
         AND (completion IS NULL OR completion < 1) AND (reason IS NULL OR trim(reason) = '')""", YEAR)

@@ -133,6 +133,7 @@ def test_sorting_orders_every_row_not_only_the_page_shown(app, sample_warehouse)
 
 
 def test_search_finds_units_beyond_the_first_page_and_narrows_the_download(app, sample_warehouse):
+    app.query_params["execution_view"] = "各单位"  # the page's view of every unit
     _open(app, "views/execution.py")
     assert app.text_input(key="execution_find")  # a table without a search box of the page's own
     last = _table(app, *EXECUTION)["单位名称"].tolist()
@@ -158,7 +159,7 @@ def test_a_link_with_search_and_sort_opens_that_view(sample_warehouse, monkeypat
     monkeypatch.setattr(settings, "TABLE_PAGE_ROWS", PAGE)
     app = AppTest.from_file(str(APP), default_timeout=60)
     for key, value in {"year": str(YEAR), "execution_find": "镇", "execution_sort": "单位名称",
-                       "execution_order": "从高到低"}.items():
+                       "execution_order": "从高到低", "execution_view": "各单位"}.items():
         app.query_params[key] = value
     app.run()
     _open(app, "views/execution.py")

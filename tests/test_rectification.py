@@ -329,6 +329,7 @@ def test_page_lists_overdue_units_first_and_a_units_versions(sample_warehouse, m
     assert "遂溪县公安局" in linked  # each name links to its 单位详情
 
     beyond = next(c["unit_name"] for c in sample.RESUBMISSION_CASES if c["kind"] == "changed_beyond_request")
+    app.button_group(key="rectification_view").set_value("单位的报送版本与整改").run()
     app.selectbox(key="rectification_unit").set_value(beyond).run()
     assert not app.exception
     versions = next(d.value for d in app.dataframe if list(d.value.columns[:2]) == ["版本", "填报日期"])

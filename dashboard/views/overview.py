@@ -46,7 +46,7 @@ def own_unit_view(unit: str) -> None:
     st.markdown(f"**全县复核等级分布**（本单位：{row['review_grade']}）")
     ui.figure(figures.grade_distribution(pd.DataFrame({"self_grade": [None] * len(county_grades),
                                                        "review_grade": county_grades})),
-              key="overview_county_grades")
+              key="overview_county_grades", toolbar=False)
     st.page_link("views/unit_detail.py", label="到“单位详情”查看本单位的全部数字、来源单元格和问题",
                  icon=":material/arrow_forward:", query_params={"year": chosen.year, "unit": unit})
 
@@ -70,10 +70,10 @@ columns[1].metric("已报送", f"{counts.submitted} 个",
 columns[2].metric("已入库", f"{counts.loaded} 个")
 columns[3].metric("需退回修改", f"{counts.must_resubmit} 个")
 columns[4].metric("未报送", f"{counts.not_submitted} 个")
+# one line under the five figures: each element costs the browser time on every visit
 st.caption(f"名录 {counts.in_roster} 个 = 名录内已报送 {counts.submitted_in_roster} 个 + 未报送 {counts.not_submitted} 个；"
-           f"已报送 {counts.submitted} 个 = 名录内 {counts.submitted_in_roster} 个 + 不在名录 {counts.outside_roster} 个。")
-if chosen.grades:
-    st.caption("报送情况只按单位类型和主管部门筛选（未入库的单位没有等级）。")
+           f"已报送 {counts.submitted} 个 = 名录内 {counts.submitted_in_roster} 个 + 不在名录 {counts.outside_roster} 个。"
+           + ("报送情况只按单位类型和主管部门筛选（未入库的单位没有等级）。" if chosen.grades else ""))
 
 LISTS = {
     "not_submitted": (f"未报送（{counts.not_submitted}）", "未报送的单位"),
@@ -114,19 +114,24 @@ st.subheader(f"全县汇总（{totals.units} 个已入库单位）")
 columns = st.columns(4)
 columns[0].metric("预算资金支出率", ui.percent(totals.execution_rate),
                   help="全部单位支出决算数之和 ÷ 财政下达预算数之和")
-columns[0].caption(f"支出 {ui.wanyuan(totals.spent)} / 预算 {ui.wanyuan(totals.budget_issued)}")
 columns[1].metric("三公经费控制率", ui.percent(totals.sangong_control_rate),
                   help="三公经费实际支出数之和 ÷ 三公经费预算数之和")
-columns[1].caption(f"实际 {ui.wanyuan(totals.sangong_spent)} / 预算 {ui.wanyuan(totals.sangong_budget)}")
 columns[2].metric("平均自评得分", ui.points(totals.mean_self_score))
 columns[3].metric("平均复核得分", ui.points(totals.mean_review_score),
                   delta=None if totals.mean_review_score is None or totals.mean_self_score is None
                   else f"{totals.mean_review_score - totals.mean_self_score:+.2f} 分（相对自评）",
                   delta_color="off")
+st.caption(f"支出 {ui.wanyuan(totals.spent)} / 预算 {ui.wanyuan(totals.budget_issued)}；"
+           f"三公经费实际 {ui.wanyuan(totals.sangong_spent)} / 预算 {ui.wanyuan(totals.sangong_budget)}。")
 
 left, right = st.columns([2, 3])
 with left:
-    ui.figure(levels.cached(figures.grade_distribution, scores), key="overview_grades")
+    # The landing page draws no chart: a first visit need not load Plotly (docs/benchmarks.md);
+    # the chart of these counts is one click away.
+    st.subheader("等级分布：自评与复核")
+    st.dataframe(levels.cached(tables.grade_distribution, scores), hide_index=True)
+    st.page_link("views/grades.py", label="到“等级与得分”查看等级分布图", icon=":material/bar_chart:",
+                 query_params={"year": chosen.year, "grades_view": "等级分布"})
 with right:
     st.subheader("与上年相比变化最大的单位")
     changes = derived.rows(derived.read(data.unit_changes, chosen.year), chosen)
@@ -140,4 +145,5 @@ st.subheader(f"支出率最低的 5 个单位：{execution_code} 是否自评满
 lowest = levels.cached(tables.lowest_execution_table, scores,
                        derived.read(data.indicator_scores, chosen.year, execution_code), 5, execution_code)
 ui.table(lowest, title="支出率最低的5个单位", key="overview_lowest")
-st.page_link("views/execution.py", label="到“预算执行”查看全部单位与参考线", icon=":material/arrow_forward:")
+st.page_link("views/execution.py", label="到“预算执行”查看全部单位", icon=":material/arrow_forward:",
+             query_params={"year": chosen.year, "execution_view": "各单位"})

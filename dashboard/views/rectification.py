@@ -1,5 +1,6 @@
 """退回与整改: which units were sent back, what each resubmission changed, what is fixed,
-what is still open and who is past the deadline (overdue units first)."""
+what is still open and who is past the deadline (overdue units first). One view at a time:
+the units, or one unit's versions, changed cells and items (?rectification_view=)."""
 
 import streamlit as st
 
@@ -31,10 +32,12 @@ overview = levels.cached(tables.unit_overview, items, files, findings)
 if overview.empty:
     st.success("本年度没有退回修改的单位，也没有重新报送的材料。")
     st.stop()
-st.subheader("单位")
-ui.table(overview, title="退回与整改", key="rectification_units")
+UNITS, ONE_UNIT = "各单位", "单位的报送版本与整改"
+view = levels.choose_view("rectification_view", [UNITS, ONE_UNIT])
+if view == UNITS:
+    ui.table(overview, title="退回与整改", key="rectification_units")
+    st.stop()
 
-st.subheader("单位的报送版本与整改")
 unit = st.selectbox("单位", list(overview["单位名称"]), key="rectification_unit", bind="query-params")
 st.markdown("**报送版本**（按填报日期）")
 ui.table(tables.versions_table(files, unit), title="报送版本", key="rectification_versions")

@@ -1,5 +1,6 @@
-"""绩效目标: units compared on the completion of their 绩效目标表, and missed targets without a reason.
-Beyond settings.PER_UNIT_CHART_LIMIT units: the distribution and the lowest and highest N."""
+"""绩效目标: the counts, then one view at a time: every unit's completion of its 绩效目标表, the
+completion charted (the distribution and the lowest and highest N beyond
+settings.PER_UNIT_CHART_LIMIT units), missed targets without a reason, units without a 绩效目标表."""
 
 import streamlit as st
 
@@ -29,25 +30,32 @@ if rows.empty:
     st.stop()
 
 summary = levels.cached(target_views.unit_completion, rows)
-if figures.shows_units(summary):
+per_unit = figures.shows_units(summary)
+EVERY_UNIT, EXTREMES, MISSED, WITHOUT = "各单位", "最低和最高", "未说明原因的目标", "没有目标表的单位"
+CHART = "完成度图" if per_unit else "完成度分布"
+views = [EVERY_UNIT, CHART, *([] if per_unit else [EXTREMES]), MISSED, *([WITHOUT] if len(without) else [])]
+view = levels.choose_view("targets_view", views)
+
+if view == EVERY_UNIT:
+    ui.table(levels.cached(target_views.completion_table, summary), title="各单位绩效目标完成情况", key="targets_units")
+elif view == CHART and per_unit:
     ui.figure(levels.cached(target_views.completion_by_unit, summary), key="targets_by_unit")
-else:
-    count = levels.extremes_count()
+elif view == CHART:
     ui.figure(levels.cached(figures.histogram, summary, "completion", title="绩效目标加权完成度",
                             axis_title="加权完成度（%）", colour_by="unit_type"), key="targets_histogram")
+elif view == EXTREMES:
+    count = levels.extremes_count()
     low, high = levels.cached(aggregates.extremes, summary, "completion", count)
     ui.figure(levels.cached(figures.extremes, low, high, "completion", title=f"加权完成度最低和最高的 {count} 个单位",
                             axis_title="加权完成度（%）"), key="targets_extremes")
-ui.table(levels.cached(target_views.completion_table, summary), title="各单位绩效目标完成情况", key="targets_units")
-
-st.subheader("未完成且未说明原因的目标")
-missed = levels.cached(target_views.missed_without_reason_table, rows)
-if missed.empty:
-    st.success("未完成的目标都写明了偏差原因。")
+elif view == MISSED:
+    st.subheader("未完成且未说明原因的目标")
+    missed = levels.cached(target_views.missed_without_reason_table, rows)
+    if missed.empty:
+        st.success("未完成的目标都写明了偏差原因。")
+    else:
+        ui.table(missed, title="未说明原因的未完成目标", key="targets_missed")
 else:
-    ui.table(missed, title="未说明原因的未完成目标", key="targets_missed")
-
-if not without.empty:
     st.subheader("没有绩效目标表的单位")
     st.caption("这些单位的 A1、A2 无法复核，复核得分按自评得分计。")
     if figures.shows_units(without):

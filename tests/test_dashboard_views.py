@@ -1,0 +1,110 @@
+"""One view at a time: the chart pages and 数据质量 draw the view chosen in their selector (kept in
+the address as ?<page>_view=), not every chart and table at once; every view stays reachable.
+
+Under AppTest on the sample warehouse (a county: per-unit charts); test_dashboard_scale.py runs
+the same views on a province's warehouse.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from presentation import aggregates
+
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+YEAR = 2024
+# page → its selector's key and the views a county's page offers, in order (the first is the default)
+VIEWS = {
+    "views/ranking.py": ("ranking_view", ["按地区比较", "得分图"]),
+    "views/execution.py": ("execution_view", ["最低的单位", "按地区比较", "支出率图", "预算规模", "执行分解",
+                                              "连续两年偏低", "各单位"]),
+    "views/sangong.py": ("sangong_view", ["各单位", "按地区比较", "控制率图", "构成", "历年合计"]),
+    "views/grades.py": ("grades_view", ["自评与复核", "等级分布", "按地区比较", "对照表", "指标扣分", "等级流向"]),
+    "views/targets.py": ("targets_view", ["各单位", "完成度图", "未说明原因的目标", "没有目标表的单位"]),
+    "views/quality.py": ("quality_view", ["问题清单", "未入库的文件", "尚未入库的名录单位", "需退回修改的单位",
+                                          "已替代文件的问题"]),
+    "views/rectification.py": ("rectification_view", ["各单位", "单位的报送版本与整改"]),
+}
+# the most charts one view sends (a chart and its companion: 执行分解's totals beside its rates)
+CHARTS_PER_VIEW = 2
+
+
+@pytest.fixture
+def app(sample_warehouse: Path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("PERF_DB", str(sample_warehouse))
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.query_params["year"] = str(YEAR)
+    return app
+
+
+def _charts(app: AppTest) -> list[str]:
+    return [chart.proto.id.rsplit("-", 1)[-1] for chart in app.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("page", list(VIEWS))
+def test_every_view_opens_and_draws_only_its_own_charts(app, page):
+    key, views = VIEWS[page]
+    app.run()
+    app.switch_page(page).run()
+    assert not app.exception, [e.value for e in app.exception]
+    selector = app.button_group(key=key)
+    assert list(selector.options) == views and selector.value == views[0]
+    drawn: dict[str, list[str]] = {}
+    for view in views:
+        selector = app.button_group(key=key).set_value(view)
+        app.run()
+        assert not app.exception, (view, [e.value for e in app.exception])
+        assert app.button_group(key=key).value == view
+        drawn[view] = _charts(app)
+        assert len(drawn[view]) <= CHARTS_PER_VIEW, (view, drawn[view])
+    # no chart is drawn by two views, and what one view shows is not sent with another
+    charts = [chart for shown in drawn.values() for chart in shown]
+    assert len(charts) == len(set(charts))
+
+
+def test_a_link_opens_its_view_and_a_view_the_page_lacks_opens_the_first(app):
+    app.query_params["sangong_view"] = "历年合计"
+    app.run()
+    app.switch_page("views/sangong.py").run()
+    assert app.button_group(key="sangong_view").value == "历年合计"
+    assert "历年合计（当前筛选的单位）" in [h.value for h in app.subheader]
+    assert _charts(app) == ["sangong_years"]
+    # a province's view in a county's link: the county's first view, not an empty page
+    app.query_params["execution_view"] = "最低和最高"
+    app.switch_page("views/execution.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.button_group(key="execution_view").value == "最低的单位"
+    assert any(h.value.startswith("支出率最低的") for h in app.subheader)
+
+
+def test_drilling_down_keeps_the_comparison_view(app):
+    app.query_params["ranking_view"] = "按地区比较"
+    app.run()
+    app.switch_page("views/ranking.py").run()
+    regions = next(d.value for d in app.dataframe if d.value.columns[0] == "地区")
+    # the 地区 with the most units (the sample's 县直: many 主管部门 to compare)
+    region = regions[regions["地区"] != aggregates.NO_GROUP].sort_values("单位数").iloc[-1]["地区"]
+    app.selectbox(key="ranking_levels_region_drill").select(region).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.button_group(key="ranking_view").value == "按主管部门比较"
+    assert any(h.value.startswith("按主管部门比较") for h in app.subheader)
+
+
+def test_the_landing_page_counts_the_grades_without_a_chart(app, sample_warehouse):
+    import duckdb
+
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert _charts(app) == []  # a first visit loads no plotly
+    grades = next(d.value for d in app.dataframe if list(d.value.columns) == ["等级", "自评等级单位数", "复核等级单位数"])
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        expected = dict(con.execute("SELECT review_grade, count(*) FROM unit_scores WHERE year = ? GROUP BY 1",
+                                    [YEAR]).fetchall())
+    assert dict(zip(grades["等级"], grades["复核等级单位数"])) == {g: expected.get(g, 0) for g in grades["等级"]}
+    link = next(p.proto for p in app.get("page_link") if "等级分布图" in p.proto.label)
+    assert link.page == "grades"
+    assert urllib.parse.parse_qs(link.query_string) == {"year": [str(YEAR)], "grades_view": ["等级分布"]}
