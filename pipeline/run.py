@@ -649,7 +649,8 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
         seen.add(f.sha256)
 
     # check results of files checked before with the same roster, frameworks and code
-    checks = CheckCache(cache_file, context_fingerprint(roster, frameworks_dir())) if cache_file else None
+    checks = (CheckCache(cache_file, context_fingerprint(roster, frameworks_dir()), {entry_key(f) for f in workbooks})
+              if cache_file else None)
     subs: list[Submission] = []
     report_files = []
     for found in files:
