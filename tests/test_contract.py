@@ -3,6 +3,8 @@ table: the DDL, the frames' types, the checks before publishing and the rows fol
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -14,6 +16,7 @@ from pipeline.publishing.contract import CONTRACT, DOUBLE, Column, Table
 from pipeline.run import UNIT_SCORES, process, run
 from schemas.form import DATA_LINE_BY_NAME, DATA_LINES
 from tests.builders import County, reference_form, unit_form
+from tests.conftest import ROOT
 
 
 def test_generated_ddl_is_the_committed_one():
@@ -132,3 +135,22 @@ def test_old_pickle_caches_are_removed(county: County, tmp_path: Path):
 def test_every_data_line_has_a_distinct_name():
     assert len({d.name for d in DATA_LINES}) == len(DATA_LINES)
     assert all(d.name.isidentifier() for d in DATA_LINES)
+
+
+@pytest.mark.slow  # a fresh interpreter runs the pipeline
+def test_a_rebuild_that_reads_no_new_file_does_not_import_pandera(county: County, tmp_path: Path):
+    """The contract is checked without pandera; only validating newly read workbooks needs it."""
+    county.workbook("ref.xlsx", reference_form())
+    county.workbook("cz.xlsx", unit_form("遂溪县财政局"))
+    db = tmp_path / "performance.duckdb"
+    run(county.raw, db, progress=False)
+    county.roster.append(("440823099", "遂溪县新设单位", "遂溪县财政局", "事业单位"))
+    county.write_roster()
+    probe = ("import sys; from pathlib import Path; from pipeline.run import run; "
+             f"result = run(Path({str(county.raw)!r}), Path({str(db)!r}), progress=False); "
+             "print(result is not None, 'pandera' in sys.modules)")
+    answer = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                            check=True, timeout=600).stdout.split()
+    assert answer == ["True", "False"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM units WHERE unit_name = '遂溪县新设单位'").fetchone() == (1,)
