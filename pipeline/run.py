@@ -33,6 +33,7 @@ from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import ROSTER_FILE, frameworks_dir, ledger_path
 from pipeline.publishing.summary import published_build_id
 from pipeline.publishing.contract import CONTRACT
+from pipeline.publishing.carry import Carried, record_build, release, what_to_carry
 from pipeline.publishing.warehouse import clear_stale, publish
 from pipeline.reading.grid import WorkbookReadError
 from schemas.form import DATA_LINES, INFO_FIELDS, SHEET_DATA, SHEET_SCORES
@@ -73,8 +74,12 @@ class Submission:
 
 @dataclass
 class RunResult:
+    """Every file's fate and the tables; a table of CARRIED_TABLES leaves out the unit-years
+    whose rows the build copies from the published warehouse (carried.units)."""
+
     submissions: list[Submission]
     tables: dict[str, pl.DataFrame]
+    carried: Carried = field(default_factory=Carried)
 
     def count_states(self) -> Counter:
         return Counter(s.state for s in self.submissions)
@@ -409,8 +414,9 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
                  report_figures: list[dict], extra_findings: list[Finding],
                  build_id: str, notices: list[resubmission.SentNotice] | None = None,
                  samplings: dict | None = None, frameworks: dict[int, Framework] | None = None,
-                 ) -> dict[str, pl.DataFrame]:
+                 carried: Carried | None = None) -> dict[str, pl.DataFrame]:
     frameworks = frameworks or {}
+    carried = Carried() if carried is None else carried
     roster_by_name = {u["unit_name"]: u for u in roster}
     loaded = [s for s in subs if s.state == LOADED and s.found.kind == "workbook"]
     resubmission.excuse_late_resubmissions(subs)
@@ -445,12 +451,14 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
             establishment=p.info.get("establishment"), staff=p.info.get("staff"),
             retired=p.info.get("retired"), amount_unit=AMOUNT_UNITS.get(p.amount_scale, "元")))
         # The two largest tables are built from records: a province has hundreds of thousands of their rows.
-        for data_line in DATA_LINES:
-            n = data_line.line
-            line_rows.append(DataLineRow(
-                unit_name=sub.unit_name, year=sub.year, line=n, item=data_line.label,
-                amount=None if a.get(n) is None else float(a[n]),
-                source_cell=p.amount_cells.get(n), source_value=p.amount_raw.get(n)))
+        # A unit-year loaded from the same bytes as in the published build keeps its rows (publishing.carry).
+        if not carried.takes(sub.unit_name, sub.year, sub.found.relative, sub.found.sha256):
+            for data_line in DATA_LINES:
+                n = data_line.line
+                line_rows.append(DataLineRow(
+                    unit_name=sub.unit_name, year=sub.year, line=n, item=data_line.label,
+                    amount=None if a.get(n) is None else float(a[n]),
+                    source_cell=p.amount_cells.get(n), source_value=p.amount_raw.get(n)))
         for r in sub.reviews:
             indicator_rows.append(IndicatorRow(
                 unit_name=sub.unit_name, year=sub.year, code=r.code, level1=r.level1, level2=r.level2,
@@ -617,7 +625,8 @@ def collector_paused(func):
 
 @collector_paused
 def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
-            files: list[FoundFile] | None = None, ledger: Path | None = None) -> RunResult:
+            files: list[FoundFile] | None = None, ledger: Path | None = None,
+            carried: Carried | None = None) -> RunResult:
     """Everything but the publishing: every file accounted for, every table built.
 
     With a cache file, workbooks whose bytes were read before are not read again. The
@@ -692,8 +701,9 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
     years_in_scope = sorted(set(years) | {s.year for s in loaded.values()})
     build_id = build_fingerprint(raw, files, ledger)
     notices = sent_notices(ledger)
+    carried = Carried() if carried is None else carried
     return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra, build_id, notices,
-                                        load_samplings(years_in_scope), frameworks))
+                                        load_samplings(years_in_scope), frameworks, carried), carried)
 
 
 def cache_file_for(db: Path) -> Path:
@@ -737,6 +747,14 @@ def run(raw: Path, db: Path, progress: bool = True, use_cache: bool = True,
     files = find_inputs(raw)
     if not force and published_build_id(db) == build_fingerprint(raw, files, ledger):
         return None
-    result = process(raw, progress, cache_file_for(db) if use_cache else None, files, ledger)
-    publish(result.tables, db)
+    cache_file = cache_file_for(db) if use_cache else None
+    # rows of unit-years read from the same bytes as in the published build are copied from it
+    carried = Carried() if force else what_to_carry(db, cache_file)
+    try:
+        result = process(raw, progress, cache_file, files, ledger, carried)
+        publish(result.tables, db, carried)
+    finally:
+        release(carried)
+    if cache_file is not None:
+        record_build(cache_file, result.tables["build_info"]["build_id"][0])
     return result

@@ -110,9 +110,9 @@ def test_a_build_that_fails_its_schema_is_not_published(county: County, tmp_path
     county.workbook("cz.xlsx", unit_form("遂溪县财政局"))
     real = warehouse.publish
 
-    def publish_with_a_duplicate(tables, path):
+    def publish_with_a_duplicate(tables, path, carried=None):
         scores = tables["unit_scores"]
-        return real({**tables, "unit_scores": pl.concat([scores, scores.head(1)])}, path)
+        return real({**tables, "unit_scores": pl.concat([scores, scores.head(1)])}, path, carried)
 
     monkeypatch.setattr("pipeline.run.publish", publish_with_a_duplicate)
     with pytest.raises(warehouse.WarehouseCheckError, match="unit_scores"):

@@ -1,0 +1,125 @@
+"""Rows a build takes over from the published warehouse instead of making them again (IO edge).
+
+A data_lines row is a function of one loaded workbook's bytes, the unit and year it counts
+for, and the code alone. When the published build was made by the same code and a unit-year
+is loaded from the same file with the same bytes again, its 25 rows are copied inside DuckDB
+from the published file into the new one: they never pass through Python, which at 10 000
+units was most of the cost of building and writing the table. The new build is still a new
+file, checked before it replaces the published one, which is only read.
+
+Which code made which build is recorded beside the warehouse, in the cache file, once the
+build is published; a build it does not know (a cache deleted, a warehouse copied in from
+elsewhere, other code) carries nothing over, and the table is built whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipeline.publishing.summary import published_build_id
+
+# tables whose rows are a function of one loaded workbook, its unit and year (and the code)
+CARRIED_TABLES = ("data_lines",)
+KNOWN_BUILDS = 10  # builds whose code is remembered: the published one, .previous and a few more
+
+
+@dataclass
+class Carried:
+    """The published warehouse and the unit-years whose rows of CARRIED_TABLES the new build
+    copies from it; the build's own frames of those tables leave them out."""
+
+    source: Path | None = None   # a link to the published file as it was when the build began
+    previous_files: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+    units: set[tuple[str, int]] = field(default_factory=set)
+
+    def takes(self, unit_name: str, year: int, file: str, sha256: str) -> bool:
+        """Whether the unit-year, loaded from this file with these bytes, is carried over (and
+        remember it when so)."""
+        if self.previous_files.get((unit_name, year)) != (file, sha256):
+            return False
+        self.units.add((unit_name, year))
+        return True
+
+
+def _code() -> str:
+    """Every module of pipeline/ and schemas/ and the libraries' versions, as the check cache hashes them."""
+    from pipeline.checking.cache import check_code_fingerprint  # the reading code: not for readers of the warehouse
+
+    return check_code_fingerprint()
+
+
+def _connect(cache_file: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(cache_file, timeout=60, isolation_level=None)
+    try:
+        con.execute("CREATE TABLE IF NOT EXISTS builds (build_id TEXT PRIMARY KEY, code TEXT NOT NULL, "
+                    "seq INTEGER NOT NULL)")
+    except sqlite3.Error:
+        con.close()
+        raise
+    return con
+
+
+def record_build(cache_file: Path, build_id: str) -> None:
+    """Remember that this code made the build now published (never an error: without it the
+    next build only makes every row itself)."""
+    with contextlib.suppress(sqlite3.Error, OSError), contextlib.closing(_connect(cache_file)) as con:
+        con.execute("BEGIN IMMEDIATE")
+        seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM builds").fetchone()[0]
+        con.execute("INSERT OR REPLACE INTO builds VALUES (?, ?, ?)", (build_id, _code(), seq))
+        con.execute("DELETE FROM builds WHERE seq <= ?", (seq - KNOWN_BUILDS,))
+        con.execute("COMMIT")
+
+
+def _made_by_this_code(cache_file: Path, build_id: str) -> bool:
+    if not cache_file.exists():
+        return False
+    try:
+        with contextlib.closing(_connect(cache_file)) as con:
+            row = con.execute("SELECT code FROM builds WHERE build_id = ?", (build_id,)).fetchone()
+    except (sqlite3.Error, OSError):
+        return False
+    return row is not None and row[0] == _code()
+
+
+def source_path(db: Path) -> Path:
+    return db.with_name(f".{db.name}.carry-{os.getpid()}")
+
+
+def what_to_carry(db: Path, cache_file: Path | None) -> Carried:
+    """The published build's loaded files by unit-year, when this code made it; else nothing.
+
+    The published file is linked to first: it is replaced, never written, so the link stays
+    the very build these files were read from even if another run publishes meanwhile."""
+    if cache_file is None or not db.exists():
+        return Carried()
+    source = source_path(db)
+    source.unlink(missing_ok=True)
+    try:
+        os.link(db, source)
+    except OSError:  # a disk without hard links: every row is made again
+        return Carried()
+    build_id = published_build_id(source)
+    if build_id is None or not _made_by_this_code(cache_file, build_id):
+        release(Carried(source))
+        return Carried()
+    try:
+        with duckdb.connect(str(source), read_only=True) as con:
+            rows = con.execute("SELECT unit_name, year, file, sha256 FROM ingest_files "
+                               "WHERE kind = 'workbook' AND state = 'loaded'").fetchall()
+    except duckdb.Error:
+        release(Carried(source))
+        return Carried()
+    return Carried(source, {(unit, year): (file, sha) for unit, year, file, sha in rows})
+
+
+def release(carried: Carried) -> None:
+    """Remove the link to the build rows were carried from."""
+    if carried.source is not None:
+        for path in (carried.source, carried.source.with_name(carried.source.name + ".wal")):
+            path.unlink(missing_ok=True)

@@ -1,0 +1,122 @@
+"""A rebuild copies the data_lines rows of unit-years whose workbook is unchanged from the
+published warehouse, and the result is exactly a clean build's, whatever else changed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.ledger.record import record
+from pipeline.publishing import carry, warehouse
+from pipeline.run import cache_file_for, run
+from pipeline.settings import frameworks_dir
+from tests.builders import REFERENCE_UNIT, County, reference_form, unit_form
+from tests.test_warehouse import snapshot
+
+FINANCE = "遂溪县财政局"
+
+
+def county_of_three(county: County) -> None:
+    county.workbook("ref.xlsx", reference_form())
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 5}))
+    county.workbook("jy.xlsx", unit_form("遂溪县教育局", year=2023), year=2023)
+
+
+def clean_build(county: County, tmp_path: Path, ledger: Path) -> dict[str, list[tuple]]:
+    db = tmp_path / "clean" / "performance.duckdb"
+    run(county.raw, db, progress=False, use_cache=False, force=True, ledger=ledger)
+    return snapshot(db)
+
+
+@pytest.fixture
+def built(county: County, tmp_path: Path) -> tuple[County, Path, Path]:
+    county_of_three(county)
+    db, ledger = tmp_path / "wh" / "performance.duckdb", tmp_path / "ledger" / "bureau.sqlite"
+    first = run(county.raw, db, progress=False, ledger=ledger)
+    assert first.carried.units == set()  # nothing published yet
+    return county, db, ledger
+
+
+def test_a_changed_workbook_is_built_and_the_others_are_carried(built, tmp_path: Path):
+    county, db, ledger = built
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 4}, data={16: 123_456.0}))
+    result = run(county.raw, db, progress=False, ledger=ledger)
+    assert result.carried.units == {(REFERENCE_UNIT, 2024), ("遂溪县教育局", 2023)}
+    assert set(result.tables["data_lines"]["unit_name"].to_list()) == {FINANCE}
+    after = snapshot(db)
+    assert (FINANCE, 2024, 16) in {row[:3] for row in after["data_lines"] if row[4] == 123_456.0}
+    assert after == clean_build(county, tmp_path, ledger)
+    assert not list(db.parent.glob(".*carry*"))
+
+
+def test_a_roster_change_gives_a_clean_build(built, tmp_path: Path):
+    county, db, ledger = built
+    county.roster = [row for row in county.roster if row[1] != "遂溪县教育局"]
+    county.write_roster()
+    result = run(county.raw, db, progress=False, ledger=ledger)
+    assert result.carried.units
+    assert snapshot(db) == clean_build(county, tmp_path, ledger)
+
+
+def test_a_framework_change_gives_a_clean_build(built, tmp_path: Path, monkeypatch):
+    county, db, ledger = built
+    frameworks = tmp_path / "frameworks"
+    shutil.copytree(frameworks_dir(), frameworks, ignore=shutil.ignore_patterns("examples"))
+    path = frameworks / "2024.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("deadline = 2025-07-28", "deadline = 2020-01-01"),
+                    encoding="utf-8")
+    monkeypatch.setenv("PERF_FRAMEWORKS", str(frameworks))
+    result = run(county.raw, db, progress=False, ledger=ledger)
+    assert result.carried.units
+    assert snapshot(db) == clean_build(county, tmp_path, ledger)
+
+
+def test_a_ledger_entry_gives_a_clean_build(built, tmp_path: Path):
+    county, db, ledger = built
+    record(ledger, year=2024, unit=FINANCE, code="B7", score="8.25", reason="资产卡片与账面不符", officer="李四",
+           raw=county.raw)
+    result = run(county.raw, db, progress=False, ledger=ledger)
+    assert result.carried.units
+    after = snapshot(db)
+    assert any(row[:3] == (FINANCE, 2024, "B7") and row[8] == 8.25 for row in after["indicator_scores"])
+    assert after == clean_build(county, tmp_path, ledger)
+
+
+def test_a_build_of_other_code_or_unknown_origin_carries_nothing(built, monkeypatch):
+    county, db, ledger = built
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 4}))
+    monkeypatch.setattr(carry, "_code", lambda: "other code")
+    assert run(county.raw, db, progress=False, ledger=ledger).carried.units == set()
+    monkeypatch.undo()
+    cache_file_for(db).unlink()
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 3}))
+    assert run(county.raw, db, progress=False, ledger=ledger).carried.units == set()
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 2}))
+    assert run(county.raw, db, progress=False, ledger=ledger).carried.units  # recorded again once published
+
+
+def test_forced_builds_carry_nothing_and_carried_rows_are_read_from_a_link(built):
+    county, db, ledger = built
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 4}))
+    assert run(county.raw, db, progress=False, ledger=ledger, force=True).carried.units == set()
+    linked = carry.what_to_carry(db, cache_file_for(db))
+    try:
+        assert linked.source is not None and linked.source != db
+        assert os.stat(linked.source).st_ino == os.stat(db).st_ino  # the published build as it was, never written
+        with duckdb.connect(str(linked.source), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM data_lines").fetchone()[0] == 3 * 25
+    finally:
+        carry.release(linked)
+    assert not linked.source.exists()
+
+
+def test_a_link_left_by_a_killed_run_is_removed(tmp_path: Path):
+    db = tmp_path / "performance.duckdb"
+    db.write_bytes(b"")
+    left = db.with_name(f".{db.name}.carry-999999")
+    left.write_bytes(b"")
+    assert left in warehouse.clear_stale(db)
