@@ -75,7 +75,7 @@ class Submission:
 @dataclass
 class RunResult:
     """Every file's fate and the tables; a table of CARRIED_TABLES leaves out the unit-years
-    whose rows the build copies from the published warehouse (carried.units)."""
+    whose rows the build copies from the published warehouse (carried.units_of)."""
 
     submissions: list[Submission]
     tables: dict[str, pl.DataFrame]
@@ -439,20 +439,22 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
     for sub in loaded:
         p, a = sub.parsed, sub.parsed.amounts
         entry = roster_by_name.get(sub.unit_name, {})
-        qualitative = frameworks[sub.year].qualitative if sub.year in frameworks else {}
-        target_rows += [dict(unit_code=entry.get("unit_code") or p.info.get("unit_code"),
-                             unit_name=sub.unit_name, year=sub.year, **record)
-                        for record in target_scoring.target_records(p.targets or [], qualitative)]
-        info_rows.append(dict(
-            unit_name=sub.unit_name, year=sub.year, file=sub.found.relative,
-            unit_code=p.info.get("unit_code"), department=p.info.get("department"),
-            unit_type=p.info.get("unit_type"), filed_on=p.info.get("filed_on"),
-            contact=p.info.get("contact"), phone=p.info.get("phone"), offices=p.info.get("offices"),
-            establishment=p.info.get("establishment"), staff=p.info.get("staff"),
-            retired=p.info.get("retired"), amount_unit=AMOUNT_UNITS.get(p.amount_scale, "元")))
-        # The two largest tables are built from records: a province has hundreds of thousands of their rows.
-        # A unit-year loaded from the same bytes as in the published build keeps its rows (publishing.carry).
-        if not carried.takes(sub.unit_name, sub.year, sub.found.relative, sub.found.sha256):
+        # A unit-year loaded from the same bytes as in the published build keeps its rows there (publishing.carry).
+        carry_own = carried.takes(sub.unit_name, sub.year, sub.found.relative, sub.found.sha256)
+        if not (carry_own and carried.same_context):
+            qualitative = frameworks[sub.year].qualitative if sub.year in frameworks else {}
+            target_rows += [dict(unit_code=entry.get("unit_code") or p.info.get("unit_code"),
+                                 unit_name=sub.unit_name, year=sub.year, **record)
+                            for record in target_scoring.target_records(p.targets or [], qualitative)]
+        if not carry_own:
+            info_rows.append(dict(
+                unit_name=sub.unit_name, year=sub.year, file=sub.found.relative,
+                unit_code=p.info.get("unit_code"), department=p.info.get("department"),
+                unit_type=p.info.get("unit_type"), filed_on=p.info.get("filed_on"),
+                contact=p.info.get("contact"), phone=p.info.get("phone"), offices=p.info.get("offices"),
+                establishment=p.info.get("establishment"), staff=p.info.get("staff"),
+                retired=p.info.get("retired"), amount_unit=AMOUNT_UNITS.get(p.amount_scale, "元")))
+            # The two largest tables are built from records: a province has hundreds of thousands of their rows.
             for data_line in DATA_LINES:
                 n = data_line.line
                 line_rows.append(DataLineRow(
@@ -534,8 +536,13 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         **rectification_tables(chains, roster, notices or []),
         "targets": _frame("targets", target_rows),
     }
+    # the sample looks at every unit's targets, carried or made
+    target_columns = ("unit_name", "year", "completion", "reason")
+    carried_targets = carried.rows("targets", target_columns)
+    all_targets = tables["targets"] if carried_targets is None else pl.concat(
+        [tables["targets"].select(target_columns), carried_targets.cast(tables["targets"].select(target_columns).schema)])
     tables["review_sample"] = _frame("review_sample", sampling.review_sample(
-        tables["unit_scores"], tables["indicator_scores"], findings, tables.get("targets"), samplings or {}))
+        tables["unit_scores"], tables["indicator_scores"], findings, all_targets, samplings or {}))
     tables["build_info"] = _frame("build_info", [dict(
         build_id=build_id, built_at=dt.datetime.now().replace(microsecond=0), raw_dir=str(raw),
         years=",".join(str(y) for y in years), files=len(subs))])
@@ -658,8 +665,9 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
         seen.add(f.sha256)
 
     # check results of files checked before with the same roster, frameworks and code
-    checks = (CheckCache(cache_file, context_fingerprint(roster, frameworks_dir()), {entry_key(f) for f in workbooks})
-              if cache_file else None)
+    carried = Carried() if carried is None else carried
+    context = carried.context = context_fingerprint(roster, frameworks_dir())
+    checks = CheckCache(cache_file, context, {entry_key(f) for f in workbooks}) if cache_file else None
     subs: list[Submission] = []
     report_files = []
     for found in files:
@@ -701,7 +709,6 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
     years_in_scope = sorted(set(years) | {s.year for s in loaded.values()})
     build_id = build_fingerprint(raw, files, ledger)
     notices = sent_notices(ledger)
-    carried = Carried() if carried is None else carried
     return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra, build_id, notices,
                                         load_samplings(years_in_scope), frameworks, carried), carried)
 
@@ -756,5 +763,5 @@ def run(raw: Path, db: Path, progress: bool = True, use_cache: bool = True,
     finally:
         release(carried)
     if cache_file is not None:
-        record_build(cache_file, result.tables["build_info"]["build_id"][0])
+        record_build(cache_file, result.tables["build_info"]["build_id"][0], carried.context)
     return result

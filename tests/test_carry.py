@@ -1,5 +1,6 @@
-"""A rebuild copies the data_lines rows of unit-years whose workbook is unchanged from the
-published warehouse, and the result is exactly a clean build's, whatever else changed."""
+"""A rebuild copies the data_lines, unit_info and targets rows of unit-years whose workbook is
+unchanged from the published warehouse, and the result is exactly a clean build's, whatever
+else changed."""
 
 from __future__ import annotations
 
@@ -18,11 +19,18 @@ from tests.builders import REFERENCE_UNIT, County, reference_form, unit_form
 from tests.test_warehouse import snapshot
 
 FINANCE = "遂溪县财政局"
+# one target met, one missed without a reason (a signal for the 抽查 sample, which reads every unit's targets)
+TARGETS = [
+    dict(kind="产出指标", category="数量指标", name="督办事项办结率", direction="≥", target="95%", unit=None,
+         actual="92.3%", weight=20, reason=None),
+    dict(kind="满意度指标", category="服务对象满意度指标", name="服务对象满意度", direction="不低于", target=90,
+         unit="%", actual=93, weight=10),
+]
 
 
 def county_of_three(county: County) -> None:
-    county.workbook("ref.xlsx", reference_form())
-    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 5}))
+    county.workbook("ref.xlsx", reference_form(targets=TARGETS))
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 5}, targets=TARGETS))
     county.workbook("jy.xlsx", unit_form("遂溪县教育局", year=2023), year=2023)
 
 
@@ -43,11 +51,13 @@ def built(county: County, tmp_path: Path) -> tuple[County, Path, Path]:
 
 def test_a_changed_workbook_is_built_and_the_others_are_carried(built, tmp_path: Path):
     county, db, ledger = built
-    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 4}, data={16: 123_456.0}))
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 4}, data={16: 123_456.0}, targets=TARGETS[:1]))
     result = run(county.raw, db, progress=False, ledger=ledger)
     assert result.carried.units == {(REFERENCE_UNIT, 2024), ("遂溪县教育局", 2023)}
-    assert set(result.tables["data_lines"]["unit_name"].to_list()) == {FINANCE}
+    for table in ("data_lines", "unit_info", "targets"):
+        assert set(result.tables[table]["unit_name"].to_list()) == {FINANCE}, table
     after = snapshot(db)
+    assert {row[1] for row in after["targets"]} == {REFERENCE_UNIT, FINANCE}
     assert (FINANCE, 2024, 16) in {row[:3] for row in after["data_lines"] if row[4] == 123_456.0}
     assert after == clean_build(county, tmp_path, ledger)
     assert not list(db.parent.glob(".*carry*"))
@@ -59,6 +69,8 @@ def test_a_roster_change_gives_a_clean_build(built, tmp_path: Path):
     county.write_roster()
     result = run(county.raw, db, progress=False, ledger=ledger)
     assert result.carried.units
+    assert result.tables["data_lines"].is_empty()
+    assert set(result.tables["targets"]["unit_name"].to_list()) == {REFERENCE_UNIT, FINANCE}  # a roster is in them
     assert snapshot(db) == clean_build(county, tmp_path, ledger)
 
 

@@ -1,15 +1,17 @@
 """Rows a build takes over from the published warehouse instead of making them again (IO edge).
 
-A data_lines row is a function of one loaded workbook's bytes, the unit and year it counts
-for, and the code alone. When the published build was made by the same code and a unit-year
-is loaded from the same file with the same bytes again, its 25 rows are copied inside DuckDB
-from the published file into the new one: they never pass through Python, which at 10 000
-units was most of the cost of building and writing the table. The new build is still a new
-file, checked before it replaces the published one, which is only read.
+A unit-year's rows of data_lines and unit_info are a function of the loaded workbook's bytes,
+its file, the unit and year it counts for, and the code alone; its targets rows also of the
+roster and the frameworks (unit_code, 定性 levels). When the published build was made by the
+same code (and, for targets, from the same roster and frameworks) and a unit-year is loaded
+from the same file with the same bytes again, its rows are copied inside DuckDB from the
+published file into the new one: they never pass through Python, which at 10 000 units was
+most of the cost of building and writing these tables. The new build is still a new file,
+checked before it replaces the published one, which is only read.
 
-Which code made which build is recorded beside the warehouse, in the cache file, once the
-build is published; a build it does not know (a cache deleted, a warehouse copied in from
-elsewhere, other code) carries nothing over, and the table is built whole.
+Which code and context made which build is recorded beside the warehouse, in the cache file,
+once the build is published; a build it does not know (a cache deleted, a warehouse copied
+in from elsewhere, other code) carries nothing over, and the tables are built whole.
 """
 
 from __future__ import annotations
@@ -21,21 +23,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from pipeline.publishing.summary import published_build_id
 
-# tables whose rows are a function of one loaded workbook, its unit and year (and the code)
-CARRIED_TABLES = ("data_lines",)
+# table → whether its rows depend on the roster and frameworks too (else: one loaded workbook,
+# its file, unit and year, and the code)
+CARRIED_TABLES = {"unit_info": False, "data_lines": False, "targets": True}
 KNOWN_BUILDS = 10  # builds whose code is remembered: the published one, .previous and a few more
 
 
 @dataclass
 class Carried:
-    """The published warehouse and the unit-years whose rows of CARRIED_TABLES the new build
-    copies from it; the build's own frames of those tables leave them out."""
+    """The published warehouse and the unit-years whose rows the new build copies from it;
+    the build's own frames of CARRIED_TABLES leave them out."""
 
     source: Path | None = None   # a link to the published file as it was when the build began
     previous_files: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+    previous_context: str | None = None
+    context: str | None = None   # the roster and frameworks of this build (checking.cache.context_fingerprint)
     units: set[tuple[str, int]] = field(default_factory=set)
 
     def takes(self, unit_name: str, year: int, file: str, sha256: str) -> bool:
@@ -45,6 +51,28 @@ class Carried:
             return False
         self.units.add((unit_name, year))
         return True
+
+    @property
+    def same_context(self) -> bool:
+        return self.context is not None and self.context == self.previous_context
+
+    def units_of(self, table: str) -> set[tuple[str, int]]:
+        """The unit-years whose rows of the table are copied."""
+        return self.units if self.same_context or not CARRIED_TABLES[table] else set()
+
+    def rows(self, table: str, columns: tuple[str, ...]) -> pl.DataFrame | None:
+        """Those columns of the carried rows of the table, read from the source build."""
+        units = self.units_of(table)
+        if not units:
+            return None
+        with duckdb.connect(str(self.source), read_only=True) as con:
+            con.register("carried_units", unit_frame(units).to_arrow())
+            return pl.from_arrow(con.sql(f"SELECT {', '.join(columns)} FROM {table} "
+                                             "SEMI JOIN carried_units USING (unit_name, year)").to_arrow_table())
+
+
+def unit_frame(units: set[tuple[str, int]]) -> pl.DataFrame:
+    return pl.DataFrame(sorted(units), schema={"unit_name": pl.String, "year": pl.Int32}, orient="row")
 
 
 def _code() -> str:
@@ -58,33 +86,34 @@ def _connect(cache_file: Path) -> sqlite3.Connection:
     con = sqlite3.connect(cache_file, timeout=60, isolation_level=None)
     try:
         con.execute("CREATE TABLE IF NOT EXISTS builds (build_id TEXT PRIMARY KEY, code TEXT NOT NULL, "
-                    "seq INTEGER NOT NULL)")
+                    "context TEXT, seq INTEGER NOT NULL)")
     except sqlite3.Error:
         con.close()
         raise
     return con
 
 
-def record_build(cache_file: Path, build_id: str) -> None:
+def record_build(cache_file: Path, build_id: str, context: str | None) -> None:
     """Remember that this code made the build now published (never an error: without it the
     next build only makes every row itself)."""
     with contextlib.suppress(sqlite3.Error, OSError), contextlib.closing(_connect(cache_file)) as con:
         con.execute("BEGIN IMMEDIATE")
         seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM builds").fetchone()[0]
-        con.execute("INSERT OR REPLACE INTO builds VALUES (?, ?, ?)", (build_id, _code(), seq))
+        con.execute("INSERT OR REPLACE INTO builds VALUES (?, ?, ?, ?)", (build_id, _code(), context, seq))
         con.execute("DELETE FROM builds WHERE seq <= ?", (seq - KNOWN_BUILDS,))
         con.execute("COMMIT")
 
 
-def _made_by_this_code(cache_file: Path, build_id: str) -> bool:
+def _made_by_this_code(cache_file: Path, build_id: str) -> tuple[bool, str | None]:
+    """Whether this code made the build, and from which roster and frameworks."""
     if not cache_file.exists():
-        return False
+        return False, None
     try:
         with contextlib.closing(_connect(cache_file)) as con:
-            row = con.execute("SELECT code FROM builds WHERE build_id = ?", (build_id,)).fetchone()
+            row = con.execute("SELECT code, context FROM builds WHERE build_id = ?", (build_id,)).fetchone()
     except (sqlite3.Error, OSError):
-        return False
-    return row is not None and row[0] == _code()
+        return False, None
+    return (row is not None and row[0] == _code()), (row[1] if row else None)
 
 
 def source_path(db: Path) -> Path:
@@ -105,7 +134,8 @@ def what_to_carry(db: Path, cache_file: Path | None) -> Carried:
     except OSError:  # a disk without hard links: every row is made again
         return Carried()
     build_id = published_build_id(source)
-    if build_id is None or not _made_by_this_code(cache_file, build_id):
+    same_code, context = _made_by_this_code(cache_file, build_id) if build_id else (False, None)
+    if not same_code:
         release(Carried(source))
         return Carried()
     try:
@@ -115,7 +145,7 @@ def what_to_carry(db: Path, cache_file: Path | None) -> Carried:
     except duckdb.Error:
         release(Carried(source))
         return Carried()
-    return Carried(source, {(unit, year): (file, sha) for unit, year, file, sha in rows})
+    return Carried(source, {(unit, year): (file, sha) for unit, year, file, sha in rows}, context)
 
 
 def release(carried: Carried) -> None:

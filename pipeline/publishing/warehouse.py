@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.publishing.carry import CARRIED_TABLES, Carried
+from pipeline.publishing.carry import CARRIED_TABLES, Carried, unit_frame
 from pipeline.publishing.contract import CONTRACT, NOTE, Table
 
 # The DDL as a file for readers outside the project; generated from contract.py, never edited.
@@ -102,13 +102,14 @@ def publish(tables: Mapping[str, pl.DataFrame], db: Path, carried: Carried | Non
             if carrying:
                 source = str(carried.source).replace("'", "''")
                 con.execute(f"ATTACH '{source}' AS carried_from (READ_ONLY)")
-                con.register("carried_units", pl.DataFrame(sorted(carried.units), schema=["unit_name", "year"],
-                                                           orient="row").to_arrow())
             for name in TABLES:
                 frame = tables[name]
                 con.register("incoming", frame.to_arrow())
-                if carrying and name in CARRIED_TABLES:
+                units = carried.units_of(name) if carrying and name in CARRIED_TABLES else set()
+                if units:
+                    con.register("carried_units", unit_frame(units).to_arrow())
                     _insert_carried(con, CONTRACT[name])
+                    con.unregister("carried_units")
                 else:
                     con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
                 con.unregister("incoming")
