@@ -120,12 +120,13 @@ def check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
 
 
 def check_workbook_once(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError, roster: Roster,
-                        frameworks: dict[int, Framework], cache: CheckCache | None) -> Submission:
+                        frameworks: dict[int, Framework], cache: CheckCache | None,
+                        key: str | None = None) -> Submission:
     """check_workbook, or what it made of the same file (bytes, place, roster, framework, code)
     on an earlier run."""
     if cache is None:
         return check_workbook(found, parsed, roster, frameworks)
-    key = entry_key(found)
+    key = entry_key(found) if key is None else key
     outcome = cache.get(key)
     if outcome is None:
         sub = check_workbook(found, parsed, roster, frameworks)
@@ -410,6 +411,15 @@ def rectification_tables(chains: dict[tuple[str, int], list[resubmission.Version
     }
 
 
+def with_carried(frame: pl.DataFrame, carried: Carried, table: str, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Those columns of a table's rows, the carried ones (read from the published build) included."""
+    rows = carried.rows(table, columns)
+    if rows is None:
+        return frame
+    made = frame.select(columns)
+    return pl.concat([made, rows.cast(made.schema)])
+
+
 def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Submission],
                  report_figures: list[dict], extra_findings: list[Finding],
                  build_id: str, notices: list[resubmission.SentNotice] | None = None,
@@ -436,12 +446,13 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         return by_file[(sub.found.relative, severity)] + by_report[(sub.unit_name, sub.year, severity)]
 
     info_rows, line_rows, indicator_rows, score_rows, target_rows = [], [], [], [], []
+    loaded_files = {(s.unit_name, s.year): (s.found.relative, s.found.sha256) for s in loaded}
     for sub in loaded:
         p, a = sub.parsed, sub.parsed.amounts
         entry = roster_by_name.get(sub.unit_name, {})
         # A unit-year loaded from the same bytes as in the published build keeps its rows there (publishing.carry).
         carry_own = carried.takes(sub.unit_name, sub.year, sub.found.relative, sub.found.sha256)
-        if not (carry_own and carried.same_context):
+        if not (carry_own and carried.same("context")):
             qualitative = frameworks[sub.year].qualitative if sub.year in frameworks else {}
             target_rows += [dict(unit_code=entry.get("unit_code") or p.info.get("unit_code"),
                                  unit_name=sub.unit_name, year=sub.year, **record)
@@ -461,7 +472,10 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
                     unit_name=sub.unit_name, year=sub.year, line=n, item=data_line.label,
                     amount=None if a.get(n) is None else float(a[n]),
                     source_cell=p.amount_cells.get(n), source_value=p.amount_raw.get(n)))
-        for r in sub.reviews:
+        previous_year = loaded_files.get((sub.unit_name, sub.year - 1))
+        against_previous_year = sub.framework is not None and sub.framework.needs_previous_year
+        for r in ([] if carry_own and carried.keeps_reviews(sub.unit_name, sub.year, against_previous_year,
+                                                              previous_year) else sub.reviews):
             indicator_rows.append(IndicatorRow(
                 unit_name=sub.unit_name, year=sub.year, code=r.code, level1=r.level1, level2=r.level2,
                 level3=r.level3, max_score=r.max_score, self_score=r.self_score, review_score=r.review_score,
@@ -536,13 +550,14 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         **rectification_tables(chains, roster, notices or []),
         "targets": _frame("targets", target_rows),
     }
-    # the sample looks at every unit's targets, carried or made
-    target_columns = ("unit_name", "year", "completion", "reason")
-    carried_targets = carried.rows("targets", target_columns)
-    all_targets = tables["targets"] if carried_targets is None else pl.concat(
-        [tables["targets"].select(target_columns), carried_targets.cast(tables["targets"].select(target_columns).schema)])
+    # the sample looks at every unit's indicators and targets, carried or made
     tables["review_sample"] = _frame("review_sample", sampling.review_sample(
-        tables["unit_scores"], tables["indicator_scores"], findings, all_targets, samplings or {}))
+        tables["unit_scores"],
+        with_carried(tables["indicator_scores"], carried, "indicator_scores",
+                     ("unit_name", "year", "self_score", "rule_score")),
+        findings,
+        with_carried(tables["targets"], carried, "targets", ("unit_name", "year", "completion", "reason")),
+        samplings or {}))
     tables["build_info"] = _frame("build_info", [dict(
         build_id=build_id, built_at=dt.datetime.now().replace(microsecond=0), raw_dir=str(raw),
         years=",".join(str(y) for y in years), files=len(subs))])
@@ -666,8 +681,10 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
 
     # check results of files checked before with the same roster, frameworks and code
     carried = Carried() if carried is None else carried
-    context = carried.context = context_fingerprint(roster, frameworks_dir())
-    checks = CheckCache(cache_file, context, {entry_key(f) for f in workbooks}) if cache_file else None
+    context = carried.inputs["context"] = context_fingerprint(roster, frameworks_dir())
+    carried.inputs["ledger"] = bureau_ledger.fingerprint(ledger)
+    keys = {f.relative: entry_key(f) for f in workbooks}
+    checks = CheckCache(cache_file, context, set(keys.values())) if cache_file else None
     subs: list[Submission] = []
     report_files = []
     for found in files:
@@ -684,7 +701,8 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
                              f"“{found.relative}”是Excel/WPS打开时生成的临时文件，已跳过，不影响报送。")])
             subs.append(sub)
         elif found.kind == "workbook":
-            subs.append(check_workbook_once(found, parsed[found.relative], roster_index, frameworks, checks))
+            subs.append(check_workbook_once(found, parsed[found.relative], roster_index, frameworks, checks,
+                                            keys[found.relative]))
         elif found.kind == "report":
             report_files.append(found)
         else:
@@ -694,7 +712,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
                              found=found.path.suffix)])
             subs.append(sub)
     if checks is not None:
-        checks.save(entry_key(f) for f in workbooks)
+        checks.save(keys.values())
     attribute_by_file_name(subs, list(roster_by_name))
     flag_copies(subs, list(roster_by_name))
     resolve_duplicates(subs)
@@ -763,5 +781,5 @@ def run(raw: Path, db: Path, progress: bool = True, use_cache: bool = True,
     finally:
         release(carried)
     if cache_file is not None:
-        record_build(cache_file, result.tables["build_info"]["build_id"][0], carried.context)
+        record_build(cache_file, result.tables["build_info"]["build_id"][0], carried.inputs)
     return result

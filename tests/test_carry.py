@@ -1,6 +1,6 @@
-"""A rebuild copies the data_lines, unit_info and targets rows of unit-years whose workbook is
-unchanged from the published warehouse, and the result is exactly a clean build's, whatever
-else changed."""
+"""A rebuild copies the data_lines, unit_info, targets and indicator_scores rows of unit-years
+whose workbook is unchanged from the published warehouse, and the result is exactly a clean
+build's, whatever else changed."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from pipeline.ledger.record import record
 from pipeline.publishing import carry, warehouse
 from pipeline.run import cache_file_for, run
+from pipeline.scoring.framework import load_framework
 from pipeline.settings import frameworks_dir
 from tests.builders import REFERENCE_UNIT, County, reference_form, unit_form
 from tests.test_warehouse import snapshot
@@ -54,7 +55,8 @@ def test_a_changed_workbook_is_built_and_the_others_are_carried(built, tmp_path:
     county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 4}, data={16: 123_456.0}, targets=TARGETS[:1]))
     result = run(county.raw, db, progress=False, ledger=ledger)
     assert result.carried.units == {(REFERENCE_UNIT, 2024), ("遂溪县教育局", 2023)}
-    for table in ("data_lines", "unit_info", "targets"):
+    assert result.carried.review_units == result.carried.units
+    for table in ("data_lines", "unit_info", "targets", "indicator_scores"):
         assert set(result.tables[table]["unit_name"].to_list()) == {FINANCE}, table
     after = snapshot(db)
     assert {row[1] for row in after["targets"]} == {REFERENCE_UNIT, FINANCE}
@@ -92,7 +94,7 @@ def test_a_ledger_entry_gives_a_clean_build(built, tmp_path: Path):
     record(ledger, year=2024, unit=FINANCE, code="B7", score="8.25", reason="资产卡片与账面不符", officer="李四",
            raw=county.raw)
     result = run(county.raw, db, progress=False, ledger=ledger)
-    assert result.carried.units
+    assert result.carried.units and result.carried.review_units == set()  # the ledger is in indicator_scores
     after = snapshot(db)
     assert any(row[:3] == (FINANCE, 2024, "B7") and row[8] == 8.25 for row in after["indicator_scores"])
     assert after == clean_build(county, tmp_path, ledger)
@@ -132,3 +134,35 @@ def test_a_link_left_by_a_killed_run_is_removed(tmp_path: Path):
     left = db.with_name(f".{db.name}.carry-999999")
     left.write_bytes(b"")
     assert left in warehouse.clear_stale(db)
+
+
+def test_indicator_scores_against_a_changed_previous_year_are_made_again(county: County, tmp_path: Path,
+                                                                        monkeypatch):
+    """A metric against the previous year (三公 budget change) makes a unit-year's 复核 depend on
+    the previous year's file: when that changes, the unchanged year's indicator rows are made again."""
+    from tests.test_frameworks import EXAMPLE, example_data, example_form
+
+    monkeypatch.setenv("PERF_FRAMEWORKS", str(EXAMPLE))
+    f2023, f2024 = (load_framework(year, EXAMPLE) for year in (2023, 2024))
+
+    def year_2023(r19: float) -> None:
+        county.workbook("jia-2023.xlsx", example_form(
+            f2023, REFERENCE_UNIT, 2023, example_data(1_000_000.0, 1_000_000.0, 1_000_000.0, r19), 50, 50, {},
+            "优"), year=2023)
+
+    year_2023(100_000.0)
+    county.workbook("jia-2024.xlsx", example_form(
+        f2024, REFERENCE_UNIT, 2024, example_data(8_397_200.18, 8_374_036.75, 10_850_997.08, 102_500.0),
+        52, 50, {}, "优"), year=2024)
+    db, ledger = tmp_path / "wh" / "performance.duckdb", tmp_path / "ledger" / "bureau.sqlite"
+    run(county.raw, db, progress=False, ledger=ledger)
+    year_2023(80_000.0)
+    result = run(county.raw, db, progress=False, ledger=ledger)
+    assert result.carried.units == {(REFERENCE_UNIT, 2024)}
+    assert result.carried.review_units == set()
+    assert set(result.tables["indicator_scores"]["year"].to_list()) == {2023, 2024}
+    after = snapshot(db)
+    assert after == clean_build(county, tmp_path, ledger)
+    [(change,)] = {(row[17],) for row in after["indicator_scores"] if row[1] == 2024 and row[16] ==
+                   "sangong_budget_change_rate"}
+    assert round(change, 6) == round(102_500.0 / 80_000.0 - 1, 6)

@@ -2,10 +2,11 @@
 
 A unit-year's rows of data_lines and unit_info are a function of the loaded workbook's bytes,
 its file, the unit and year it counts for, and the code alone; its targets rows also of the
-roster and the frameworks (unit_code, 定性 levels). When the published build was made by the
-same code (and, for targets, from the same roster and frameworks) and a unit-year is loaded
-from the same file with the same bytes again, its rows are copied inside DuckDB from the
-published file into the new one: they never pass through Python, which at 10 000 units was
+roster and the frameworks (unit_code, 定性 levels); its indicator_scores rows also of the
+ledger and, where a metric compares with the previous year, of that year's file. When the
+published build was made by the same code (and from the same of these other inputs) and a
+unit-year is loaded from the same file with the same bytes again, its rows are copied inside
+DuckDB from the published file into the new one: they never pass through Python, which at 10 000 units was
 most of the cost of building and writing these tables. The new build is still a new file,
 checked before it replaces the published one, which is only read.
 
@@ -27,9 +28,12 @@ import polars as pl
 
 from pipeline.publishing.summary import published_build_id
 
-# table → whether its rows depend on the roster and frameworks too (else: one loaded workbook,
-# its file, unit and year, and the code)
-CARRIED_TABLES = {"unit_info": False, "data_lines": False, "targets": True}
+# table → the inputs of the whole build its rows depend on besides one loaded workbook (its
+# bytes, file, unit and year) and the code: "context" the roster and frameworks, "ledger" the
+# officers' decisions. indicator_scores also depend on the unit's previous year (the metrics
+# against it), which Carried.keeps_reviews looks at unit by unit.
+CARRIED_TABLES: dict[str, tuple[str, ...]] = {
+    "unit_info": (), "data_lines": (), "targets": ("context",), "indicator_scores": ("context", "ledger")}
 KNOWN_BUILDS = 10  # builds whose code is remembered: the published one, .previous and a few more
 
 
@@ -40,9 +44,10 @@ class Carried:
 
     source: Path | None = None   # a link to the published file as it was when the build began
     previous_files: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
-    previous_context: str | None = None
-    context: str | None = None   # the roster and frameworks of this build (checking.cache.context_fingerprint)
+    previous_inputs: dict[str, str | None] = field(default_factory=dict)
+    inputs: dict[str, str | None] = field(default_factory=dict)  # this build's: context, ledger
     units: set[tuple[str, int]] = field(default_factory=set)
+    review_units: set[tuple[str, int]] = field(default_factory=set)
 
     def takes(self, unit_name: str, year: int, file: str, sha256: str) -> bool:
         """Whether the unit-year, loaded from this file with these bytes, is carried over (and
@@ -52,13 +57,29 @@ class Carried:
         self.units.add((unit_name, year))
         return True
 
-    @property
-    def same_context(self) -> bool:
-        return self.context is not None and self.context == self.previous_context
+    def same(self, *names: str) -> bool:
+        """Whether these inputs of the whole build are what the published build was made from."""
+        return all(self.inputs.get(n) is not None and self.inputs.get(n) == self.previous_inputs.get(n)
+                   for n in names)
+
+    def keeps_reviews(self, unit_name: str, year: int, against_previous_year: bool,
+                      previous_year_file: tuple[str, str] | None) -> bool:
+        """Whether a carried unit-year's indicator_scores are carried too (and remember it when
+        so): same roster, frameworks and ledger, and, where its metrics look at the previous
+        year, the same file loaded for that year (or none, both times)."""
+        key = (unit_name, year)
+        if key not in self.units or not self.same(*CARRIED_TABLES["indicator_scores"]):
+            return False
+        if against_previous_year and previous_year_file != self.previous_files.get((unit_name, year - 1)):
+            return False
+        self.review_units.add(key)
+        return True
 
     def units_of(self, table: str) -> set[tuple[str, int]]:
         """The unit-years whose rows of the table are copied."""
-        return self.units if self.same_context or not CARRIED_TABLES[table] else set()
+        if table == "indicator_scores":
+            return self.review_units
+        return self.units if self.same(*CARRIED_TABLES[table]) else set()
 
     def rows(self, table: str, columns: tuple[str, ...]) -> pl.DataFrame | None:
         """Those columns of the carried rows of the table, read from the source build."""
@@ -68,7 +89,7 @@ class Carried:
         with duckdb.connect(str(self.source), read_only=True) as con:
             con.register("carried_units", unit_frame(units).to_arrow())
             return pl.from_arrow(con.sql(f"SELECT {', '.join(columns)} FROM {table} "
-                                             "SEMI JOIN carried_units USING (unit_name, year)").to_arrow_table())
+                                         "SEMI JOIN carried_units USING (unit_name, year)").to_arrow_table())
 
 
 def unit_frame(units: set[tuple[str, int]]) -> pl.DataFrame:
@@ -85,35 +106,39 @@ def _code() -> str:
 def _connect(cache_file: Path) -> sqlite3.Connection:
     con = sqlite3.connect(cache_file, timeout=60, isolation_level=None)
     try:
-        con.execute("CREATE TABLE IF NOT EXISTS builds (build_id TEXT PRIMARY KEY, code TEXT NOT NULL, "
-                    "context TEXT, seq INTEGER NOT NULL)")
+        con.execute("CREATE TABLE IF NOT EXISTS published_builds (build_id TEXT PRIMARY KEY, code TEXT NOT NULL, "
+                    "context TEXT, ledger TEXT, seq INTEGER NOT NULL)")
     except sqlite3.Error:
         con.close()
         raise
     return con
 
 
-def record_build(cache_file: Path, build_id: str, context: str | None) -> None:
+def record_build(cache_file: Path, build_id: str, inputs: dict[str, str | None]) -> None:
     """Remember that this code made the build now published (never an error: without it the
     next build only makes every row itself)."""
     with contextlib.suppress(sqlite3.Error, OSError), contextlib.closing(_connect(cache_file)) as con:
         con.execute("BEGIN IMMEDIATE")
-        seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM builds").fetchone()[0]
-        con.execute("INSERT OR REPLACE INTO builds VALUES (?, ?, ?, ?)", (build_id, _code(), context, seq))
-        con.execute("DELETE FROM builds WHERE seq <= ?", (seq - KNOWN_BUILDS,))
+        seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM published_builds").fetchone()[0]
+        con.execute("INSERT OR REPLACE INTO published_builds VALUES (?, ?, ?, ?, ?)",
+                    (build_id, _code(), inputs.get("context"), inputs.get("ledger"), seq))
+        con.execute("DELETE FROM published_builds WHERE seq <= ?", (seq - KNOWN_BUILDS,))
         con.execute("COMMIT")
 
 
-def _made_by_this_code(cache_file: Path, build_id: str) -> tuple[bool, str | None]:
-    """Whether this code made the build, and from which roster and frameworks."""
+def _made_by_this_code(cache_file: Path, build_id: str) -> tuple[bool, dict[str, str | None]]:
+    """Whether this code made the build, and from which roster and frameworks, and ledger."""
     if not cache_file.exists():
-        return False, None
+        return False, {}
     try:
         with contextlib.closing(_connect(cache_file)) as con:
-            row = con.execute("SELECT code, context FROM builds WHERE build_id = ?", (build_id,)).fetchone()
+            row = con.execute("SELECT code, context, ledger FROM published_builds WHERE build_id = ?",
+                              (build_id,)).fetchone()
     except (sqlite3.Error, OSError):
-        return False, None
-    return (row is not None and row[0] == _code()), (row[1] if row else None)
+        return False, {}
+    if row is None or row[0] != _code():
+        return False, {}
+    return True, {"context": row[1], "ledger": row[2]}
 
 
 def source_path(db: Path) -> Path:
@@ -134,7 +159,7 @@ def what_to_carry(db: Path, cache_file: Path | None) -> Carried:
     except OSError:  # a disk without hard links: every row is made again
         return Carried()
     build_id = published_build_id(source)
-    same_code, context = _made_by_this_code(cache_file, build_id) if build_id else (False, None)
+    same_code, inputs = _made_by_this_code(cache_file, build_id) if build_id else (False, {})
     if not same_code:
         release(Carried(source))
         return Carried()
@@ -145,7 +170,7 @@ def what_to_carry(db: Path, cache_file: Path | None) -> Carried:
     except duckdb.Error:
         release(Carried(source))
         return Carried()
-    return Carried(source, {(unit, year): (file, sha) for unit, year, file, sha in rows}, context)
+    return Carried(source, {(unit, year): (file, sha) for unit, year, file, sha in rows}, inputs)
 
 
 def release(carried: Carried) -> None:
