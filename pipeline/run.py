@@ -417,7 +417,7 @@ def with_carried(frame: pl.DataFrame, carried: Carried, table: str, columns: tup
     if rows is None:
         return frame
     made = frame.select(columns)
-    return pl.concat([made, rows.cast(made.schema)])
+    return pl.concat([made, pl.from_arrow(rows).cast(made.schema)])
 
 
 def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Submission],

@@ -5,8 +5,9 @@ its file, the unit and year it counts for, and the code alone; its targets rows 
 roster and the frameworks (unit_code, 定性 levels); its indicator_scores rows also of the
 ledger and, where a metric compares with the previous year, of that year's file. When the
 published build was made by the same code (and from the same of these other inputs) and a
-unit-year is loaded from the same file with the same bytes again, its rows are copied inside
-DuckDB from the published file into the new one: they never pass through Python, which at 10 000 units was
+unit-year is loaded from the same file with the same bytes again, its rows are read from the
+published file as Arrow and inserted into the new one with the new rows, sorted as a whole build
+is: they never become Python objects, which at 10 000 units was
 most of the cost of building and writing these tables. The new build is still a new file,
 checked before it replaces the published one, which is only read.
 
@@ -25,6 +26,9 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
+
+from pipeline.publishing.contract import CONTRACT
 
 from pipeline.publishing.summary import published_build_id
 
@@ -81,15 +85,19 @@ class Carried:
             return self.review_units
         return self.units if self.same(*CARRIED_TABLES[table]) else set()
 
-    def rows(self, table: str, columns: tuple[str, ...]) -> pl.DataFrame | None:
-        """Those columns of the carried rows of the table, read from the source build."""
+    def rows(self, table: str, columns: tuple[str, ...]) -> pa.Table | None:
+        """Those columns of the carried unit-years' rows of a carried table, read from the source
+        build as Arrow (from one DuckDB file into the other without becoming Python objects);
+        None when none are carried. Only the contract's names of a carried table go into the SQL."""
+        if table not in CARRIED_TABLES or any(c not in CONTRACT[table].by_name for c in columns):
+            raise ValueError(f"{table} 不是沿用的表，或没有这些列：{columns}")
         units = self.units_of(table)
         if not units:
             return None
         with duckdb.connect(str(self.source), read_only=True) as con:
             con.register("carried_units", unit_frame(units).to_arrow())
-            return pl.from_arrow(con.sql(f"SELECT {', '.join(columns)} FROM {table} "
-                                         "SEMI JOIN carried_units USING (unit_name, year)").to_arrow_table())
+            return con.sql(f"SELECT {', '.join(columns)} FROM {table} "
+                           "SEMI JOIN carried_units USING (unit_name, year)").to_arrow_table()
 
 
 def unit_frame(units: set[tuple[str, int]]) -> pl.DataFrame:

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.publishing.carry import CARRIED_TABLES, Carried, unit_frame
+from pipeline.publishing.carry import CARRIED_TABLES, Carried
 from pipeline.publishing.contract import CONTRACT, NOTE, Table
 
 # The DDL as a file for readers outside the project; generated from contract.py, never edited.
@@ -98,23 +98,18 @@ def publish(tables: Mapping[str, pl.DataFrame], db: Path, carried: Carried | Non
             if problems:
                 raise WarehouseCheckError("新库未通过检查，未发布：" + "；".join(problems))
             con.execute(ddl())
-            carrying = carried is not None and carried.source is not None and bool(carried.units)
-            if carrying:
-                source = str(carried.source).replace("'", "''")
-                con.execute(f"ATTACH '{source}' AS carried_from (READ_ONLY)")
             for name in TABLES:
                 frame = tables[name]
                 con.register("incoming", frame.to_arrow())
-                units = carried.units_of(name) if carrying and name in CARRIED_TABLES else set()
-                if units:
-                    con.register("carried_units", unit_frame(units).to_arrow())
+                rows = (carried.rows(name, tuple(c.name for c in CONTRACT[name].columns))
+                        if carried is not None and name in CARRIED_TABLES else None)
+                if rows is not None:
+                    con.register("carried_rows", rows)
                     _insert_carried(con, CONTRACT[name])
-                    con.unregister("carried_units")
+                    con.unregister("carried_rows")
                 else:
                     con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
                 con.unregister("incoming")
-            if carrying:
-                con.execute("DETACH carried_from")
             problems = check_build(con)
             if problems:
                 raise WarehouseCheckError("新库未通过检查，未发布：" + "；".join(problems))
@@ -141,9 +136,7 @@ def _insert_carried(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     try:
         con.execute(f"""
             INSERT INTO {table.name} ({columns})
-            SELECT {columns} FROM (
-                SELECT {columns} FROM carried_from.{table.name} SEMI JOIN carried_units USING (unit_name, year)
-                UNION ALL SELECT {columns} FROM incoming)
+            SELECT {columns} FROM (SELECT {columns} FROM carried_rows UNION ALL SELECT {columns} FROM incoming)
             ORDER BY {order}""")
     except duckdb.ConstraintException as exc:
         raise WarehouseCheckError(f"新库未通过检查，未发布：{table.name}: {' '.join(str(exc).split())}") from exc
