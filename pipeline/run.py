@@ -33,6 +33,7 @@ from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import ROSTER_FILE, frameworks_dir, ledger_path
 from pipeline.publishing.summary import published_build_id
 from pipeline.publishing.contract import CONTRACT
+from pipeline.publishing.carry import Carried, record_build, release, what_to_carry
 from pipeline.publishing.warehouse import clear_stale, publish
 from pipeline.reading.grid import WorkbookReadError
 from schemas.form import DATA_LINES, INFO_FIELDS, SHEET_DATA, SHEET_SCORES
@@ -76,8 +77,12 @@ class Submission:
 
 @dataclass
 class RunResult:
+    """Every file's fate and the tables; a table of CARRIED_TABLES leaves out the unit-years
+    whose rows the build copies from the published warehouse (carried.units_of)."""
+
     submissions: list[Submission]
     tables: dict[str, pl.DataFrame]
+    carried: Carried = field(default_factory=Carried)
 
     def count_states(self) -> Counter:
         return Counter(s.state for s in self.submissions)
@@ -118,12 +123,13 @@ def check_workbook(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError,
 
 
 def check_workbook_once(found: FoundFile, parsed: ParsedWorkbook | WorkbookReadError, roster: Roster,
-                        frameworks: dict[int, Framework], cache: CheckCache | None) -> Submission:
+                        frameworks: dict[int, Framework], cache: CheckCache | None,
+                        key: str | None = None) -> Submission:
     """check_workbook, or what it made of the same file (bytes, place, roster, framework, code)
     on an earlier run."""
     if cache is None:
         return check_workbook(found, parsed, roster, frameworks)
-    key = entry_key(found)
+    key = entry_key(found) if key is None else key
     outcome = cache.get(key)
     if outcome is None:
         sub = check_workbook(found, parsed, roster, frameworks)
@@ -438,12 +444,22 @@ def review_sample_rows(unit_scores: pl.DataFrame, indicator_scores: pl.DataFrame
     return rows
 
 
+def with_carried(frame: pl.DataFrame, carried: Carried, table: str, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Those columns of a table's rows, the carried ones (read from the published build) included."""
+    rows = carried.rows(table, columns)
+    if rows is None:
+        return frame
+    made = frame.select(columns)
+    return pl.concat([made, pl.from_arrow(rows).cast(made.schema)])
+
+
 def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Submission],
                  report_figures: list[dict], extra_findings: list[Finding],
                  build_id: str, notices: list[resubmission.SentNotice] | None = None,
                  samplings: dict | None = None, frameworks: dict[int, Framework] | None = None,
-                 ) -> dict[str, pl.DataFrame]:
+                 carried: Carried | None = None) -> dict[str, pl.DataFrame]:
     frameworks = frameworks or {}
+    carried = Carried() if carried is None else carried
     roster_by_name = {u["unit_name"]: u for u in roster}
     loaded = [s for s in subs if s.state == LOADED and s.found.kind == "workbook"]
     resubmission.excuse_late_resubmissions(subs)
@@ -463,27 +479,35 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         return by_file[(sub.found.relative, severity)] + by_report[(sub.unit_name, sub.year, severity)]
 
     info_rows, line_rows, indicator_rows, score_rows, target_rows = [], [], [], [], []
+    loaded_files = {(s.unit_name, s.year): (s.found.relative, s.found.sha256) for s in loaded}
     for sub in loaded:
         p, a = sub.parsed, sub.parsed.amounts
         entry = roster_by_name.get(sub.unit_name, {})
-        qualitative = frameworks[sub.year].qualitative if sub.year in frameworks else {}
-        target_rows += targets_of(entry.get("unit_code") or p.info.get("unit_code"), sub.unit_name, sub.year,
-                                  p.targets or [], qualitative)
-        info_rows.append(dict(
-            unit_name=sub.unit_name, year=sub.year, file=sub.found.relative,
-            unit_code=p.info.get("unit_code"), department=p.info.get("department"),
-            unit_type=p.info.get("unit_type"), filed_on=p.info.get("filed_on"),
-            contact=p.info.get("contact"), phone=p.info.get("phone"), offices=p.info.get("offices"),
-            establishment=p.info.get("establishment"), staff=p.info.get("staff"),
-            retired=p.info.get("retired"), amount_unit=AMOUNT_UNITS.get(p.amount_scale, "元")))
-        # The two largest tables are built from records: a province has hundreds of thousands of their rows.
-        for data_line in DATA_LINES:
-            n = data_line.line
-            line_rows.append(DataLineRow(
-                unit_name=sub.unit_name, year=sub.year, line=n, item=data_line.label,
-                amount=None if a.get(n) is None else float(a[n]),
-                source_cell=p.amount_cells.get(n), source_value=p.amount_raw.get(n)))
-        for r in sub.reviews:
+        # A unit-year loaded from the same bytes as in the published build keeps its rows there (publishing.carry).
+        carry_own = carried.takes(sub.unit_name, sub.year, sub.found.relative, sub.found.sha256)
+        if not (carry_own and carried.same("context")):
+            qualitative = frameworks[sub.year].qualitative if sub.year in frameworks else {}
+            target_rows += targets_of(entry.get("unit_code") or p.info.get("unit_code"), sub.unit_name, sub.year,
+                                      p.targets or [], qualitative)
+        if not carry_own:
+            info_rows.append(dict(
+                unit_name=sub.unit_name, year=sub.year, file=sub.found.relative,
+                unit_code=p.info.get("unit_code"), department=p.info.get("department"),
+                unit_type=p.info.get("unit_type"), filed_on=p.info.get("filed_on"),
+                contact=p.info.get("contact"), phone=p.info.get("phone"), offices=p.info.get("offices"),
+                establishment=p.info.get("establishment"), staff=p.info.get("staff"),
+                retired=p.info.get("retired"), amount_unit=AMOUNT_UNITS.get(p.amount_scale, "元")))
+            # The two largest tables are built from records: a province has hundreds of thousands of their rows.
+            for data_line in DATA_LINES:
+                n = data_line.line
+                line_rows.append(DataLineRow(
+                    unit_name=sub.unit_name, year=sub.year, line=n, item=data_line.label,
+                    amount=None if a.get(n) is None else float(a[n]),
+                    source_cell=p.amount_cells.get(n), source_value=p.amount_raw.get(n)))
+        previous_year = loaded_files.get((sub.unit_name, sub.year - 1))
+        against_previous_year = sub.framework is not None and sub.framework.needs_previous_year
+        for r in ([] if carry_own and carried.keeps_reviews(sub.unit_name, sub.year, against_previous_year,
+                                                              previous_year) else sub.reviews):
             indicator_rows.append(IndicatorRow(
                 unit_name=sub.unit_name, year=sub.year, code=r.code, level1=r.level1, level2=r.level2,
                 level3=r.level3, max_score=r.max_score, self_score=r.self_score, review_score=r.review_score,
@@ -555,8 +579,14 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         **rectification_tables(chains, roster, notices or []),
         "targets": _frame("targets", target_rows),
     }
+    # the sample looks at every unit's indicators and targets, carried or made
     tables["review_sample"] = _frame("review_sample", review_sample_rows(
-        tables["unit_scores"], tables["indicator_scores"], findings, tables.get("targets"), samplings or {}))
+        tables["unit_scores"],
+        with_carried(tables["indicator_scores"], carried, "indicator_scores",
+                     ("unit_name", "year", "self_score", "rule_score")),
+        findings,
+        with_carried(tables["targets"], carried, "targets", ("unit_name", "year", "completion", "reason")),
+        samplings or {}))
     tables["build_info"] = _frame("build_info", [dict(
         build_id=build_id, built_at=dt.datetime.now().replace(microsecond=0), raw_dir=str(raw),
         years=",".join(str(y) for y in years), files=len(subs))])
@@ -646,7 +676,8 @@ def collector_paused(func):
 
 @collector_paused
 def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
-            files: list[FoundFile] | None = None, ledger: Path | None = None) -> RunResult:
+            files: list[FoundFile] | None = None, ledger: Path | None = None,
+            carried: Carried | None = None) -> RunResult:
     """Everything but the publishing: every file accounted for, every table built.
 
     With a cache file, workbooks whose bytes were read before are not read again. The
@@ -678,7 +709,11 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
         seen.add(f.sha256)
 
     # check results of files checked before with the same roster, frameworks and code
-    checks = CheckCache(cache_file, context_fingerprint(roster, frameworks_dir())) if cache_file else None
+    carried = Carried() if carried is None else carried
+    context = carried.inputs["context"] = context_fingerprint(roster, frameworks_dir())
+    carried.inputs["ledger"] = bureau_ledger.fingerprint(ledger)
+    keys = {f.relative: entry_key(f) for f in workbooks}
+    checks = CheckCache(cache_file, context, set(keys.values())) if cache_file else None
     subs: list[Submission] = []
     report_files = []
     for found in files:
@@ -693,7 +728,8 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
             sub.add([finding("file.lock_file", "文件", path=found.relative)])
             subs.append(sub)
         elif found.kind == "workbook":
-            subs.append(check_workbook_once(found, parsed[found.relative], roster_index, frameworks, checks))
+            subs.append(check_workbook_once(found, parsed[found.relative], roster_index, frameworks, checks,
+                                            keys[found.relative]))
         elif found.kind == "report":
             report_files.append(found)
         else:
@@ -701,7 +737,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
             sub.add([finding("file.unknown_kind", "文件", path=found.relative, found=found.path.suffix)])
             subs.append(sub)
     if checks is not None:
-        checks.save(entry_key(f) for f in workbooks)
+        checks.save(keys.values())
     attribute_by_file_name(subs, list(roster_by_name))
     flag_copies(subs, list(roster_by_name))
     resolve_duplicates(subs)
@@ -717,7 +753,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
     build_id = build_fingerprint(raw, files, ledger)
     notices = sent_notices(ledger)
     return RunResult(subs, build_tables(raw, roster, years_in_scope, subs, figures, extra, build_id, notices,
-                                        load_samplings(years_in_scope), frameworks))
+                                        load_samplings(years_in_scope), frameworks, carried), carried)
 
 
 def cache_file_for(db: Path) -> Path:
@@ -761,6 +797,14 @@ def run(raw: Path, db: Path, progress: bool = True, use_cache: bool = True,
     files = find_inputs(raw)
     if not force and published_build_id(db) == build_fingerprint(raw, files, ledger):
         return None
-    result = process(raw, progress, cache_file_for(db) if use_cache else None, files, ledger)
-    publish(result.tables, db)
+    cache_file = cache_file_for(db) if use_cache else None
+    # rows of unit-years read from the same bytes as in the published build are copied from it
+    carried = Carried() if force else what_to_carry(db, cache_file)
+    try:
+        result = process(raw, progress, cache_file, files, ledger, carried)
+        publish(result.tables, db, carried)
+    finally:
+        release(carried)
+    if cache_file is not None:
+        record_build(cache_file, result.tables["build_info"]["build_id"][0], carried.inputs)
     return result

@@ -82,6 +82,20 @@ def test_the_schema_names_what_keeps_a_frame_from_being_published(county: County
     assert any(p.startswith("data_lines.item: not_nullable") for p in CONTRACT["data_lines"].problems(nulled))
     retyped = lines.with_columns(pl.col("line").cast(pl.Float64))
     assert any(p.startswith("data_lines.line:") for p in CONTRACT["data_lines"].problems(retyped))
+    widened = lines.with_columns(pl.lit("x").alias("extra"))
+    assert any(p.startswith("data_lines.extra: column_in_schema") for p in CONTRACT["data_lines"].problems(widened))
+    narrowed = lines.drop("source_value")
+    assert any(p.startswith("data_lines.source_value: column_in_dataframe")
+               for p in CONTRACT["data_lines"].problems(narrowed))
+    scores = tables["indicator_scores"]
+    assert CONTRACT["indicator_scores"].problems(scores) == []
+    not_a_number = scores.with_columns(pl.lit(float("nan")).alias("max_score"))
+    assert any(p.startswith("indicator_scores.max_score: not_nullable")
+               for p in CONTRACT["indicator_scores"].problems(not_a_number))
+    built = tables["build_info"]
+    assert CONTRACT["build_info"].problems(built) == []
+    coarser = built.with_columns(pl.col("built_at").cast(pl.Datetime("ms")))
+    assert any(p.startswith("build_info.built_at: dtype") for p in CONTRACT["build_info"].problems(coarser))
 
 
 def test_a_build_that_fails_its_schema_is_not_published(county: County, tmp_path: Path, monkeypatch):
@@ -93,9 +107,9 @@ def test_a_build_that_fails_its_schema_is_not_published(county: County, tmp_path
     county.workbook("cz.xlsx", unit_form("遂溪县财政局"))
     real = warehouse.publish
 
-    def publish_with_a_duplicate(tables, path):
+    def publish_with_a_duplicate(tables, path, carried=None):
         scores = tables["unit_scores"]
-        return real({**tables, "unit_scores": pl.concat([scores, scores.head(1)])}, path)
+        return real({**tables, "unit_scores": pl.concat([scores, scores.head(1)])}, path, carried)
 
     monkeypatch.setattr("pipeline.run.publish", publish_with_a_duplicate)
     with pytest.raises(warehouse.WarehouseCheckError, match="unit_scores"):

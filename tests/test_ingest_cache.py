@@ -306,3 +306,21 @@ def test_roster_change_rebuilds(county: County, tmp_path: Path):
     assert run(county.raw, db, progress=False) is not None
     assert ("遂溪县新设单位",) in snapshot(db)["units"] or any(
         "遂溪县新设单位" in row for row in snapshot(db)["units"])
+
+
+def test_entries_written_in_batches_give_the_one_batch_result(county: County, tmp_path: Path, monkeypatch):
+    """New cache entries are written every FLUSH_ENTRIES (so their JSON is not all held at
+    once); a batch boundary changes neither the cache's content nor the warehouse."""
+    small_county(county)
+    whole, batched = tmp_path / "whole" / "performance.duckdb", tmp_path / "batched" / "performance.duckdb"
+    run(county.raw, whole, progress=False)
+    monkeypatch.setattr(ingest, "FLUSH_ENTRIES", 1)
+    run(county.raw, batched, progress=False)
+    assert sorted(cached_rows(cache_file_for(batched))) == sorted(cached_rows(cache_file_for(whole)))
+    with contextlib.closing(sqlite3.connect(cache_file_for(batched))) as con:
+        assert con.execute("SELECT count(*) FROM checked").fetchone()[0] == 4
+    county.workbook("cz.xlsx", unit_form("遂溪县财政局", grade="良"))
+    run(county.raw, batched, progress=False)
+    run(county.raw, whole, progress=False, use_cache=False, force=True)
+    assert snapshot(batched) == snapshot(whole)
+    assert len(cached_rows(cache_file_for(batched))) == 4

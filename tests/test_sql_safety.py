@@ -122,6 +122,12 @@ ALLOWED = {
     ("pipeline/publishing/warehouse.py", "ddl()"): "the warehouse's own DDL, generated from the contract",
     ("pipeline/publishing/warehouse.py", "name"): "a table name from the TABLES constant",
     ("pipeline/publishing/contract.py", "self.name"): "a table name of the contract, written in the code",
+    ("pipeline/publishing/warehouse.py", "table.name"): "a table name of the contract, written in the code",
+    ("pipeline/publishing/warehouse.py", "columns"): "the contract's column names of that table, joined",
+    ("pipeline/publishing/warehouse.py", "order"): "the contract's sort columns of that table, joined",
+    ("pipeline/publishing/carry.py", "table"): "a table of CARRIED_TABLES, checked before the query is made",
+    ("pipeline/publishing/carry.py", "', '.join(columns)"): "column names of that table in the contract, "
+                                                            "checked before the query is made",
     ("dashboard/data.py", "_quoted(table)"): "a table name from the published warehouse's own catalogue, "
                                              "quoted as an identifier",
     ("dashboard/data.py", "rows.format(table=_quoted(table))"): "one of UNIT_SCOPE's fixed SELECTs, given "

@@ -19,12 +19,13 @@ import functools
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.checking.findings import Finding
 from pipeline.reading.discover import FoundFile
+from pipeline.reading import ingest
 from pipeline.reading.ingest import code_files, code_fingerprint, hash_files, restore
 from pipeline.scoring.review import IndicatorReview
 from pipeline.settings import PROJECT_ROOT
@@ -97,21 +98,29 @@ def decode(text: str) -> CheckOutcome:
 
 class CheckCache:
     """entry key → JSON of the check outcome, for one code and context. Never an error: a cache
-    that cannot be opened, read or written only makes the run slower."""
+    that cannot be opened, read or written only makes the run slower. As the parse cache, it
+    decodes only the entries asked for, a row at a time, and writes new ones in batches."""
 
-    def __init__(self, path: Path | None, context: str):
+    def __init__(self, path: Path | None, context: str, wanted: Collection[str] = ()):
         self.path = path
         self.code = hashlib.sha256((check_code_fingerprint() + context).encode()).hexdigest()
-        self.entries: dict[str, str] = {}
+        self.stored: set[str] = set()   # keys the file holds for this code and context
+        self.found: dict[str, CheckOutcome] = {}
         self.added: dict[str, str] = {}
         if path is None or not path.exists():
             return
+        wanted = set(wanted)
         try:
             with contextlib.closing(self._connect()) as con:
-                self.entries = dict(con.execute("SELECT key, outcome FROM checked WHERE code = ?",
-                                                (self.code,)).fetchall())
+                for key, text in con.execute("SELECT key, outcome FROM checked WHERE code = ?", (self.code,)):
+                    self.stored.add(key)
+                    if key in wanted:
+                        try:
+                            self.found[key] = decode(text)
+                        except ValueError:  # tampered or damaged: check the file again
+                            self.stored.discard(key)
         except (sqlite3.Error, OSError, ValueError):
-            self.entries = {}
+            self.stored, self.found = set(), {}
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -124,28 +133,28 @@ class CheckCache:
         return con
 
     def get(self, key: str) -> CheckOutcome | None:
-        text = self.entries.get(key)
-        if text is None:
-            return None
-        try:
-            return decode(text)
-        except ValueError:  # tampered or damaged: check the file again
-            del self.entries[key]
-            return None
+        """The cached outcome of one of the wanted keys, once (the caller owns it)."""
+        return self.found.pop(key, None)
 
     def put(self, key: str, outcome: CheckOutcome) -> None:
         try:
-            self.entries[key] = self.added[key] = encode(outcome)
+            self.added[key] = encode(outcome)
         except (TypeError, ValueError):  # a value JSON cannot hold: this file is checked on every run
-            pass
+            return
+        if len(self.added) >= ingest.FLUSH_ENTRIES:
+            self._write(())
 
     def save(self, keep: Iterable[str]) -> None:
         """Write the new entries; drop those of files no longer present and of other code or context."""
         if self.path is None:
             return
-        keep = set(keep)
-        stale = [key for key in self.entries if key not in keep]
-        if not self.added and not stale:
+        stale = self.stored - set(keep)
+        if self.added or stale:
+            self._write(stale)
+
+    def _write(self, stale: Iterable[str]) -> None:
+        if self.path is None:
+            self.added = {}
             return
         try:
             with contextlib.closing(self._connect()) as con:
@@ -156,5 +165,7 @@ class CheckCache:
                                 ((key, self.code, text) for key, text in self.added.items()))
                 con.execute("COMMIT")
         except (sqlite3.Error, OSError):  # only the next run is slower
-            return
+            pass
+        else:
+            self.stored = (self.stored - set(stale)) | set(self.added)
         self.added = {}

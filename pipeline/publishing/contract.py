@@ -27,6 +27,8 @@ from pipeline.scoring import targets as target_scoring
 from schemas.form import DATA_LINE_BY_NAME
 
 VARCHAR, INTEGER, DOUBLE, BOOLEAN, DATE, TIMESTAMP = "VARCHAR", "INTEGER", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMP"
+# a rejected build names at most this many of its problems
+PROBLEMS_SHOWN = 5
 POLARS_TYPES = {VARCHAR: pl.String, INTEGER: pl.Int32, DOUBLE: pl.Float64, BOOLEAN: pl.Boolean,
                 DATE: pl.Date, TIMESTAMP: pl.Datetime("us")}
 
@@ -150,21 +152,33 @@ class Table:
                 frame = frame.with_columns(c.derive(**args).alias(c.name))
         return frame
 
-    def problems(self, frame: pl.DataFrame) -> list[str]:
-        """What keeps the frame from being published: columns, types, NOT NULL and the primary
-        key, checked by the pandera schema that follows from this specification."""
+    def pandera_schema(self):
+        """The pandera schema that follows from this specification: every column with its polars
+        type, NOT NULL where required, the primary key unique, no column the table does not have."""
         import pandera.polars as pa  # imported only when a build is checked: it is slow to import
 
-        schema = pa.DataFrameSchema(
+        return pa.DataFrameSchema(
             {c.name: pa.Column(POLARS_TYPES[c.type], nullable=not c.required) for c in self.columns},
             unique=list(self.key) or None, strict=True, ordered=False, name=self.name)
+
+    def problems(self, frame: pl.DataFrame) -> list[str]:
+        """What keeps the frame from being published, at most PROBLEMS_SHOWN of them, as pandera
+        reports them: columns, types, NOT NULL and the primary key."""
+        import pandera.polars as pa
+
         try:
-            schema.validate(frame, lazy=True)
+            self.pandera_schema().validate(frame, lazy=True)
         except pa.errors.SchemaErrors as exc:
-            cases = exc.failure_cases
-            return [f"{self.name}.{row['column'] or '(' + ', '.join(self.key) + ')'}: {row['check']}"
-                    f"（{row['failure_case']}）" for row in cases.head(5).iter_rows(named=True)]
+            return [f"{self.name}.{self._where(row)}: {row['check']}（{row['failure_case']}）"
+                    for row in exc.failure_cases.head(PROBLEMS_SHOWN).iter_rows(named=True)]
         return []
+
+    def _where(self, case: Mapping) -> str:
+        """The column a pandera failure case is about (a column too many or too few is named by
+        its failure case; the key's uniqueness by the key)."""
+        if case["check"] in ("column_in_schema", "column_in_dataframe"):
+            return str(case["failure_case"])
+        return case["column"] or "(" + ", ".join(self.key) + ")"
 
 
 _ABSENT = object()

@@ -18,7 +18,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.publishing.contract import CONTRACT, NOTE
+from pipeline.publishing.carry import CARRIED_TABLES, Carried
+from pipeline.publishing.contract import CONTRACT, NOTE, Table
 
 # The DDL as a file for readers outside the project; generated from contract.py, never edited.
 DDL_PATH = Path(__file__).with_name("warehouse.sql")
@@ -78,9 +79,11 @@ def check_build(con: duckdb.DuckDBPyConnection) -> list[str]:
     return problems
 
 
-def publish(tables: Mapping[str, pl.DataFrame], db: Path) -> None:
+def publish(tables: Mapping[str, pl.DataFrame], db: Path, carried: Carried | None = None) -> None:
     """Build the warehouse in a new file, check it, then swap it in atomically.
 
+    With `carried`, the rows of its unit-years in CARRIED_TABLES are copied from the build
+    it names (the frames leave them out), and each such table is sorted as a whole build's.
     WarehouseCheckError when the build fails a check; PublishError (one line) when it
     cannot be written, e.g. on a full disk. Either way the published warehouse is unchanged.
     """
@@ -98,7 +101,14 @@ def publish(tables: Mapping[str, pl.DataFrame], db: Path) -> None:
             for name in TABLES:
                 frame = tables[name]
                 con.register("incoming", frame.to_arrow())
-                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
+                rows = (carried.rows(name, tuple(c.name for c in CONTRACT[name].columns))
+                        if carried is not None and name in CARRIED_TABLES else None)
+                if rows is not None:
+                    con.register("carried_rows", rows)
+                    _insert_carried(con, CONTRACT[name])
+                    con.unregister("carried_rows")
+                else:
+                    con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM incoming")
                 con.unregister("incoming")
             problems = check_build(con)
             if problems:
@@ -118,8 +128,22 @@ def publish(tables: Mapping[str, pl.DataFrame], db: Path) -> None:
         _remove(tmp)
 
 
+def _insert_carried(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """The table from the carried unit-years' rows of the source build and the new rows, in the
+    order a whole build has. The DDL's NOT NULL and primary key hold for the whole table."""
+    columns = ", ".join(c.name for c in table.columns)
+    order = ", ".join(f"{c} NULLS LAST" for c in table.sort)
+    try:
+        con.execute(f"""
+            INSERT INTO {table.name} ({columns})
+            SELECT {columns} FROM (SELECT {columns} FROM carried_rows UNION ALL SELECT {columns} FROM incoming)
+            ORDER BY {order}""")
+    except duckdb.ConstraintException as exc:
+        raise WarehouseCheckError(f"新库未通过检查，未发布：{table.name}: {' '.join(str(exc).split())}") from exc
+
+
 # What a run leaves beside the warehouse while it works, named with its process id.
-_TEMPORARY = r"^\.{name}(?:\.previous)?\.(?:building|swap|rollback)-(\d+)(?:\.wal)?$"
+_TEMPORARY = r"^\.{name}(?:\.previous)?\.(?:building|swap|rollback|carry)-(\d+)(?:\.wal)?$"
 # What older versions left beside it and nothing reads any more: the parse cache as a pickle
 # (loading one would run whatever code a writer of the folder put in it), and its temporary files.
 _OBSOLETE = r"^\.{stem}\.parse-cache\.pickle(?:\.tmp-\d+)?$"

@@ -31,7 +31,7 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 
 from pipeline.reading.grid import WorkbookReadError, read_workbook
@@ -45,6 +45,8 @@ from pipeline.settings import PROJECT_ROOT, read_workers
 # about 0.1 s to start.
 PARALLEL_THRESHOLD = 400
 CHUNK = 32
+# new cache entries are written in batches of this many, so their JSON is not all held at once
+FLUSH_ENTRIES = 500
 
 ParseResult = ParsedWorkbook | WorkbookReadError  # a read error is a result too: cached alike
 
@@ -206,24 +208,38 @@ def decode(text: str) -> ParseResult:
 
 class ParseCache:
     """sha256 → JSON of the validated parse result, in SQLite. Never an error: a cache that
-    cannot be opened, read or written only makes the run slower."""
+    cannot be opened, read or written only makes the run slower.
 
-    def __init__(self, path: Path | None):
+    Only the entries asked for are decoded, one row at a time, and new entries are written
+    every FLUSH_ENTRIES: a province's entries held as text at once took a few hundred MB."""
+
+    def __init__(self, path: Path | None, wanted: Collection[str] = ()):
         self.path = path
         self.fingerprint = code_fingerprint()
-        self.entries: dict[str, str] = {}
+        self.stored: set[str] = set()   # keys the file holds for this code
+        self.found: dict[str, ParseResult] = {}
         self.added: dict[str, str] = {}
         if path is None or not path.exists():
             return
+        wanted = set(wanted)
         try:
             con = self._connect()
             try:
-                self.entries = dict(con.execute("SELECT sha256, result FROM parsed WHERE code = ?",
-                                                (self.fingerprint,)).fetchall())
+                rows = con.execute("SELECT sha256, result FROM parsed WHERE code = ?", (self.fingerprint,))
+                for sha, text in rows:
+                    self.stored.add(sha)
+                    if sha in wanted:
+                        self._decode(sha, text)
             finally:
                 con.close()
         except (sqlite3.Error, OSError, ValueError):  # damaged or not a cache: start afresh
-            self.entries = {}
+            self.stored, self.found = set(), {}
+
+    def _decode(self, sha: str, text: str) -> None:
+        try:
+            self.found[sha] = decode(text)
+        except ValueError:  # tampered or damaged: read the file again
+            self.stored.discard(sha)
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -236,26 +252,27 @@ class ParseCache:
         return con
 
     def get(self, sha: str) -> ParseResult | None:
-        text = self.entries.get(sha)
-        if text is None:
-            return None
-        try:
-            return decode(text)
-        except ValueError:  # tampered or damaged: read the file again
-            del self.entries[sha]
-            return None
+        """The cached result of one of the wanted keys, once (the caller owns it)."""
+        return self.found.pop(sha, None)
 
     def put(self, sha: str, result: ParseResult, text: str | None = None) -> None:
         """Add a result; `text` is its JSON when already at hand."""
-        self.entries[sha] = self.added[sha] = text or encode(result)
+        self.added[sha] = text or encode(result)
+        if len(self.added) >= FLUSH_ENTRIES:
+            self._write(())
 
     def save(self, keep: Iterable[str]) -> None:
         """Write the new entries and drop those of files no longer present or of other code."""
         if self.path is None:
             return
-        keep = set(keep)
-        stale = [sha for sha in self.entries if sha not in keep]
+        stale = self.stored - set(keep)
         if not self.added and not stale and self.path.exists():
+            return
+        self._write(stale)
+
+    def _write(self, stale: Iterable[str]) -> None:
+        if self.path is None:
+            self.added = {}
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -279,7 +296,9 @@ class ParseCache:
             for path in (self.path, self.path.with_name(self.path.name + "-journal")):
                 with contextlib.suppress(OSError):
                     path.unlink(missing_ok=True)
-            return
+            self.stored = set()
+        else:
+            self.stored = (self.stored - set(stale)) | set(self.added)
         self.added = {}
 
 
@@ -375,7 +394,7 @@ def read_all(files: Sequence[tuple[str, Path]], cache_file: Path | None,
     """Validated parse results by sha256 for every (sha256, path). Cached results are
     not read again; the others are read (in workers when there are enough of them),
     validated as one batch and added to the cache. Each result is a fresh object."""
-    cache = ParseCache(cache_file)
+    cache = ParseCache(cache_file, {sha for sha, _ in files})
     results: dict[str, ParseResult] = {}
     todo: list[tuple[str, Path]] = []
     for sha, path in files:

@@ -1,0 +1,168 @@
+"""A rebuild copies the data_lines, unit_info, targets and indicator_scores rows of unit-years
+whose workbook is unchanged from the published warehouse, and the result is exactly a clean
+build's, whatever else changed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline.ledger.record import record
+from pipeline.publishing import carry, warehouse
+from pipeline.run import cache_file_for, run
+from pipeline.scoring.framework import load_framework
+from pipeline.settings import frameworks_dir
+from tests.builders import REFERENCE_UNIT, County, reference_form, unit_form
+from tests.test_warehouse import snapshot
+
+FINANCE = "遂溪县财政局"
+# one target met, one missed without a reason (a signal for the 抽查 sample, which reads every unit's targets)
+TARGETS = [
+    dict(kind="产出指标", category="数量指标", name="督办事项办结率", direction="≥", target="95%", unit=None,
+         actual="92.3%", weight=20, reason=None),
+    dict(kind="满意度指标", category="服务对象满意度指标", name="服务对象满意度", direction="不低于", target=90,
+         unit="%", actual=93, weight=10),
+]
+
+
+def county_of_three(county: County) -> None:
+    county.workbook("ref.xlsx", reference_form(targets=TARGETS))
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 5}, targets=TARGETS))
+    county.workbook("jy.xlsx", unit_form("遂溪县教育局", year=2023), year=2023)
+
+
+def clean_build(county: County, tmp_path: Path, ledger: Path) -> dict[str, list[tuple]]:
+    db = tmp_path / "clean" / "performance.duckdb"
+    run(county.raw, db, progress=False, use_cache=False, force=True, ledger=ledger)
+    return snapshot(db)
+
+
+@pytest.fixture
+def built(county: County, tmp_path: Path) -> tuple[County, Path, Path]:
+    county_of_three(county)
+    db, ledger = tmp_path / "wh" / "performance.duckdb", tmp_path / "ledger" / "bureau.sqlite"
+    first = run(county.raw, db, progress=False, ledger=ledger)
+    assert first.carried.units == set()  # nothing published yet
+    return county, db, ledger
+
+
+def test_a_changed_workbook_is_built_and_the_others_are_carried(built, tmp_path: Path):
+    county, db, ledger = built
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 4}, data={16: 123_456.0}, targets=TARGETS[:1]))
+    result = run(county.raw, db, progress=False, ledger=ledger)
+    assert result.carried.units == {(REFERENCE_UNIT, 2024), ("遂溪县教育局", 2023)}
+    assert result.carried.review_units == result.carried.units
+    for table in ("data_lines", "unit_info", "targets", "indicator_scores"):
+        assert set(result.tables[table]["unit_name"].to_list()) == {FINANCE}, table
+    after = snapshot(db)
+    assert {row[1] for row in after["targets"]} == {REFERENCE_UNIT, FINANCE}
+    assert (FINANCE, 2024, 16) in {row[:3] for row in after["data_lines"] if row[4] == 123_456.0}
+    assert after == clean_build(county, tmp_path, ledger)
+    assert not list(db.parent.glob(".*carry*"))
+
+
+def test_a_roster_change_gives_a_clean_build(built, tmp_path: Path):
+    county, db, ledger = built
+    county.roster = [row for row in county.roster if row[1] != "遂溪县教育局"]
+    county.write_roster()
+    result = run(county.raw, db, progress=False, ledger=ledger)
+    assert result.carried.units
+    assert result.tables["data_lines"].is_empty()
+    assert set(result.tables["targets"]["unit_name"].to_list()) == {REFERENCE_UNIT, FINANCE}  # a roster is in them
+    assert snapshot(db) == clean_build(county, tmp_path, ledger)
+
+
+def test_a_framework_change_gives_a_clean_build(built, tmp_path: Path, monkeypatch):
+    county, db, ledger = built
+    frameworks = tmp_path / "frameworks"
+    shutil.copytree(frameworks_dir(), frameworks, ignore=shutil.ignore_patterns("examples"))
+    path = frameworks / "2024.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("deadline = 2025-07-28", "deadline = 2020-01-01"),
+                    encoding="utf-8")
+    monkeypatch.setenv("PERF_FRAMEWORKS", str(frameworks))
+    result = run(county.raw, db, progress=False, ledger=ledger)
+    assert result.carried.units
+    assert snapshot(db) == clean_build(county, tmp_path, ledger)
+
+
+def test_a_ledger_entry_gives_a_clean_build(built, tmp_path: Path):
+    county, db, ledger = built
+    record(ledger, year=2024, unit=FINANCE, code="B7", score="8.25", reason="资产卡片与账面不符", officer="李四",
+           raw=county.raw)
+    result = run(county.raw, db, progress=False, ledger=ledger)
+    assert result.carried.units and result.carried.review_units == set()  # the ledger is in indicator_scores
+    after = snapshot(db)
+    assert any(row[:3] == (FINANCE, 2024, "B7") and row[8] == 8.25 for row in after["indicator_scores"])
+    assert after == clean_build(county, tmp_path, ledger)
+
+
+def test_a_build_of_other_code_or_unknown_origin_carries_nothing(built, monkeypatch):
+    county, db, ledger = built
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 4}))
+    monkeypatch.setattr(carry, "_code", lambda: "other code")
+    assert run(county.raw, db, progress=False, ledger=ledger).carried.units == set()
+    monkeypatch.undo()
+    cache_file_for(db).unlink()
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 3}))
+    assert run(county.raw, db, progress=False, ledger=ledger).carried.units == set()
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 2}))
+    assert run(county.raw, db, progress=False, ledger=ledger).carried.units  # recorded again once published
+
+
+def test_forced_builds_carry_nothing_and_carried_rows_are_read_from_a_link(built):
+    county, db, ledger = built
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 4}))
+    assert run(county.raw, db, progress=False, ledger=ledger, force=True).carried.units == set()
+    linked = carry.what_to_carry(db, cache_file_for(db))
+    try:
+        assert linked.source is not None and linked.source != db
+        assert os.stat(linked.source).st_ino == os.stat(db).st_ino  # the published build as it was, never written
+        with duckdb.connect(str(linked.source), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM data_lines").fetchone()[0] == 3 * 25
+    finally:
+        carry.release(linked)
+    assert not linked.source.exists()
+
+
+def test_a_link_left_by_a_killed_run_is_removed(tmp_path: Path):
+    db = tmp_path / "performance.duckdb"
+    db.write_bytes(b"")
+    left = db.with_name(f".{db.name}.carry-999999")
+    left.write_bytes(b"")
+    assert left in warehouse.clear_stale(db)
+
+
+def test_indicator_scores_against_a_changed_previous_year_are_made_again(county: County, tmp_path: Path,
+                                                                        monkeypatch):
+    """A metric against the previous year (三公 budget change) makes a unit-year's 复核 depend on
+    the previous year's file: when that changes, the unchanged year's indicator rows are made again."""
+    from tests.test_frameworks import EXAMPLE, example_data, example_form
+
+    monkeypatch.setenv("PERF_FRAMEWORKS", str(EXAMPLE))
+    f2023, f2024 = (load_framework(year, EXAMPLE) for year in (2023, 2024))
+
+    def year_2023(r19: float) -> None:
+        county.workbook("jia-2023.xlsx", example_form(
+            f2023, REFERENCE_UNIT, 2023, example_data(1_000_000.0, 1_000_000.0, 1_000_000.0, r19), 50, 50, {},
+            "优"), year=2023)
+
+    year_2023(100_000.0)
+    county.workbook("jia-2024.xlsx", example_form(
+        f2024, REFERENCE_UNIT, 2024, example_data(8_397_200.18, 8_374_036.75, 10_850_997.08, 102_500.0),
+        52, 50, {}, "优"), year=2024)
+    db, ledger = tmp_path / "wh" / "performance.duckdb", tmp_path / "ledger" / "bureau.sqlite"
+    run(county.raw, db, progress=False, ledger=ledger)
+    year_2023(80_000.0)
+    result = run(county.raw, db, progress=False, ledger=ledger)
+    assert result.carried.units == {(REFERENCE_UNIT, 2024)}
+    assert result.carried.review_units == set()
+    assert set(result.tables["indicator_scores"]["year"].to_list()) == {2023, 2024}
+    after = snapshot(db)
+    assert after == clean_build(county, tmp_path, ledger)
+    [(change,)] = {(row[17],) for row in after["indicator_scores"] if row[1] == 2024 and row[16] ==
+                   "sangong_budget_change_rate"}
+    assert round(change, 6) == round(102_500.0 / 80_000.0 - 1, 6)
