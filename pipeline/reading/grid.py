@@ -241,6 +241,13 @@ def _xml(data: bytes | None) -> ElementTree.Element | None:
 
 def _targets(rels: bytes | None, base: str) -> dict[str, str]:
     """Relationship id → target part (or external address) of one .rels part."""
+    return dict(_target_pairs(rels, base))
+
+
+# Workbooks made from one template carry the same workbook.xml and relations byte for byte:
+# each distinct part is parsed once per process (a few hundred bytes kept per entry).
+@functools.lru_cache(maxsize=256)
+def _target_pairs(rels: bytes | None, base: str) -> tuple[tuple[str, str], ...]:
     root = _xml(rels)
     targets: dict[str, str] = {}
     for rel in root.iter(f"{_NS_PKG_REL}Relationship") if root is not None else ():
@@ -249,7 +256,21 @@ def _targets(rels: bytes | None, base: str) -> dict[str, str]:
             target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
                 posixpath.join(base, target))
         targets[rel.get("Id") or ""] = target
-    return targets
+    return tuple(targets.items())
+
+
+@functools.lru_cache(maxsize=256)
+def _workbook_facts(data: bytes | None) -> tuple[tuple[tuple[str, str], ...], bool] | None:
+    """(sheet name, relationship id) of every sheet in workbook.xml, and whether the file asks to be
+    recalculated when opened; None when workbook.xml is not XML."""
+    workbook = _xml(data)
+    if workbook is None:
+        return None
+    calc = workbook.find(f"{_NS_MAIN}calcPr")
+    recalculate_on_open = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
+    sheets = tuple((sheet.get("name") or "", sheet.get(f"{_NS_REL}id") or "")
+                   for sheet in workbook.iter(f"{_NS_MAIN}sheet"))
+    return sheets, recalculate_on_open
 
 
 def _inflates_too_much(part: str) -> WorkbookReadError:
@@ -284,6 +305,8 @@ _END = struct.Struct("<4s4H2LH")          # end of central directory record
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # central directory file header
 _LOCAL = struct.Struct("<4s2B4HL2L2H")     # local file header
 _PLAIN_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+# No deflate stream inflates to more than 1 032 times its own size (a 258-byte match in 2 bits).
+_DEFLATE_UTMOST_RATIO = 1032
 
 
 def _central_directory(data: bytes) -> list[_Entry] | None:
@@ -337,6 +360,17 @@ def _inflate_bytes(data: bytes, entry: _Entry, budget: int) -> bytes:
     if zlib.crc32(content) != entry.crc:
         raise zipfile.BadZipFile(f"bad CRC-32 for {entry.filename}")
     return content
+
+
+def _utmost_size(entry) -> int | None:
+    """The most an entry (_Entry or zipfile.ZipInfo) can inflate to, whatever its header says;
+    None for a compression other than stored or deflated (bzip2 and LZMA have no such bound)."""
+    method = entry.method if isinstance(entry, _Entry) else entry.compress_type
+    if method == zipfile.ZIP_STORED:
+        return entry.compress_size
+    if method == zipfile.ZIP_DEFLATED:
+        return entry.compress_size * _DEFLATE_UTMOST_RATIO
+    return None
 
 
 def _column_number(letters: bytes) -> int:
@@ -504,15 +538,25 @@ def _inspect_parts(entries: list, inflate: Callable[[object, int], bytes], size:
             budget[0] -= len(parts[name])
         return parts.get(name)
 
-    workbook = _xml(read("xl/workbook.xml"))
+    workbook = _workbook_facts(read("xl/workbook.xml"))
     if workbook is None:
         return {}
+    sheets, recalculate_on_open = workbook
     relations = _targets(read("xl/_rels/workbook.xml.rels"), "xl")
+    sheet_parts = {relations.get(rel_id, "") for _, rel_id in sheets}
     for target in relations.values():
         if target.endswith(".xml") and not target.startswith("xl/theme/"):
-            read(target)  # sheets, shared strings, styles
-    calc = workbook.find(f"{_NS_MAIN}calcPr")
-    recalculate_on_open = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
+            if target in sheet_parts or target not in by_name:
+                read(target)
+                continue
+            # Shared strings and styles are only inflated here to know they stay within the
+            # budget; when even deflate's utmost ratio cannot take them past it, calamine may
+            # inflate them itself (it checks their CRC as it does).
+            utmost = _utmost_size(by_name[target])
+            if utmost is not None and utmost <= budget[0]:
+                budget[0] -= utmost
+            else:
+                read(target)
     external_files = {}
     for name in by_name:
         if number := _EXTERNAL_LINK_RELS.match(name):
@@ -520,9 +564,8 @@ def _inspect_parts(entries: list, inflate: Callable[[object, int], bytes], size:
             if links:
                 external_files[number.group(1)] = next(iter(links.values()))
     found: dict[str, SheetXml] = {}
-    for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
-        name = sheet.get("name") or ""
-        xml = parts.get(relations.get(sheet.get(f"{_NS_REL}id") or "", ""))
+    for name, rel_id in sheets:
+        xml = parts.get(relations.get(rel_id, ""))
         if xml is None:
             continue
         _check_extent(name, xml)
@@ -602,7 +645,10 @@ def read_workbook(path: Path) -> dict[str, Sheet]:
             # A merged range's value is in its top-left cell only: the others are empty, as
             # Excel shows them (一级/二级指标 are carried down by staging, not here).
             # text as it is (the most cells) without a call; other values through cell_text
-            grid = [[(v or None) if type(v) is str and len(v) <= MAX_CELL_CHARS else cell_text(v) for v in row]
+            # and numbers (most amounts) as cell_text writes them, inline
+            grid = [[(v or None) if (kind := type(v)) is str and len(v) <= MAX_CELL_CHARS
+                     else (str(int(v)) if v.is_integer() and -1e15 < v < 1e15 else repr(v)) if kind is float
+                     else cell_text(v) for v in row]
                     for row in raw.to_python(skip_empty_area=False)]
             try:
                 merged = raw.merged_cell_ranges
