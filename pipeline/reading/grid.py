@@ -612,12 +612,14 @@ def _blank_merged(grid: list[list[str | None]], merged) -> None:
     for (r0, c0), (r1, c1) in merged or ():
         for r in range(r0, min(r1, len(grid) - 1) + 1):
             row = grid[r]
-            for c in range(c0, min(c1, len(row) - 1) + 1):
-                if (r, c) != (r0, c0):
-                    row[c] = None
+            first, last = (c0 + 1 if r == r0 else c0), min(c1, len(row) - 1)
+            if first <= last:
+                row[first:last + 1] = [None] * (last + 1 - first)
 
 
 def _mark_formulas(grid: list[list[str | None]], marks: dict[tuple[int, int], str]) -> None:
+    if not marks:
+        return
     width = max((len(row) for row in grid), default=0)
     for (row, col), mark in marks.items():
         while len(grid) <= row:
@@ -657,7 +659,7 @@ def read_workbook(path: Path) -> dict[str, Sheet]:
             _blank_merged(grid, merged)
             facts = xml_facts.get(name, SheetXml({}))
             _mark_formulas(grid, facts.marks)
-            sheets[name] = Sheet(name, tuple(tuple(r) for r in grid), facts.hidden_rows,
+            sheets[name] = Sheet(name, tuple(map(tuple, grid)), facts.hidden_rows,
                                  facts.hidden_cols, visible.get(name, True),
                                  tuple((r0, c0, r1, c1) for (r0, c0), (r1, c1) in merged or ()))
         return sheets

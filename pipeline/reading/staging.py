@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pipeline.checking.findings import ERROR, FATAL, Finding, clip, finding
 from pipeline.reading.normalise import declared_unit, label_key, parse_year, sheet_key, squash
@@ -41,21 +42,18 @@ for _line in DATA_LINES:
 _LABEL_KEY_BY_LINE = {line.line: label_key(line.label) for line in DATA_LINES}
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):  # immutable, and built for hundreds of cells per file at tuple cost
     raw: str | None   # as written
     ref: str          # e.g. 数据表!C14
 
 
-@dataclass(frozen=True)
-class StagedLine:
+class StagedLine(NamedTuple):  # immutable, and built for hundreds of cells per file at tuple cost
     line: int
     label: Cell
     amount: Cell
 
 
-@dataclass(frozen=True)
-class StagedIndicator:
+class StagedIndicator(NamedTuple):  # immutable, and built for hundreds of cells per file at tuple cost
     code: str
     level1: str | None
     level2: str | None
