@@ -346,10 +346,15 @@ def stage_scores(sheet: Sheet) -> tuple[list[StagedIndicator], Cell | None, Cell
     visible_codes = {squash(sheet.get(r, code_col)).upper() for r in range(header_row + 1, len(sheet.rows))
                      if r not in sheet.hidden_rows} if sheet.hidden_rows else set()
     level1 = level2 = None
+    # Rows shorter than the columns read are padded with empty cells, so a cell is row[c].
+    width = max(c for c in (code_col, max_col, self_col, note_col, l1_col, l2_col, l3_col) if c is not None) + 1
     for r in range(header_row + 1, len(sheet.rows)):
-        row_keys = list(map(label_key, sheet.rows[r]))
+        row = sheet.rows[r]
+        row_keys = list(map(label_key, row))
+        if len(row) < width:
+            row += (None,) * (width - len(row))
         if not SCORE_TOTAL_LABELS.isdisjoint(row_keys[: self_col]):
-            total = Cell(sheet.get(r, self_col), sheet.ref(r, self_col, SHEET_SCORES))
+            total = Cell(row[self_col], sheet_ref(SHEET_SCORES, r, self_col))
             continue
         if SCORE_GRADE_LABEL in row_keys or "等级" in row_keys[: self_col]:
             value_col = self_col
@@ -358,20 +363,20 @@ def stage_scores(sheet: Sheet) -> tuple[list[StagedIndicator], Cell | None, Cell
                                   if row_keys[c] not in ("", SCORE_GRADE_LABEL, "等级")), self_col)
             grade = Cell(sheet.get(r, value_col), sheet.ref(r, value_col, SHEET_SCORES))
             continue
-        code = squash(sheet.get(r, code_col)).upper()
+        code = squash(row[code_col]).upper()
         if not _CODE.match(code) or (r in sheet.hidden_rows and code in visible_codes):
             continue  # a hidden stale row gives way to the visible row of the same 代码
         # 一级/二级 are merged cells in the form: blank below their first row.
-        level1 = squash(sheet.get(r, l1_col)) or level1 if l1_col is not None else None
-        level2 = squash(sheet.get(r, l2_col)) or level2 if l2_col is not None else None
+        level1 = squash(row[l1_col]) or level1 if l1_col is not None else None
+        level2 = squash(row[l2_col]) or level2 if l2_col is not None else None
         indicators.append(StagedIndicator(
             code=code,
             level1=level1,
             level2=level2,
-            level3=squash(sheet.get(r, l3_col)) if l3_col is not None else None,
-            max_score=Cell(sheet.get(r, max_col), sheet_ref(SHEET_SCORES, r, max_col)),
-            self_score=Cell(sheet.get(r, self_col), sheet_ref(SHEET_SCORES, r, self_col)),
-            note=Cell(sheet.get(r, note_col), sheet_ref(SHEET_SCORES, r, note_col)),
+            level3=squash(row[l3_col]) if l3_col is not None else None,
+            max_score=Cell(row[max_col], sheet_ref(SHEET_SCORES, r, max_col)),
+            self_score=Cell(row[self_col], sheet_ref(SHEET_SCORES, r, self_col)),
+            note=Cell(row[note_col], sheet_ref(SHEET_SCORES, r, note_col)),
             row_ref=f"{SHEET_SCORES} 第{r + 1}行",
         ))
     return indicators, total, grade, []
