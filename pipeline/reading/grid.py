@@ -559,25 +559,27 @@ def _inspect_parts(entries: list, inflate: Callable[[object, int], bytes], size:
     sheets, recalculate_on_open = workbook
     relations = _targets(read("xl/_rels/workbook.xml.rels"), "xl")
     sheet_parts = {relations.get(rel_id, "") for _, rel_id in sheets}
+    others: dict[str, object] = {}  # shared strings, styles: read by calamine, not looked into here
     for target in relations.values():
         if target.endswith(".xml") and not target.startswith("xl/theme/"):
             if target in sheet_parts or target not in by_name:
                 read(target)
-                continue
-            # Shared strings and styles are only inflated here to know they stay within the
-            # budget; when even deflate's utmost ratio cannot take them past it, calamine may
-            # inflate them itself (it checks their CRC as it does).
-            utmost = _utmost_size(by_name[target])
-            if utmost is not None and utmost <= budget[0]:
-                budget[0] -= utmost
             else:
-                read(target)
+                others[target] = by_name[target]
     external_files = {}
     for name in by_name:
         if number := _EXTERNAL_LINK_RELS.match(name):
             links = _targets(read(name), "xl/externalLinks")
             if links:
                 external_files[number.group(1)] = next(iter(links.values()))
+    # The other parts are inflated only to know they stay within the budget: when even deflate's
+    # utmost ratio cannot take them all past what is left of it, calamine inflates them itself
+    # (checking their CRC as it does); otherwise each is inflated here as before, so a file is
+    # refused exactly when its parts together inflate to more than the budget.
+    utmost = [_utmost_size(entry) for entry in others.values()]
+    if None in utmost or sum(utmost) > budget[0]:
+        for target in others:
+            read(target)
     found: dict[str, SheetXml] = {}
     for name, rel_id in sheets:
         xml = parts.get(relations.get(rel_id, ""))
