@@ -293,6 +293,50 @@ def test_understated_sizes_are_caught_while_inflating(tmp_path):
             _inflate(archive, entry, budget=64 * 2**20)
 
 
+def test_understated_shared_strings_are_still_inflated_and_refused(tmp_path):
+    """Shared strings and styles are inflated only when they could pass the budget; a part whose
+    header claims 4 KB but whose data inflates to 128 MB is one of those, and is refused."""
+    path = reference_workbook(tmp_path / "绩效自评表.xlsx")
+    with zipfile.ZipFile(path) as source:
+        parts = [(info.filename, source.read(info)) for info in source.infolist()]
+    part = "xl/sharedStrings.xml"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+        for name, data in parts:
+            if name != part:
+                target.writestr(name, data)
+        with target.open(part, "w") as handle:
+            handle.write(b'<?xml version="1.0" encoding="UTF-8"?><sst '
+                         b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
+            for _ in range(8):
+                handle.write(b" " * (16 * 2**20))
+            handle.write(b"</sst>")
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        local = archive.getinfo(part).header_offset
+    central = bytes(data).rindex(part.encode()) - 46
+    assert data[central:central + 4] == b"PK\x01\x02" and data[local:local + 4] == b"PK\x03\x04"
+    struct.pack_into("<I", data, central + 24, 4096)  # the size the header claims
+    struct.pack_into("<I", data, local + 22, 4096)
+    path.write_bytes(bytes(data))
+    outcome = measured_read(path)
+    assert outcome["rule"] == "file.too_large" and "疑似压缩炸弹" in outcome["error"], outcome
+
+
+def test_formula_screen_answers_as_the_substring_tests_do(tmp_path):
+    import random
+
+    from pipeline.reading.grid import _names_formula
+
+    sheet = zipfile.ZipFile(reference_workbook(tmp_path / "绩效自评表.xlsx")).read(
+        sheet_part(tmp_path / "绩效自评表.xlsx", SHEET_DATA))
+    rnd = random.Random(17)
+    samples = [sheet, sheet.replace(b"</sheetData>", b'<x:c r="A99"><x:f>1+1</x:f></x:c></sheetData>'),
+               b"", b"f", b"<f", b"f" * 200 + b"<f", b"af" * 100 + b":f", b"f" * 200]
+    samples += [bytes(rnd.choice(b"<:ffa ") for _ in range(rnd.randint(0, 300))) for _ in range(5000)]
+    for xml in samples:
+        assert _names_formula(xml) == (b"<f" in xml or b":f" in xml), xml[:80]
+
+
 def facts_both_ways(data: bytes) -> tuple[dict, dict]:
     """What the checks learn from a workbook's zip read straight from its bytes, and through zipfile."""
     from pipeline.reading import grid

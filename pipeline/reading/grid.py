@@ -241,6 +241,13 @@ def _xml(data: bytes | None) -> ElementTree.Element | None:
 
 def _targets(rels: bytes | None, base: str) -> dict[str, str]:
     """Relationship id → target part (or external address) of one .rels part."""
+    return dict(_target_pairs(rels, base))
+
+
+# Workbooks made from one template carry the same workbook.xml and relations byte for byte:
+# each distinct part is parsed once per process (a few hundred bytes kept per entry).
+@functools.lru_cache(maxsize=256)
+def _target_pairs(rels: bytes | None, base: str) -> tuple[tuple[str, str], ...]:
     root = _xml(rels)
     targets: dict[str, str] = {}
     for rel in root.iter(f"{_NS_PKG_REL}Relationship") if root is not None else ():
@@ -249,7 +256,21 @@ def _targets(rels: bytes | None, base: str) -> dict[str, str]:
             target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
                 posixpath.join(base, target))
         targets[rel.get("Id") or ""] = target
-    return targets
+    return tuple(targets.items())
+
+
+@functools.lru_cache(maxsize=256)
+def _workbook_facts(data: bytes | None) -> tuple[tuple[tuple[str, str], ...], bool] | None:
+    """(sheet name, relationship id) of every sheet in workbook.xml, and whether the file asks to be
+    recalculated when opened; None when workbook.xml is not XML."""
+    workbook = _xml(data)
+    if workbook is None:
+        return None
+    calc = workbook.find(f"{_NS_MAIN}calcPr")
+    recalculate_on_open = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
+    sheets = tuple((sheet.get("name") or "", sheet.get(f"{_NS_REL}id") or "")
+                   for sheet in workbook.iter(f"{_NS_MAIN}sheet"))
+    return sheets, recalculate_on_open
 
 
 def _inflates_too_much(part: str) -> WorkbookReadError:
@@ -284,6 +305,8 @@ _END = struct.Struct("<4s4H2LH")          # end of central directory record
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # central directory file header
 _LOCAL = struct.Struct("<4s2B4HL2L2H")     # local file header
 _PLAIN_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+# No deflate stream inflates to more than 1 032 times its own size (a 258-byte match in 2 bits).
+_DEFLATE_UTMOST_RATIO = 1032
 
 
 def _central_directory(data: bytes) -> list[_Entry] | None:
@@ -337,6 +360,17 @@ def _inflate_bytes(data: bytes, entry: _Entry, budget: int) -> bytes:
     if zlib.crc32(content) != entry.crc:
         raise zipfile.BadZipFile(f"bad CRC-32 for {entry.filename}")
     return content
+
+
+def _utmost_size(entry) -> int | None:
+    """The most an entry (_Entry or zipfile.ZipInfo) can inflate to, whatever its header says;
+    None for a compression other than stored or deflated (bzip2 and LZMA have no such bound)."""
+    method = entry.method if isinstance(entry, _Entry) else entry.compress_type
+    if method == zipfile.ZIP_STORED:
+        return entry.compress_size
+    if method == zipfile.ZIP_DEFLATED:
+        return entry.compress_size * _DEFLATE_UTMOST_RATIO
+    return None
 
 
 def _column_number(letters: bytes) -> int:
@@ -418,6 +452,21 @@ def _error_marks(xml: bytes, marks: dict[tuple[int, int], str]) -> None:
         marks[where] = f"〔{FORMULA_ERROR_MARK}：{value.strip() or '#VALUE!'}〕"
 
 
+def _names_formula(xml: bytes) -> bool:
+    """Whether the XML holds <f or :f (a formula element, or a rarely false alarm): the answer of
+    the two substring tests, found from the few f bytes a sheet has when it has few (a search
+    for one byte runs in C at memory speed, one for <f stops at every tag)."""
+    at, looked = xml.find(b"f", 1), 0
+    while at > 0:
+        if xml[at - 1] in b"<:":
+            return True
+        looked += 1
+        if looked > 64:  # a sheet full of f (text in inline strings): the substring tests from here
+            return xml.find(b"<f", at - 1) >= 0 or xml.find(b":f", at - 1) >= 0
+        at = xml.find(b"f", at + 1)
+    return False
+
+
 def _formula_marks(xml: bytes, recalculate_on_open: bool,
                    external_files: dict[str, str]) -> dict[tuple[int, int], str]:
     """(row, col) → mark for every formula cell without a value to trust.
@@ -428,7 +477,7 @@ def _formula_marks(xml: bytes, recalculate_on_open: bool,
     workbook ([1]Sheet1!C16) gets no value either: that file was not submitted.
     """
     marks: dict[tuple[int, int], str] = {}
-    if b"<f" not in xml and b":f" not in xml:
+    if not _names_formula(xml):
         return marks
     for cell in _CELL.finditer(xml):
         inner = cell.group(2) or b""
@@ -504,25 +553,36 @@ def _inspect_parts(entries: list, inflate: Callable[[object, int], bytes], size:
             budget[0] -= len(parts[name])
         return parts.get(name)
 
-    workbook = _xml(read("xl/workbook.xml"))
+    workbook = _workbook_facts(read("xl/workbook.xml"))
     if workbook is None:
         return {}
+    sheets, recalculate_on_open = workbook
     relations = _targets(read("xl/_rels/workbook.xml.rels"), "xl")
+    sheet_parts = {relations.get(rel_id, "") for _, rel_id in sheets}
+    others: dict[str, object] = {}  # shared strings, styles: read by calamine, not looked into here
     for target in relations.values():
         if target.endswith(".xml") and not target.startswith("xl/theme/"):
-            read(target)  # sheets, shared strings, styles
-    calc = workbook.find(f"{_NS_MAIN}calcPr")
-    recalculate_on_open = calc is not None and calc.get("fullCalcOnLoad") in ("1", "true")
+            if target in sheet_parts or target not in by_name:
+                read(target)
+            else:
+                others[target] = by_name[target]
     external_files = {}
     for name in by_name:
         if number := _EXTERNAL_LINK_RELS.match(name):
             links = _targets(read(name), "xl/externalLinks")
             if links:
                 external_files[number.group(1)] = next(iter(links.values()))
+    # The other parts are inflated only to know they stay within the budget: when even deflate's
+    # utmost ratio cannot take them all past what is left of it, calamine inflates them itself
+    # (checking their CRC as it does); otherwise each is inflated here as before, so a file is
+    # refused exactly when its parts together inflate to more than the budget.
+    utmost = [_utmost_size(entry) for entry in others.values()]
+    if None in utmost or sum(utmost) > budget[0]:
+        for target in others:
+            read(target)
     found: dict[str, SheetXml] = {}
-    for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
-        name = sheet.get("name") or ""
-        xml = parts.get(relations.get(sheet.get(f"{_NS_REL}id") or "", ""))
+    for name, rel_id in sheets:
+        xml = parts.get(relations.get(rel_id, ""))
         if xml is None:
             continue
         _check_extent(name, xml)
@@ -569,12 +629,14 @@ def _blank_merged(grid: list[list[str | None]], merged) -> None:
     for (r0, c0), (r1, c1) in merged or ():
         for r in range(r0, min(r1, len(grid) - 1) + 1):
             row = grid[r]
-            for c in range(c0, min(c1, len(row) - 1) + 1):
-                if (r, c) != (r0, c0):
-                    row[c] = None
+            first, last = (c0 + 1 if r == r0 else c0), min(c1, len(row) - 1)
+            if first <= last:
+                row[first:last + 1] = [None] * (last + 1 - first)
 
 
 def _mark_formulas(grid: list[list[str | None]], marks: dict[tuple[int, int], str]) -> None:
+    if not marks:
+        return
     width = max((len(row) for row in grid), default=0)
     for (row, col), mark in marks.items():
         while len(grid) <= row:
@@ -602,7 +664,10 @@ def read_workbook(path: Path) -> dict[str, Sheet]:
             # A merged range's value is in its top-left cell only: the others are empty, as
             # Excel shows them (一级/二级指标 are carried down by staging, not here).
             # text as it is (the most cells) without a call; other values through cell_text
-            grid = [[(v or None) if type(v) is str and len(v) <= MAX_CELL_CHARS else cell_text(v) for v in row]
+            # and numbers (most amounts) as cell_text writes them, inline
+            grid = [[(v or None) if (kind := type(v)) is str and len(v) <= MAX_CELL_CHARS
+                     else (str(int(v)) if v.is_integer() and -1e15 < v < 1e15 else repr(v)) if kind is float
+                     else cell_text(v) for v in row]
                     for row in raw.to_python(skip_empty_area=False)]
             try:
                 merged = raw.merged_cell_ranges
@@ -611,7 +676,7 @@ def read_workbook(path: Path) -> dict[str, Sheet]:
             _blank_merged(grid, merged)
             facts = xml_facts.get(name, SheetXml({}))
             _mark_formulas(grid, facts.marks)
-            sheets[name] = Sheet(name, tuple(tuple(r) for r in grid), facts.hidden_rows,
+            sheets[name] = Sheet(name, tuple(map(tuple, grid)), facts.hidden_rows,
                                  facts.hidden_cols, visible.get(name, True),
                                  tuple((r0, c0, r1, c1) for (r0, c0), (r1, c1) in merged or ()))
         return sheets

@@ -189,6 +189,7 @@ def parse_count(raw: str | None) -> int | None:
     return int(value)
 
 
+@functools.lru_cache(maxsize=1 << 12)  # scores repeat (10, 9.5, 8) across rows and files
 def parse_score(raw: str | None) -> float | None:
     """A score in points: `9`, `9.5`, `9.5分`."""
     text = squash(raw).removesuffix("分")

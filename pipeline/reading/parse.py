@@ -126,6 +126,11 @@ def parse_amounts(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict
             and f.rule in ("data.header_missing", "data.columns_ambiguous") for f in staged.findings):
         # No 数据表 or no column to read: that is one finding, not one per 行次.
         return {d.line: None for d in DATA_LINES}, cells, raws, labels
+    scale = staged.amount_scale
+
+    def amount(raw):
+        return amount_in_yuan(raw, scale)
+
     for data_line in DATA_LINES:
         staged_line = staged.lines.get(data_line.line)
         if staged_line is None:
@@ -138,11 +143,7 @@ def parse_amounts(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict
         cells[data_line.line], raws[data_line.line] = cell.ref, cell.raw
         labels[data_line.line] = staged_line.label.raw
         what = f"行次{data_line.line}“{data_line.label}”"
-        if data_line.is_count:
-            parser = parse_count
-        else:
-            def parser(raw, _scale=staged.amount_scale):
-                return amount_in_yuan(raw, _scale)
+        parser = parse_count if data_line.is_count else amount
         severity = FATAL if data_line.required else ERROR
         value = _convert(cell, parser, severity, "data.not_a_number", what, findings)
         if value is None and data_line.required and not any(

@@ -7,18 +7,21 @@ stage (pipeline/reading/parse.py), so one bad cell never hides another.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pipeline.checking.findings import ERROR, FATAL, Finding, clip, finding
 from pipeline.reading.normalise import declared_unit, label_key, parse_year, sheet_key, squash
-from pipeline.reading.grid import Sheet
+from pipeline.reading.grid import Sheet, sheet_ref
 from schemas.form import (
     AMOUNT_COLUMN_LABELS,
     CURRENT_YEAR_COLUMN_LABELS,
     DATA_LINE_BY_NUMBER,
     DATA_LINES,
     INFO_FIELDS,
+    InfoField,
     REQUIRED_SHEETS,
     SCORE_GRADE_LABEL,
     SCORE_TOTAL_LABELS,
@@ -36,23 +39,21 @@ _UNIT_NAMES = {1: "元", 1_000: "千元", 10_000: "万元"}
 _LINES_BY_LABEL: dict[str, set[int]] = {}
 for _line in DATA_LINES:
     _LINES_BY_LABEL.setdefault(label_key(_line.label), set()).add(_line.line)
+_LABEL_KEY_BY_LINE = {line.line: label_key(line.label) for line in DATA_LINES}
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):  # immutable, and built for hundreds of cells per file at tuple cost
     raw: str | None   # as written
     ref: str          # e.g. 数据表!C14
 
 
-@dataclass(frozen=True)
-class StagedLine:
+class StagedLine(NamedTuple):  # immutable, and built for hundreds of cells per file at tuple cost
     line: int
     label: Cell
     amount: Cell
 
 
-@dataclass(frozen=True)
-class StagedIndicator:
+class StagedIndicator(NamedTuple):  # immutable, and built for hundreds of cells per file at tuple cost
     code: str
     level1: str | None
     level2: str | None
@@ -213,11 +214,20 @@ def _find_header(sheet: Sheet, needed: set[str]) -> tuple[int, dict[str, int]] |
 
 
 _INLINE_INFO = re.compile(r"^(\w{2,6})[:：](.+)$")
+_INFO_BY_LABEL = {label_key(f.label): f for f in INFO_FIELDS}
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _inline_info(value: str | None) -> tuple[InfoField, str] | None:
+    """单位名称：遂溪县财政局 typed into one cell: the field and what follows the colon."""
+    inline = _INLINE_INFO.match(squash(value))
+    info_field = _INFO_BY_LABEL.get(inline.group(1)) if inline else None
+    return (info_field, inline.group(2)) if info_field else None
 
 
 def stage_info(sheet: Sheet) -> tuple[dict[str, Cell], list[Finding]]:
     """基本信息: label anywhere in a row, value in the next filled cell to its right."""
-    wanted = {label_key(f.label): f for f in INFO_FIELDS}
+    wanted = _INFO_BY_LABEL
     cells: dict[str, Cell] = {}
     # Visible rows first: a hidden stale row is read only for a label no visible row has.
     order = [r for r in range(len(sheet.rows)) if r not in sheet.hidden_rows] + sorted(sheet.hidden_rows)
@@ -226,10 +236,9 @@ def stage_info(sheet: Sheet) -> tuple[dict[str, Cell], list[Finding]]:
         for c, value in enumerate(row):
             info_field = wanted.get(label_key(value))
             if info_field is None:
-                inline = _INLINE_INFO.match(squash(value))
-                if inline and (info_field := wanted.get(inline.group(1))) and info_field.key not in cells:
-                    # 单位名称：遂溪县财政局 typed into one cell
-                    cells[info_field.key] = Cell(inline.group(2), sheet.ref(r, c, SHEET_INFO))
+                inline = _inline_info(value) if value else None
+                if inline and inline[0].key not in cells:
+                    cells[inline[0].key] = Cell(inline[1], sheet.ref(r, c, SHEET_INFO))
                 continue
             if info_field.key in cells:
                 continue
@@ -258,23 +267,18 @@ def stage_data(sheet: Sheet, year: int | None = None) -> tuple[dict[int, StagedL
 
     rows_by_line: dict[int, list[int]] = {}
     for r in range(header_row + 1, len(sheet.rows)):
-        line_text = squash(sheet.get(r, line_col))
-        if not line_text:
-            continue
-        try:
-            line = int(float(line_text))
-        except ValueError:
-            continue  # a note row below the table
-        if line in DATA_LINE_BY_NUMBER:
+        line = _line_number(sheet.get(r, line_col))
+        if line is not None:
             rows_by_line.setdefault(line, []).append(r)
 
     lines: dict[int, StagedLine] = {}
     for line, rows in sorted(rows_by_line.items()):
         # A hidden row is data only when no visible row claims the same 行次.
-        shown = [r for r in rows if r not in sheet.hidden_rows]
-        rows = shown or rows
-        staged = [StagedLine(line, Cell(sheet.get(r, item_col), sheet.ref(r, item_col, SHEET_DATA)),
-                             Cell(sheet.get(r, amount_col), sheet.ref(r, amount_col, SHEET_DATA)))
+        if sheet.hidden_rows:
+            shown = [r for r in rows if r not in sheet.hidden_rows]
+            rows = shown or rows
+        staged = [StagedLine(line, Cell(sheet.get(r, item_col), sheet_ref(SHEET_DATA, r, item_col)),
+                             Cell(sheet.get(r, amount_col), sheet_ref(SHEET_DATA, r, amount_col)))
                   for r in rows]
         if len(staged) > 1:
             cells = "、".join(s.amount.ref for s in staged)
@@ -295,6 +299,19 @@ def stage_data(sheet: Sheet, year: int | None = None) -> tuple[dict[int, StagedL
     return lines, scale, findings
 
 
+@functools.lru_cache(maxsize=1 << 12)
+def _line_number(text: str | None) -> int | None:
+    """The 行次 a cell of the 行次 column names, None for a blank, a note or a number of no line."""
+    line_text = squash(text)
+    if not line_text:
+        return None
+    try:
+        line = int(float(line_text))
+    except ValueError:
+        return None  # a note row below the table
+    return line if line in DATA_LINE_BY_NUMBER else None
+
+
 def _label_findings(staged: StagedLine) -> list[Finding]:
     """A 项目 label against its printed 行次: another line's label is a shifted row (fatal),
     a label of no line is worth a look."""
@@ -302,9 +319,9 @@ def _label_findings(staged: StagedLine) -> list[Finding]:
     key = label_key(raw)
     if not key:
         return []
-    expected_label = DATA_LINE_BY_NUMBER[line].label
-    if key == label_key(expected_label):
+    if key == _LABEL_KEY_BY_LINE[line]:
         return []
+    expected_label = DATA_LINE_BY_NUMBER[line].label
     others = _LINES_BY_LABEL.get(key)
     if others:
         other = "、".join(f"行次{n}" for n in sorted(others))
@@ -329,10 +346,15 @@ def stage_scores(sheet: Sheet) -> tuple[list[StagedIndicator], Cell | None, Cell
     visible_codes = {squash(sheet.get(r, code_col)).upper() for r in range(header_row + 1, len(sheet.rows))
                      if r not in sheet.hidden_rows} if sheet.hidden_rows else set()
     level1 = level2 = None
+    # Rows shorter than the columns read are padded with empty cells, so a cell is row[c].
+    width = max(c for c in (code_col, max_col, self_col, note_col, l1_col, l2_col, l3_col) if c is not None) + 1
     for r in range(header_row + 1, len(sheet.rows)):
-        row_keys = [label_key(v) for v in sheet.rows[r]]
-        if any(k in SCORE_TOTAL_LABELS for k in row_keys[: self_col]):
-            total = Cell(sheet.get(r, self_col), sheet.ref(r, self_col, SHEET_SCORES))
+        row = sheet.rows[r]
+        row_keys = list(map(label_key, row))
+        if len(row) < width:
+            row += (None,) * (width - len(row))
+        if not SCORE_TOTAL_LABELS.isdisjoint(row_keys[: self_col]):
+            total = Cell(row[self_col], sheet_ref(SHEET_SCORES, r, self_col))
             continue
         if SCORE_GRADE_LABEL in row_keys or "等级" in row_keys[: self_col]:
             value_col = self_col
@@ -341,20 +363,20 @@ def stage_scores(sheet: Sheet) -> tuple[list[StagedIndicator], Cell | None, Cell
                                   if row_keys[c] not in ("", SCORE_GRADE_LABEL, "等级")), self_col)
             grade = Cell(sheet.get(r, value_col), sheet.ref(r, value_col, SHEET_SCORES))
             continue
-        code = squash(sheet.get(r, code_col)).upper()
+        code = squash(row[code_col]).upper()
         if not _CODE.match(code) or (r in sheet.hidden_rows and code in visible_codes):
             continue  # a hidden stale row gives way to the visible row of the same 代码
         # 一级/二级 are merged cells in the form: blank below their first row.
-        level1 = squash(sheet.get(r, l1_col)) or level1 if l1_col is not None else None
-        level2 = squash(sheet.get(r, l2_col)) or level2 if l2_col is not None else None
+        level1 = squash(row[l1_col]) or level1 if l1_col is not None else None
+        level2 = squash(row[l2_col]) or level2 if l2_col is not None else None
         indicators.append(StagedIndicator(
             code=code,
             level1=level1,
             level2=level2,
-            level3=squash(sheet.get(r, l3_col)) if l3_col is not None else None,
-            max_score=Cell(sheet.get(r, max_col), sheet.ref(r, max_col, SHEET_SCORES)),
-            self_score=Cell(sheet.get(r, self_col), sheet.ref(r, self_col, SHEET_SCORES)),
-            note=Cell(sheet.get(r, note_col), sheet.ref(r, note_col, SHEET_SCORES)),
+            level3=squash(row[l3_col]) if l3_col is not None else None,
+            max_score=Cell(row[max_col], sheet_ref(SHEET_SCORES, r, max_col)),
+            self_score=Cell(row[self_col], sheet_ref(SHEET_SCORES, r, self_col)),
+            note=Cell(row[note_col], sheet_ref(SHEET_SCORES, r, note_col)),
             row_ref=f"{SHEET_SCORES} 第{r + 1}行",
         ))
     return indicators, total, grade, []

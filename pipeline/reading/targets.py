@@ -11,11 +11,12 @@ and how complete a row is, are decided with the year's framework
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
 from pipeline.checking.findings import Finding, finding
-from pipeline.reading.grid import Sheet
+from pipeline.reading.grid import Sheet, sheet_ref
 from pipeline.reading.normalise import label_key, nfkc, parse_amount, sheet_key, squash
 from schemas.form import (
     QUALITATIVE,
@@ -107,6 +108,7 @@ def parse_direction(raw: str | None) -> str | None:
     return TARGET_DIRECTIONS.get(squash(raw))
 
 
+@functools.lru_cache(maxsize=1 << 12)  # the same values (100%, 95%, 1) recur across files
 def parse_target_number(raw: str | None, unit: str | None) -> tuple[float | None, str | None]:
     """A target or achieved value: (number, unit it carried). `95%` → (95, '%'); `1,200件`
     with 计量单位 件 → (1200, None). Raises ValueError (Chinese reason) for anything else."""
@@ -166,7 +168,7 @@ def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[lis
         category = _level(raw.get("category")) or category
         if not any(squash(raw.get(k)) for k in ("name", "direction", "target", "actual")):
             continue  # a blank row, or a note written across the first columns
-        refs = {key: sheet.ref(r, col, SHEET_TARGETS) for key, col in keyed}
+        refs = {key: sheet_ref(SHEET_TARGETS, r, col) for key, col in keyed}
         row_ref = f"{SHEET_TARGETS} 第{r + 1}行"
         name = nfkc(raw.get("name")) or None
         what = f"（{name}）" if name else ""
