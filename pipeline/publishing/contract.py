@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from pipeline.checking import resubmission
-from pipeline.scoring import metrics, review, sampling
+from pipeline.scoring import indicator, metrics, review, sampling
 from pipeline.scoring import targets as target_scoring
 from schemas.form import DATA_LINE_BY_NAME
 
@@ -269,17 +269,21 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         Column('level3', VARCHAR, '三级指标', required=True),
         Column('max_score', DOUBLE, "分值, from the year's framework", required=True),
         Column('self_score', DOUBLE, '自评得分 as submitted'),
-        Column('review_score', DOUBLE, '复核得分'),
-        Column('rule', VARCHAR, "the rule that gave review_score: judged, a formula's shape (proportional, deduct_above …), "
-            "targets / measurable (judged when a 绩效目标表 rule had no sheet)", required=True),
+        derived(indicator.review_score),
+        Column('rule', VARCHAR, "the rule that gave rule_score: judged, a formula's shape (proportional, deduct_above …), "
+            "targets / measurable (judged when a 绩效目标表 rule had no sheet); the scoring engine's choice "
+            "(pipeline/scoring/review.py), as the framework's rule gives it", required=True),
         Column('note', VARCHAR, '评分说明'),
         Column('source_cell', VARCHAR, 'e.g. 评分表!F5'),
-        Column('rule_score', DOUBLE, "the rule's 复核得分 (the self-score for judged), before any officer's score"),
-        Column('review_source', VARCHAR, 'where review_score comes from: officer (the ledger) / rule / self', required=True),
-        Column('officer', VARCHAR, 'the officer whose score counts (review_source = officer)'),
-        Column('reason', VARCHAR, "the officer's reason (review_source = officer)"),
+        Column('rule_score', DOUBLE, "the rule's 复核得分 (the self-score within 0..分值 for judged), before any "
+            "officer's score: the framework rule's own output (pipeline/scoring/framework.py, targets.py), not a "
+            "function of this row"),
+        derived(indicator.review_source, VARCHAR, required=True),
+        Column('officer', VARCHAR, 'the officer whose score counts (review_source = officer), as the ledger has it'),
+        Column('reason', VARCHAR, "the officer's reason (review_source = officer), as the ledger has it"),
         Column('metric', VARCHAR, 'formula indicators: the metric (pipeline/scoring/metrics.py), e.g. staff_control_rate'),
-        Column('metric_value', DOUBLE, "the metric's value used (a fraction, or a count); NULL when not applicable"),
+        Column('metric_value', DOUBLE, "the metric's value used (a fraction, or a count); NULL when not applicable: "
+            "the rule's own output, from the unit-year's figures (and the previous year's)"),
     ), key=('unit_name', 'year', 'code'), sort=('year', 'unit_name', 'code')),
     Table('unit_scores', 'One row per loaded unit and year: figures, metrics, scores, grades and ranks.', (
         Column('unit_code', VARCHAR, 'roster first, else 基本信息'),
