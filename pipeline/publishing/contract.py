@@ -398,7 +398,9 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         derived(sampling.risk, required=True),
         derived(sampling.reasons, VARCHAR, required=True),
         Column('selected_by', VARCHAR, 'risk (the highest-risk half) / random (drawn within 单位类型, '
-            'seeded by the year)', required=True, over_table=True),
+            'seeded by the year); set by the draw (pipeline/scoring/sampling.py), which decides at once which '
+            'units are in the table and how each got in: the random part is drawn among units that are not '
+            'in it, so no function of the table\'s rows gives it', required=True, over_table=True),
     ), key=('year', 'unit_name'), sort=('year', 'unit_name')),
     Table('targets', "One row per target of a loaded unit's 绩效目标表 (contract section 9): what it set against "
         "what it achieved. Units without the sheet have no rows.", (

@@ -231,7 +231,7 @@ CREATE TABLE review_sample (
     unit_name   VARCHAR NOT NULL,
     risk        DOUBLE NOT NULL,    -- Σ weight × signal over the unit-year's risk signals, weights from the framework's [sampling.weights] (a signal it does not weigh counts 0), in points (2 decimals).
     reasons     VARCHAR NOT NULL,   -- The signals the weights count, in Chinese and a fixed order, joined by ；, e.g. 错误2个；预算资金支出率85.00%低于90.00%; 无风险信号 when none counts.
-    selected_by VARCHAR NOT NULL,   -- risk (the highest-risk half) / random (drawn within 单位类型, seeded by the year)
+    selected_by VARCHAR NOT NULL,   -- risk (the highest-risk half) / random (drawn within 单位类型, seeded by the year); set by the draw (pipeline/scoring/sampling.py), which decides at once which units are in the table and how each got in: the random part is drawn among units that are not in it, so no function of the table's rows gives it
     PRIMARY KEY (year, unit_name)
 );
 
