@@ -123,23 +123,30 @@ class Table:
         derived column, in the table's order, computed from what its function's parameters name
         (the row's given and earlier derived columns, then the figures, then the context).
         Columns computed over the table are left out."""
-        unknown = set(given) - set(self.by_name)
-        if unknown:
-            raise KeyError(f"{self.name} 没有这些列：{sorted(unknown)}")
+        if not given.keys() <= self.by_name.keys():
+            raise KeyError(f"{self.name} 没有这些列：{sorted(set(given) - set(self.by_name))}")
+        row_columns, derived_columns = self._row_plan
         row: dict[str, object] = {}
-        for c in self.columns:
-            if c.over_table:
-                continue
+        for c in row_columns:
             if c.name in given:
                 row[c.name] = given[c.name]
             elif c.line is not None:
                 row[c.name] = figures.get(c.name)
             elif c.derive is None:
                 raise KeyError(f"{self.name}.{c.name}: 既不是给定的值，也不是数据表的数或派生列")
-        for c in self.columns:
-            if c.derive is not None and not c.over_table and c.name not in given:
+            else:
+                row[c.name] = _ABSENT  # its place in the table's order, filled below
+        for c in derived_columns:
+            if c.name not in given:
                 row[c.name] = c.derive(**{p: _lookup(p, row, figures, context, self.name, c.name) for p in c.inputs})
-        return {c.name: row[c.name] for c in self.columns if not c.over_table}
+        return row
+
+    @functools.cached_property
+    def _row_plan(self) -> tuple[tuple[Column, ...], tuple[Column, ...]]:
+        """The columns of a row built one at a time, and those of them derived (a province
+        builds hundreds of thousands of rows: worked out once per table)."""
+        row_columns = tuple(c for c in self.columns if not c.over_table)
+        return row_columns, tuple(c for c in row_columns if c.derive is not None)
 
     def derive_over_table(self, frame: pl.DataFrame, context: Mapping[str, object] = {},  # noqa: B006 - read only
                           ) -> pl.DataFrame:
