@@ -45,7 +45,7 @@ UNIT_SCORES = CONTRACT["unit_scores"]
 OVER_TABLE = tuple(c.name for c in UNIT_SCORES.columns if c.over_table)
 # the rates a 自评报告 states and the checker compares with the workbook's
 REPORTED_RATES = ("execution_rate", "public_control_rate", "sangong_control_rate")
-DataLineRow, IndicatorRow = CONTRACT["data_lines"].Row, CONTRACT["indicator_scores"].Row
+DataLineRow, INDICATOR_SCORES = CONTRACT["data_lines"].Row, CONTRACT["indicator_scores"]
 UNIT_CHANGES, TARGETS = CONTRACT["unit_changes"], CONTRACT["targets"]
 RECTIFICATIONS, REVIEW_SAMPLE = CONTRACT["rectifications"], CONTRACT["review_sample"]
 SUBMISSION_STATUS, SUBMISSION_CHANGES = CONTRACT["submission_status"], CONTRACT["submission_changes"]
@@ -497,7 +497,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
                 contact=p.info.get("contact"), phone=p.info.get("phone"), offices=p.info.get("offices"),
                 establishment=p.info.get("establishment"), staff=p.info.get("staff"),
                 retired=p.info.get("retired"), amount_unit=AMOUNT_UNITS.get(p.amount_scale, "元")))
-            # The two largest tables are built from records: a province has hundreds of thousands of their rows.
+            # data_lines, the largest table, is built from records: a province has hundreds of thousands of its rows.
             for data_line in DATA_LINES:
                 n = data_line.line
                 line_rows.append(DataLineRow(
@@ -508,12 +508,11 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         against_previous_year = sub.framework is not None and sub.framework.needs_previous_year
         for r in ([] if carry_own and carried.keeps_reviews(sub.unit_name, sub.year, against_previous_year,
                                                               previous_year) else sub.reviews):
-            indicator_rows.append(IndicatorRow(
+            indicator_rows.append(INDICATOR_SCORES.derive_row(dict(
                 unit_name=sub.unit_name, year=sub.year, code=r.code, level1=r.level1, level2=r.level2,
-                level3=r.level3, max_score=r.max_score, self_score=r.self_score, review_score=r.review_score,
-                rule=r.rule, note=r.note, source_cell=r.source_cell, rule_score=r.rule_score,
-                review_source=r.source, officer=r.officer, reason=r.reason, metric=r.metric,
-                metric_value=r.metric_value))
+                level3=r.level3, max_score=r.max_score, self_score=r.self_score, rule=r.rule, note=r.note,
+                source_cell=r.source_cell, rule_score=r.rule_score, officer=r.officer, reason=r.reason,
+                metric=r.metric, metric_value=r.metric_value), context=dict(officer_score=r.officer_score)))
         score_rows.append(UNIT_SCORES.derive_row(dict(
             unit_code=entry.get("unit_code") or p.info.get("unit_code"),
             unit_name=sub.unit_name,

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from pipeline import ledger
+from pipeline.ledger.record import record
 from pipeline.checking import resubmission
 from pipeline.publishing.contract import CONTRACT
 from pipeline.run import process, run
@@ -361,6 +362,65 @@ def reasons_restated(row: dict, w: Published) -> str:
 REVIEW_SAMPLE = {"risk": risk_restated, "reasons": reasons_restated}
 
 
+# ------------------------------------------------------------------ indicator_scores
+
+# the officers' scores that stand in the ledger, by (unit, 指标代码), as recorded
+OFFICER_SCORES = {(REFERENCE_UNIT, "B6"): 6.5, (UNITS[0], "A3"): 4.25,
+                  (UNITS[2], "A3"): 12.0}   # recorded when A3 was worth more than it is now
+WITHDRAWN = (UNITS[1], "B1")
+
+
+@pytest.fixture(scope="module")
+def officer_county(tmp_path_factory) -> Published:
+    """2024: the reference unit with a 绩效目标表 (its A1, A2 scored from it), the others without
+    (judged); nothing issued for UNITS[1], so its 支出率 is not applicable. Officers' scores
+    recorded through the ledger: one withdrawn, one above today's 分值."""
+    root = tmp_path_factory.mktemp("officers")
+    county = County(root / "raw")
+    county.workbook("ref.xlsx", reference_form(targets=SHEETS[REFERENCE_UNIT]))
+    for n, name in enumerate(UNITS):
+        data = {**varied(60 + n), **({12: 0.0} if n == 1 else {})}
+        county.workbook(f"u{n}.xlsx", unit_form(name, data=data, scores=SCORES[n % 4]))
+    book = root / "ledger.sqlite"
+    for (unit, code), score in OFFICER_SCORES.items():
+        if score <= max_score(2024, code):
+            record(book, year=2024, unit=unit, code=code, score=str(score), reason=f"{code}复核", officer="张三",
+                   raw=county.raw)
+        else:  # the checked entry refuses it today; the ledger keeps what was recorded then
+            ledger.append_decision(book, ledger.Decision(2024, unit, code, score, f"{code}复核", "李四",
+                                                         "2025-08-01T09:00:00"))
+    record(book, year=2024, unit=WITHDRAWN[0], code=WITHDRAWN[1], score="1", reason="先扣分", officer="张三",
+           raw=county.raw)
+    record(book, year=2024, unit=WITHDRAWN[0], code=WITHDRAWN[1], withdraw=True, reason="材料已补", officer="张三",
+           raw=county.raw)
+    return build(county, book)
+
+
+def max_score(year: int, code: str) -> float:
+    """分值 of an indicator, from the year's framework file."""
+    (spec,) = [i for i in load_framework(year).indicators if i.code == code]
+    return spec.max_score
+
+
+def review_score_restated(row: dict, w: Published) -> float:
+    """The officer's score that stands in the ledger, within 0..分值 of the year's framework and
+    to 2 decimals half up; else the rule's score."""
+    officer = OFFICER_SCORES.get((row["unit_name"], row["code"]))
+    if officer is None:
+        return row["rule_score"]
+    return half_up(min(max(officer, 0.0), max_score(row["year"], row["code"])), "0.01")
+
+
+def review_source_restated(row: dict, w: Published) -> str:
+    """officer where an officer's score stands; self for a judged rule; else rule."""
+    if (row["unit_name"], row["code"]) in OFFICER_SCORES:
+        return "officer"
+    return "self" if row["rule"] == "judged" else "rule"
+
+
+INDICATOR_SCORES = {"review_score": review_score_restated, "review_source": review_source_restated}
+
+
 # ------------------------------------------------------------------ rectifications
 
 YEAR = 2024
@@ -453,6 +513,7 @@ KOUJING = {
     "unit_changes": ("unit_changes_county", UNIT_CHANGES),
     "targets": ("targets_county", TARGETS),
     "review_sample": ("targets_county", REVIEW_SAMPLE),
+    "indicator_scores": ("officer_county", INDICATOR_SCORES),
     "rectifications": ("rectifications_county", RECTIFICATIONS),
     "submission_changes": ("rectifications_county", SUBMISSION_CHANGES),
     "submission_status": ("status_county", SUBMISSION_STATUS),
@@ -524,3 +585,22 @@ def test_reference_unit_execution_in_depth(unit_scores_county: Published):
     assert round(row["opening_execution_rate"] * 100, 2) == 77.17
     assert round(row["project_execution_rate"] * 100, 2) == 49.98
     assert round(row["execution_rate"] * 100, 2) == 99.72
+
+
+def test_officer_county_tells_its_cases_apart(officer_county: Published):
+    """Every source, an officer's score above today's 分值, a withdrawn score, a 绩效目标表 rule
+    that scored and one that fell back to judged, a formula that kept the self-score."""
+    rows = {(r["unit_name"], r["code"]): r for r in officer_county.table("indicator_scores")}
+    assert {r["review_source"] for r in rows.values()} == {"officer", "rule", "self"}
+    stale = rows[(UNITS[2], "A3")]
+    assert stale["review_score"] == max_score(2024, "A3") < OFFICER_SCORES[(UNITS[2], "A3")]
+    assert (stale["officer"], stale["reason"]) == ("李四", "A3复核")
+    officer = rows[(UNITS[0], "A3")]
+    assert officer["review_score"] != officer["rule_score"] and officer["officer"] == "张三"
+    withdrawn = rows[WITHDRAWN]
+    assert withdrawn["review_source"] != "officer" and withdrawn["officer"] is None
+    assert withdrawn["review_score"] == withdrawn["rule_score"]
+    assert rows[(REFERENCE_UNIT, "A2")]["rule"] == "targets" and rows[(UNITS[0], "A2")]["rule"] == "judged"
+    unscored = rows[(UNITS[1], "A3")]
+    assert unscored["review_source"] == "rule" and unscored["metric_value"] is None
+    assert unscored["rule_score"] == unscored["self_score"]

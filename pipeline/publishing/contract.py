@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from pipeline.checking import resubmission
-from pipeline.scoring import metrics, review, sampling
+from pipeline.scoring import indicator, metrics, review, sampling
 from pipeline.scoring import targets as target_scoring
 from schemas.form import DATA_LINE_BY_NAME
 
@@ -123,23 +123,30 @@ class Table:
         derived column, in the table's order, computed from what its function's parameters name
         (the row's given and earlier derived columns, then the figures, then the context).
         Columns computed over the table are left out."""
-        unknown = set(given) - set(self.by_name)
-        if unknown:
-            raise KeyError(f"{self.name} 没有这些列：{sorted(unknown)}")
+        if not given.keys() <= self.by_name.keys():
+            raise KeyError(f"{self.name} 没有这些列：{sorted(set(given) - set(self.by_name))}")
+        row_columns, derived_columns = self._row_plan
         row: dict[str, object] = {}
-        for c in self.columns:
-            if c.over_table:
-                continue
+        for c in row_columns:
             if c.name in given:
                 row[c.name] = given[c.name]
             elif c.line is not None:
                 row[c.name] = figures.get(c.name)
             elif c.derive is None:
                 raise KeyError(f"{self.name}.{c.name}: 既不是给定的值，也不是数据表的数或派生列")
-        for c in self.columns:
-            if c.derive is not None and not c.over_table and c.name not in given:
+            else:
+                row[c.name] = _ABSENT  # its place in the table's order, filled below
+        for c in derived_columns:
+            if c.name not in given:
                 row[c.name] = c.derive(**{p: _lookup(p, row, figures, context, self.name, c.name) for p in c.inputs})
-        return {c.name: row[c.name] for c in self.columns if not c.over_table}
+        return row
+
+    @functools.cached_property
+    def _row_plan(self) -> tuple[tuple[Column, ...], tuple[Column, ...]]:
+        """The columns of a row built one at a time, and those of them derived (a province
+        builds hundreds of thousands of rows: worked out once per table)."""
+        row_columns = tuple(c for c in self.columns if not c.over_table)
+        return row_columns, tuple(c for c in row_columns if c.derive is not None)
 
     def derive_over_table(self, frame: pl.DataFrame, context: Mapping[str, object] = {},  # noqa: B006 - read only
                           ) -> pl.DataFrame:
@@ -269,17 +276,21 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         Column('level3', VARCHAR, '三级指标', required=True),
         Column('max_score', DOUBLE, "分值, from the year's framework", required=True),
         Column('self_score', DOUBLE, '自评得分 as submitted'),
-        Column('review_score', DOUBLE, '复核得分'),
-        Column('rule', VARCHAR, "the rule that gave review_score: judged, a formula's shape (proportional, deduct_above …), "
-            "targets / measurable (judged when a 绩效目标表 rule had no sheet)", required=True),
+        derived(indicator.review_score),
+        Column('rule', VARCHAR, "the rule that gave rule_score: judged, a formula's shape (proportional, deduct_above …), "
+            "targets / measurable (judged when a 绩效目标表 rule had no sheet); the scoring engine's choice "
+            "(pipeline/scoring/review.py), as the framework's rule gives it", required=True),
         Column('note', VARCHAR, '评分说明'),
         Column('source_cell', VARCHAR, 'e.g. 评分表!F5'),
-        Column('rule_score', DOUBLE, "the rule's 复核得分 (the self-score for judged), before any officer's score"),
-        Column('review_source', VARCHAR, 'where review_score comes from: officer (the ledger) / rule / self', required=True),
-        Column('officer', VARCHAR, 'the officer whose score counts (review_source = officer)'),
-        Column('reason', VARCHAR, "the officer's reason (review_source = officer)"),
+        Column('rule_score', DOUBLE, "the rule's 复核得分 (the self-score within 0..分值 for judged), before any "
+            "officer's score: the framework rule's own output (pipeline/scoring/framework.py, targets.py), not a "
+            "function of this row"),
+        derived(indicator.review_source, VARCHAR, required=True),
+        Column('officer', VARCHAR, 'the officer whose score counts (review_source = officer), as the ledger has it'),
+        Column('reason', VARCHAR, "the officer's reason (review_source = officer), as the ledger has it"),
         Column('metric', VARCHAR, 'formula indicators: the metric (pipeline/scoring/metrics.py), e.g. staff_control_rate'),
-        Column('metric_value', DOUBLE, "the metric's value used (a fraction, or a count); NULL when not applicable"),
+        Column('metric_value', DOUBLE, "the metric's value used (a fraction, or a count); NULL when not applicable: "
+            "the rule's own output, from the unit-year's figures (and the previous year's)"),
     ), key=('unit_name', 'year', 'code'), sort=('year', 'unit_name', 'code')),
     Table('unit_scores', 'One row per loaded unit and year: figures, metrics, scores, grades and ranks.', (
         Column('unit_code', VARCHAR, 'roster first, else 基本信息'),
@@ -394,7 +405,9 @@ CONTRACT: dict[str, Table] = {t.name: t for t in (
         derived(sampling.risk, required=True),
         derived(sampling.reasons, VARCHAR, required=True),
         Column('selected_by', VARCHAR, 'risk (the highest-risk half) / random (drawn within 单位类型, '
-            'seeded by the year)', required=True, over_table=True),
+            'seeded by the year); set by the draw (pipeline/scoring/sampling.py), which decides at once which '
+            'units are in the table and how each got in: the random part is drawn among units that are not '
+            'in it, so no function of the table\'s rows gives it', required=True, over_table=True),
     ), key=('year', 'unit_name'), sort=('year', 'unit_name')),
     Table('targets', "One row per target of a loaded unit's 绩效目标表 (contract section 9): what it set against "
         "what it achieved. Units without the sheet have no rows.", (

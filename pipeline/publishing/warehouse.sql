@@ -91,16 +91,16 @@ CREATE TABLE indicator_scores (
     level3        VARCHAR NOT NULL,   -- 三级指标
     max_score     DOUBLE NOT NULL,    -- 分值, from the year's framework
     self_score    DOUBLE,             -- 自评得分 as submitted
-    review_score  DOUBLE,             -- 复核得分
-    rule          VARCHAR NOT NULL,   -- the rule that gave review_score: judged, a formula's shape (proportional, deduct_above …), targets / measurable (judged when a 绩效目标表 rule had no sheet)
+    review_score  DOUBLE,             -- 复核得分 of the indicator, in points: the officer's score from the ledger when one is recorded (kept within 0..分值, 2 decimals, in case the framework changed after the decision), else rule_score.
+    rule          VARCHAR NOT NULL,   -- the rule that gave rule_score: judged, a formula's shape (proportional, deduct_above …), targets / measurable (judged when a 绩效目标表 rule had no sheet); the scoring engine's choice (pipeline/scoring/review.py), as the framework's rule gives it
     note          VARCHAR,            -- 评分说明
     source_cell   VARCHAR,            -- e.g. 评分表!F5
-    rule_score    DOUBLE,             -- the rule's 复核得分 (the self-score for judged), before any officer's score
-    review_source VARCHAR NOT NULL,   -- where review_score comes from: officer (the ledger) / rule / self
-    officer       VARCHAR,            -- the officer whose score counts (review_source = officer)
-    reason        VARCHAR,            -- the officer's reason (review_source = officer)
+    rule_score    DOUBLE,             -- the rule's 复核得分 (the self-score within 0..分值 for judged), before any officer's score: the framework rule's own output (pipeline/scoring/framework.py, targets.py), not a function of this row
+    review_source VARCHAR NOT NULL,   -- Where review_score comes from: officer when the ledger records an officer's score; else self when the rule is judged (the self-score within 0..分值); else rule.
+    officer       VARCHAR,            -- the officer whose score counts (review_source = officer), as the ledger has it
+    reason        VARCHAR,            -- the officer's reason (review_source = officer), as the ledger has it
     metric        VARCHAR,            -- formula indicators: the metric (pipeline/scoring/metrics.py), e.g. staff_control_rate
-    metric_value  DOUBLE,             -- the metric's value used (a fraction, or a count); NULL when not applicable
+    metric_value  DOUBLE,             -- the metric's value used (a fraction, or a count); NULL when not applicable: the rule's own output, from the unit-year's figures (and the previous year's)
     PRIMARY KEY (unit_name, year, code)
 );
 
@@ -231,7 +231,7 @@ CREATE TABLE review_sample (
     unit_name   VARCHAR NOT NULL,
     risk        DOUBLE NOT NULL,    -- Σ weight × signal over the unit-year's risk signals, weights from the framework's [sampling.weights] (a signal it does not weigh counts 0), in points (2 decimals).
     reasons     VARCHAR NOT NULL,   -- The signals the weights count, in Chinese and a fixed order, joined by ；, e.g. 错误2个；预算资金支出率85.00%低于90.00%; 无风险信号 when none counts.
-    selected_by VARCHAR NOT NULL,   -- risk (the highest-risk half) / random (drawn within 单位类型, seeded by the year)
+    selected_by VARCHAR NOT NULL,   -- risk (the highest-risk half) / random (drawn within 单位类型, seeded by the year); set by the draw (pipeline/scoring/sampling.py), which decides at once which units are in the table and how each got in: the random part is drawn among units that are not in it, so no function of the table's rows gives it
     PRIMARY KEY (year, unit_name)
 );
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from pipeline.scoring import metrics
+from pipeline.scoring import indicator, metrics
 from pipeline.scoring import targets as target_scoring
 from pipeline.checking.findings import Finding, finding
 from pipeline.scoring.framework import Figures, Framework, assess, self_score_kept
@@ -25,23 +25,34 @@ from schemas.form import SHEET_SCORES
 
 @dataclass(frozen=True)
 class IndicatorReview:
+    """One indicator's 复核: what the framework's rule gave and, once the ledger is applied,
+    the officer's score. review_score and source are the indicator_scores columns of the same
+    names, computed by their functions (pipeline/scoring/indicator.py)."""
+
     code: str
     level1: str
     level2: str
     level3: str
     max_score: float
     self_score: float | None
-    review_score: float
+    rule_score: float              # the rule's 复核得分 (the self-score within 0..分值 for judged)
     rule: str                      # judged, the formula's shape, or another rule type
     note: str | None
     source_cell: str | None
-    source: str = "rule"              # review_source: officer / rule / self
-    rule_score: float | None = None   # the rule's 复核得分, before any officer's score
+    officer_score: float | None = None  # the ledger's score as recorded (None: no officer's score)
     officer: str | None = None
     reason: str | None = None
     metric: str | None = None      # formula: the metric it rests on
     metric_value: float | None = None
     unscored: str | None = None    # formula: why the self-score was kept
+
+    @property
+    def review_score(self) -> float:
+        return indicator.review_score(self.rule_score, self.officer_score, self.max_score)
+
+    @property
+    def source(self) -> str:
+        return indicator.review_source(self.rule, self.officer_score)
 
 
 def unit_figures(parsed: ParsedWorkbook, previous: ParsedWorkbook | None = None) -> Figures:
@@ -65,13 +76,12 @@ def review_indicators(parsed: ParsedWorkbook, framework: Framework,
             score = target_scoring.indicator_score(spec.rule, spec.max_score, spec.params, parsed.targets,
                                                    self_score, framework.qualitative)
             rule_used = spec.rule if score is not None else "judged"
-        source = SOURCE_SELF if rule_used == "judged" or score is None else SOURCE_RULE
         if score is None:  # the figures a rule needs are missing: the judged rule's score
-            score = self_score_kept(spec, self_score)
+            score, rule_used = self_score_kept(spec, self_score), indicator.JUDGED
         reviews.append(IndicatorReview(
             spec.code, spec.level1, spec.level2, spec.level3, spec.max_score, self_score,
-            score, rule_used, row.note if row else None, row.cell if row else None,
-            source, score, metric=spec.metric, metric_value=outcome.metric_value, unscored=outcome.unscored))
+            rule_score=score, rule=rule_used, note=row.note if row else None, source_cell=row.cell if row else None,
+            metric=spec.metric, metric_value=outcome.metric_value, unscored=outcome.unscored))
     return reviews
 
 
@@ -83,20 +93,16 @@ def unscored_findings(reviews: list[IndicatorReview]) -> list[Finding]:
         for r in reviews if r.unscored]
 
 
-SOURCE_OFFICER, SOURCE_RULE, SOURCE_SELF = "officer", "rule", "self"
-
-
 def apply_decisions(reviews: list[IndicatorReview], decisions: Mapping[str, object]) -> list[IndicatorReview]:
-    """The officers' scores (code → ledger Decision with score, officer, reason) in place of the
-    rule's; kept within 0..分值 in case the framework changed after the decision."""
+    """The officers' scores (code → ledger Decision with score, officer, reason) beside the
+    rule's; review_score then counts the officer's (pipeline/scoring/indicator.py)."""
     applied = []
     for r in reviews:
         decision = decisions.get(r.code)
         if decision is None or decision.score is None:
             applied.append(r)
             continue
-        score = metrics.round_score(min(max(float(decision.score), 0.0), r.max_score))
-        applied.append(replace(r, review_score=score, source=SOURCE_OFFICER,
+        applied.append(replace(r, officer_score=float(decision.score),
                                officer=decision.officer, reason=decision.reason))
     return applied
 
@@ -108,7 +114,7 @@ def officer_findings(reviews: list[IndicatorReview]) -> list[Finding]:
         deducted=metrics.round_score(r.self_score - r.review_score), reason=r.reason, officer=r.officer,
         found=f"{r.self_score:g}", expected=f"{r.review_score:g}")
         for r in reviews
-        if r.source == SOURCE_OFFICER and r.self_score is not None and r.review_score < r.self_score - 1e-9]
+        if r.source == indicator.SOURCE_OFFICER and r.self_score is not None and r.review_score < r.self_score - 1e-9]
 
 
 def review_score(indicator_review_scores: Sequence[float]) -> float:
