@@ -401,6 +401,19 @@ def grade_distribution(scores: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def grade_crosstab(scores: pd.DataFrame) -> pd.DataFrame:
+    """Units by 自评等级 (rows) and 复核等级 (columns), 优 良 中 差 both ways, with totals: how
+    many units graded themselves one grade and were reviewed another."""
+    counts = pd.crosstab(scores["self_grade"], scores["review_grade"])
+    table = counts.reindex(index=list(GRADES), columns=list(GRADES), fill_value=0).astype(int)
+    table.columns = [f"复核{g}" for g in GRADES]
+    table["合计"] = table.sum(axis=1)
+    table.loc["合计"] = table.sum(axis=0)
+    table.index = [f"自评{g}" for g in GRADES] + ["合计"]
+    table.index.name = "单位数"
+    return table
+
+
 def data_lines_table(lines: pd.DataFrame, count_lines: frozenset[int] = frozenset({24, 25})) -> pd.DataFrame:
     is_count = lines["line"].isin(count_lines)
     amounts = lines["amount"].where(~is_count)

@@ -19,11 +19,11 @@ APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 YEAR = 2024
 # page → its selector's key and the views a county's page offers, in order (the first is the default)
 VIEWS = {
-    "views/ranking.py": ("ranking_view", ["按地区比较", "得分图"]),
+    "views/ranking.py": ("ranking_view", ["排名表", "按地区比较", "得分图"]),
     "views/execution.py": ("execution_view", ["最低的单位", "按地区比较", "支出率图", "预算规模", "执行分解",
                                               "连续两年偏低", "各单位"]),
     "views/sangong.py": ("sangong_view", ["各单位", "按地区比较", "控制率图", "构成", "历年合计"]),
-    "views/grades.py": ("grades_view", ["自评与复核", "等级分布", "按地区比较", "对照表", "指标扣分", "等级流向"]),
+    "views/grades.py": ("grades_view", ["等级对照", "自评与复核", "等级分布", "按地区比较", "对照表", "指标扣分", "等级流向"]),
     "views/targets.py": ("targets_view", ["各单位", "完成度图", "未说明原因的目标", "没有目标表的单位"]),
     "views/quality.py": ("quality_view", ["问题清单", "未入库的文件", "尚未入库的名录单位", "需退回修改的单位",
                                           "已替代文件的问题"]),

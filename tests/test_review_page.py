@@ -90,6 +90,9 @@ def test_the_page_starts_from_the_sample_by_risk(setting):
                                      "ORDER BY risk DESC, unit_name", YEAR)
     names = [urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["unit"][0] for link in sample["单位名称"]]  # each name links to 单位详情
     assert list(zip(names, sample["风险分"])) == expected
+    assert not any("规则复核得分" in e.value.columns for e in app.dataframe)  # one unit's worksheet is a click away
+    app.button_group(key="review_view").set_value("单位复核").run()
+    assert not app.exception, [e.value for e in app.exception]
     assert app.selectbox(key="review_unit").value == expected[0][0]
     comparison = next(e.value for e in app.dataframe if "规则复核得分" in e.value.columns)
     assert {"自评得分", "规则复核得分", "财政局复核得分", "采用"} <= set(comparison.columns)
@@ -172,6 +175,7 @@ def test_a_unit_account_neither_sees_the_page_nor_reads_its_data(setting, tmp_pa
     bureau_app.switch_page("views/review.py").run()
     assert not bureau_app.exception
     assert any("复核 ·" in t.value for t in bureau_app.title)
+    bureau_app.button_group(key="review_view").set_value("单位复核").run()
     assert bureau_app.text_input(key="review_officer").disabled  # signed in: the officer is the account
 
 

@@ -1,4 +1,5 @@
-"""等级与得分: the counts, then one view at a time: self-score against 复核得分, the grades, the
+"""等级与得分: the counts, then one view at a time: the grades counted (self against review, a
+static table: opening the page loads no chart library and no table grid), self-score against 复核得分, the grades, the
 地区 / 主管部门 compared, every unit's self-score and review, indicator-level deductions, grade
 flows between years. Beyond settings.PER_UNIT_CHART_LIMIT units the scatter becomes a density
 and the deductions are averaged per 地区 / 主管部门 / 单位类型."""
@@ -23,11 +24,18 @@ columns[0].metric("自评高于复核的单位", f"{inflated} 个")
 columns[1].metric("自评等级与复核等级不一致", f"{mismatched} 个")
 columns[2].metric("平均高出", ui.points(scores["inflation"].mean()))
 
-SCATTER, GRADES, TABLE, HEATMAP, FLOWS = "自评与复核", "等级分布", "对照表", "指标扣分", "等级流向"
+COUNTS, SCATTER, GRADES, TABLE, HEATMAP, FLOWS = ("等级对照", "自评与复核", "等级分布", "对照表", "指标扣分",
+                                                  "等级流向")
 compared = levels.comparison_view(scores, chosen, sort_by="review_score")
-view = levels.choose_view("grades_view", [SCATTER, GRADES, *compared, TABLE, HEATMAP, FLOWS])
+view = levels.choose_view("grades_view", [COUNTS, SCATTER, GRADES, *compared, TABLE, HEATMAP, FLOWS])
 
-if view == SCATTER:
+if view == COUNTS:
+    left, right = st.columns([2, 3])
+    left.markdown("**各等级单位数**")
+    left.table(levels.cached(tables.grade_distribution, scores), hide_index=True)
+    right.markdown("**自评等级（行）与复核等级（列）**：对角线上为等级一致的单位")
+    right.table(levels.cached(tables.grade_crosstab, scores))
+elif view == SCATTER:
     scatter = levels.cached(figures.self_against_review if per_unit else figures.self_against_review_density,
                             scores)
     ui.figure(scatter, key="grades_scatter")

@@ -1,6 +1,7 @@
-"""排名: the ranked table (by 复核得分, within 单位类型 and 主管部门) and one view beside it: the
+"""排名: one view at a time: the ranked table (by 复核得分, within 单位类型 and 主管部门), the
 地区 / 主管部门 compared, or the scores charted (every unit for a county; the distribution or the
-lowest and highest N beyond)."""
+lowest and highest N beyond). The table comes first and alone: opening the page loads no chart
+library and draws one table (docs/benchmarks.md)."""
 
 import streamlit as st
 
@@ -14,17 +15,18 @@ st.title(f"排名 · {chosen.year} 年度")
 scores = ui.filtered_scores(chosen)
 text = st.text_input("按单位名称查找", key="search", placeholder="输入单位名称中的文字", bind="query-params")
 ranking = tables.search(levels.cached(tables.ranking_table, scores), text)
-st.caption(f"共 {len(ranking)} 个单位，按复核得分排名（并列同名次）；类型内排名、部门内排名为全县口径，不受筛选影响。"
-           "点击表头可排序，点击单位名称打开其单位详情。")
-ui.table(ranking, title="单位排名", key="ranking", page_filters=[("按单位名称查找", text.strip())],
-         rate_sources=True, find=False)
 shown = scores[scores["unit_name"].isin(ranking["单位名称"])] if text.strip() else scores
 
-SCORES, DISTRIBUTION, EXTREMES = "得分图", "得分分布", "最低和最高"
+TABLE, SCORES, DISTRIBUTION, EXTREMES = "排名表", "得分图", "得分分布", "最低和最高"
 compared = levels.comparison_view(scores, chosen, sort_by="review_score")
 charts = [SCORES] if figures.shows_units(shown) else [DISTRIBUTION, EXTREMES]
-view = levels.choose_view("ranking_view", [*compared, *charts])
-if levels.is_comparison(view):
+view = levels.choose_view("ranking_view", [TABLE, *compared, *charts])
+if view == TABLE:
+    st.caption(f"共 {len(ranking)} 个单位，按复核得分排名（并列同名次）；类型内排名、部门内排名为全县口径，不受筛选影响。"
+               "点击表头可排序，点击单位名称打开其单位详情。")
+    ui.table(ranking, title="单位排名", key="ranking", page_filters=[("按单位名称查找", text.strip())],
+             rate_sources=True, find=False)
+elif levels.is_comparison(view):
     levels.compare(scores, chosen, value="平均复核得分", sort_by="review_score", title="平均复核得分",
                    axis_title="平均复核得分（分）", key="ranking_levels")
 elif view == SCORES:

@@ -1,6 +1,7 @@
 """复核: the bureau's own review of the sampled units (contract sections 10 and 11), bureau accounts only.
 
-Starts from the year's 抽查 sample, highest risk first; for the unit chosen it shows each
+One view at a time (?review_view=): the year's 抽查 sample, highest risk first, or one unit's
+worksheet (opened directly by a link naming ?review_unit=): each
 indicator's self, rule and officer score side by side with the evidence, records an
 officer's score through the same function as `python -m pipeline review`, lists what is
 recorded but not yet in the published build, and can start the rebuild (the pipeline, as
@@ -14,7 +15,7 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard import auth, data, derived, filters, ui
+from dashboard import auth, data, derived, filters, levels, ui
 from pipeline import settings
 from pipeline.ledger.record import Refused, describe, record
 from pipeline.outputs import working_paper
@@ -45,13 +46,21 @@ decisions = data.ledger_decisions(year)
 year_indicators = derived.read(data.indicator_scores, year)
 pending = review_tables.pending_table(decisions, year_indicators)
 
-st.subheader("抽查样本")
-st.caption("按评分框架中的风险信号和权重计算风险分：风险最高的一半入选，其余在各单位类型内以年度为种子随机抽取，"
-           "同样的输入得到同样的样本。样本不受侧栏筛选的影响。")
-if sample.empty:
-    st.info("本年度没有抽查样本（评分框架中没有 [sampling] 设置）。")
-else:
-    ui.table(review_tables.sample_table(sample), title="抽查样本", key="review_sample")
+SAMPLE, WORKSHEET = "抽查样本", "单位复核"
+if "review_view" not in st.session_state and "review_view" not in st.query_params and \
+        st.query_params.get("review_unit"):
+    st.session_state["review_view"] = WORKSHEET  # a link naming a unit opens its worksheet
+view = levels.choose_view("review_view", [SAMPLE, WORKSHEET])
+if view == SAMPLE:
+    st.caption("按评分框架中的风险信号和权重计算风险分：风险最高的一半入选，其余在各单位类型内以年度为种子随机抽取，"
+               "同样的输入得到同样的样本。样本不受侧栏筛选的影响。"
+               f"在“{WORKSHEET}”中逐个单位复核（样本在前）"
+               + (f"；另有 {len(pending)} 项复核得分已记录、待重新构建。" if len(pending) else "。"))
+    if sample.empty:
+        st.info("本年度没有抽查样本（评分框架中没有 [sampling] 设置）。")
+    else:
+        ui.table(review_tables.sample_table(sample), title="抽查样本", key="review_sample")
+    st.stop()
 
 sampled = list(sample["unit_name"])
 others = sorted(set(scores["unit_name"]) - set(sampled))
