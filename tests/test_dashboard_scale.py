@@ -82,6 +82,9 @@ def test_region_in_the_url_narrows_the_page_and_compares_departments(province_wa
     assert [m for m in app.sidebar.multiselect if m.label == "地区"][0].value == [region]
     ranking = next(d.value for d in app.dataframe if list(d.value.columns[:2]) == ["排名", "单位名称"])
     assert len(ranking) == inside
+    assert list(app.button_group(key="ranking_view").options)[:2] == ["排名表", "按主管部门比较"]
+    app.button_group(key="ranking_view").set_value("按主管部门比较").run()
+    assert not app.exception, [e.value for e in app.exception]
     assert any(h.value.startswith("按主管部门比较") for h in app.subheader)
     assert not any(h.value.startswith("按地区比较") for h in app.subheader)
 
