@@ -1,4 +1,4 @@
-"""One view at a time: the chart pages and 数据质量 draw the view chosen in their selector (kept in
+"""One view at a time: the chart pages, 数据质量 and 复核 draw the view chosen in their selector (kept in
 the address as ?<page>_view=), not every chart and table at once; every view stays reachable.
 
 Under AppTest on the sample warehouse (a county: per-unit charts); test_dashboard_scale.py runs
@@ -108,3 +108,19 @@ def test_the_landing_page_counts_the_grades_without_a_chart(app, sample_warehous
     link = next(p.proto for p in app.get("page_link") if "等级分布图" in p.proto.label)
     assert link.page == "grades"
     assert urllib.parse.parse_qs(link.query_string) == {"year": [str(YEAR)], "grades_view": ["等级分布"]}
+
+
+def test_the_grades_page_opens_on_the_grades_counted_self_against_review(app, sample_warehouse):
+    import duckdb
+
+    app.run()
+    app.switch_page("views/grades.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert _charts(app) == [] and not app.dataframe  # no chart library, no table grid on opening
+    crosstab = next(t.value for t in app.table if "复核优" in t.value.columns)
+    with duckdb.connect(str(sample_warehouse), read_only=True) as con:
+        pairs = con.execute("SELECT self_grade, review_grade, count(*) FROM unit_scores WHERE year = ? "
+                            "GROUP BY 1, 2", [YEAR]).fetchall()
+    for self_grade, review_grade, count in pairs:
+        assert crosstab.loc[f"自评{self_grade}", f"复核{review_grade}"] == count
+    assert crosstab.loc["合计", "合计"] == sum(count for *_, count in pairs)
