@@ -547,8 +547,8 @@ def browser_lines(pages: dict[str, dict], server: dict[str, list[float]], units:
         f"- 测量时机器的负载（1 分钟平均）：{os.getloadavg()[0]:.1f}（{os.cpu_count()} 核）。",
         "",
         f"| 页面 | 浏览器 首次（目标 ≤ {first_goal:g} s） | 浏览器 再次（目标 ≤ {warm_goal:g} s） | 脚本 首次 | 脚本 再次 "
-        "| 页面高度 | 条形数 |",
-        "|---|---|---|---|---|---|---|",
+        "| 计入表格隐藏副本：首次 / 再次 | 页面高度 | 条形数 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for title, facts in pages.items():
         cold, warm = server.get(title, (float("nan"), float("nan")))
@@ -557,9 +557,16 @@ def browser_lines(pages: dict[str, dict], server: dict[str, list[float]], units:
             f"{'' if facts['first'] <= first_goal else ' 未达到'} "
             f"| {facts['warm']:.2f} s（{facts.get('warm_script', float('nan')):.2f} s）"
             f"{'' if facts['warm'] <= warm_goal else ' 未达到'} "
-            f"| {cold:.2f} s | {warm:.2f} s | {facts['height']:,} px | {facts['bars']} |")
+            f"| {cold:.2f} s | {warm:.2f} s | {_with_hidden(facts, 'first', first_goal)} / "
+            f"{_with_hidden(facts, 'warm', warm_goal)} | {facts['height']:,} px | {facts['bars']} |")
     lines += ["", BROWSER_REASONS, BROWSER_END]
     return lines
+
+
+def _with_hidden(facts: dict, visit: str, goal: float) -> str:
+    """The visit's time counting the table's hidden copy too (the same when the page has no table)."""
+    seconds = max(facts[visit], facts.get(f"{visit}_hidden", 0.0))
+    return f"{seconds:.2f} s{'' if seconds <= goal else ' 未达到'}"
 
 
 def _hidden_after(pages: dict[str, dict], visit: str) -> list[float]:
