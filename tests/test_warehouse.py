@@ -149,3 +149,23 @@ def test_rollback_without_a_previous_build_says_so(tmp_path: Path):
     done = subprocess.run([sys.executable, "-m", "pipeline", "rollback", "--db", str(tmp_path / "none.duckdb")],
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and "没有上一次构建可以回退" in done.stderr
+
+
+def test_a_killed_runs_file_is_cleared_even_when_its_process_id_is_given_out_again(tmp_path: Path):
+    """Process ids are reused (after 32 768 here): a leftover made before the process now
+    holding its id started belongs to a run that is gone; a file the running process made is kept."""
+    db = tmp_path / "performance.duckdb"
+    db.write_bytes(b"")
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.1)  # the process exists before its own file is made, as a run's does
+        own = tmp_path / f".{db.name}.building-{alive.pid}"
+        own.write_bytes(b"")
+        assert warehouse._running(alive.pid, os.stat(own).st_ctime)
+        # the same id on a file made an hour before this process started: a dead run's
+        assert not warehouse._running(alive.pid, time.time() - 3600)
+        assert warehouse.clear_stale(db) == [] and own.exists()
+    finally:
+        alive.kill()
+        alive.wait()
+    assert warehouse.clear_stale(db) == [own]

@@ -149,14 +149,32 @@ _TEMPORARY = r"^\.{name}(?:\.previous)?\.(?:building|swap|rollback|carry)-(\d+)(
 _OBSOLETE = r"^\.{stem}\.parse-cache\.pickle(?:\.tmp-\d+)?$"
 
 
-def _running(pid: int) -> bool:
+def _running(pid: int, named_at: float) -> bool:
+    """Whether the run that left a file named with this process id (the file's inode changed
+    last at `named_at`, epoch seconds) may still be going. A freed process id is given out
+    again (here after 32 768), so a process with that id that started after the file was
+    made is another one."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, someone else's
-        return True
-    return True
+        pass
+    started = _process_start(pid)
+    return started is None or started <= named_at + 1.0
+
+
+def _process_start(pid: int) -> float | None:
+    """When a process started (epoch seconds), where /proc tells; None elsewhere."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        # the fields after the command name, which may itself hold spaces and parentheses
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def clear_stale(db: Path) -> list[Path]:
@@ -167,7 +185,12 @@ def clear_stale(db: Path) -> list[Path]:
     removed = []
     for path in db.parent.iterdir():
         match = temporary.match(path.name)
-        if obsolete.match(path.name) or (match and not _running(int(match.group(1)))):
+        try:
+            stale = obsolete.match(path.name) or (
+                match and not _running(int(match.group(1)), path.stat(follow_symlinks=False).st_ctime))
+        except FileNotFoundError:  # another run's file, gone meanwhile
+            continue
+        if stale:
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
