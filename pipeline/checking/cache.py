@@ -13,13 +13,11 @@ parse cache's are: an entry of any other shape is a miss, never code run.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
 import json
-import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,76 +94,24 @@ def decode(text: str) -> CheckOutcome:
         raise ValueError(str(exc)) from exc
 
 
-class CheckCache:
-    """entry key → JSON of the check outcome, for one code and context. Never an error: a cache
-    that cannot be opened, read or written only makes the run slower. As the parse cache, it
-    decodes only the entries asked for, a row at a time, and writes new ones in batches."""
+CHECKED_SQL = ingest.CacheSql(
+    create="CREATE TABLE IF NOT EXISTS checked (key TEXT PRIMARY KEY, code TEXT NOT NULL, outcome TEXT NOT NULL)",
+    select="SELECT key, outcome FROM checked WHERE code = ?",
+    drop_other_code="DELETE FROM checked WHERE code <> ?",
+    drop_key="DELETE FROM checked WHERE key = ?",
+    insert="INSERT OR REPLACE INTO checked VALUES (?, ?, ?)")
+
+
+class CheckCache(ingest.CacheTable):
+    """entry key → JSON of the check outcome, for one code and context."""
 
     def __init__(self, path: Path | None, context: str, wanted: Collection[str] = ()):
-        self.path = path
-        self.code = hashlib.sha256((check_code_fingerprint() + context).encode()).hexdigest()
-        self.stored: set[str] = set()   # keys the file holds for this code and context
-        self.found: dict[str, CheckOutcome] = {}
-        self.added: dict[str, str] = {}
-        if path is None or not path.exists():
-            return
-        wanted = set(wanted)
-        try:
-            with contextlib.closing(self._connect()) as con:
-                for key, text in con.execute("SELECT key, outcome FROM checked WHERE code = ?", (self.code,)):
-                    self.stored.add(key)
-                    if key in wanted:
-                        try:
-                            self.found[key] = decode(text)
-                        except ValueError:  # tampered or damaged: check the file again
-                            self.stored.discard(key)
-        except (sqlite3.Error, OSError, ValueError):
-            self.stored, self.found = set(), {}
-
-    def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        try:
-            con.execute("CREATE TABLE IF NOT EXISTS checked (key TEXT PRIMARY KEY, code TEXT NOT NULL, "
-                        "outcome TEXT NOT NULL)")
-        except sqlite3.Error:
-            con.close()
-            raise
-        return con
-
-    def get(self, key: str) -> CheckOutcome | None:
-        """The cached outcome of one of the wanted keys, once (the caller owns it)."""
-        return self.found.pop(key, None)
+        code = hashlib.sha256((check_code_fingerprint() + context).encode()).hexdigest()
+        super().__init__(path, CHECKED_SQL, code, decode, wanted)
 
     def put(self, key: str, outcome: CheckOutcome) -> None:
         try:
-            self.added[key] = encode(outcome)
+            text = encode(outcome)
         except (TypeError, ValueError):  # a value JSON cannot hold: this file is checked on every run
             return
-        if len(self.added) >= ingest.FLUSH_ENTRIES:
-            self._write(())
-
-    def save(self, keep: Iterable[str]) -> None:
-        """Write the new entries; drop those of files no longer present and of other code or context."""
-        if self.path is None:
-            return
-        stale = self.stored - set(keep)
-        if self.added or stale:
-            self._write(stale)
-
-    def _write(self, stale: Iterable[str]) -> None:
-        if self.path is None:
-            self.added = {}
-            return
-        try:
-            with contextlib.closing(self._connect()) as con:
-                con.execute("BEGIN IMMEDIATE")
-                con.execute("DELETE FROM checked WHERE code <> ?", (self.code,))
-                con.executemany("DELETE FROM checked WHERE key = ?", ((key,) for key in stale))
-                con.executemany("INSERT OR REPLACE INTO checked VALUES (?, ?, ?)",
-                                ((key, self.code, text) for key, text in self.added.items()))
-                con.execute("COMMIT")
-        except (sqlite3.Error, OSError):  # only the next run is slower
-            pass
-        else:
-            self.stored = (self.stored - set(stale)) | set(self.added)
-        self.added = {}
+        self.put_text(key, text)

@@ -206,58 +206,70 @@ def decode(text: str) -> ParseResult:
 
 # ---------------------------------------------------------------- the cache file
 
-class ParseCache:
-    """sha256 → JSON of the validated parse result, in SQLite. Never an error: a cache that
-    cannot be opened, read or written only makes the run slower.
+@dataclasses.dataclass(frozen=True)
+class CacheSql:
+    """The statements of one cache table (key TEXT PRIMARY KEY, code TEXT, JSON TEXT), written out."""
+
+    create: str
+    select: str           # (key, JSON) of one code
+    drop_other_code: str
+    drop_key: str
+    insert: str           # (key, code, JSON)
+
+
+PARSED_SQL = CacheSql(
+    create="CREATE TABLE IF NOT EXISTS parsed (sha256 TEXT PRIMARY KEY, code TEXT NOT NULL, result TEXT NOT NULL)",
+    select="SELECT sha256, result FROM parsed WHERE code = ?",
+    drop_other_code="DELETE FROM parsed WHERE code <> ?",
+    drop_key="DELETE FROM parsed WHERE sha256 = ?",
+    insert="INSERT OR REPLACE INTO parsed VALUES (?, ?, ?)")
+
+
+class CacheTable:
+    """One table of the cache file: key → JSON of one result, for one code fingerprint. Never
+    an error: a cache that cannot be opened, read or written only makes the run slower.
 
     Only the entries asked for are decoded, one row at a time, and new entries are written
-    every FLUSH_ENTRIES: a province's entries held as text at once took a few hundred MB."""
+    every FLUSH_ENTRIES: a province's entries held as text at once took a few hundred MB.
+    `decode` turns an entry's JSON back into its result and raises ValueError for any entry
+    of another shape (tampered or damaged), which then counts as a miss."""
 
-    def __init__(self, path: Path | None, wanted: Collection[str] = ()):
-        self.path = path
-        self.fingerprint = code_fingerprint()
+    def __init__(self, path: Path | None, sql: CacheSql, code: str, decode: Callable[[str], object],
+                 wanted: Collection[str] = ()):
+        self.path, self.sql, self.code = path, sql, code
         self.stored: set[str] = set()   # keys the file holds for this code
-        self.found: dict[str, ParseResult] = {}
+        self.found: dict[str, object] = {}
         self.added: dict[str, str] = {}
         if path is None or not path.exists():
             return
         wanted = set(wanted)
         try:
-            con = self._connect()
-            try:
-                rows = con.execute("SELECT sha256, result FROM parsed WHERE code = ?", (self.fingerprint,))
-                for sha, text in rows:
-                    self.stored.add(sha)
-                    if sha in wanted:
-                        self._decode(sha, text)
-            finally:
-                con.close()
+            with contextlib.closing(self._connect()) as con:
+                for entry_key, text in con.execute(self.sql.select, (code,)):
+                    self.stored.add(entry_key)
+                    if entry_key in wanted:
+                        try:
+                            self.found[entry_key] = decode(text)
+                        except ValueError:  # tampered or damaged: read or check the file again
+                            self.stored.discard(entry_key)
         except (sqlite3.Error, OSError, ValueError):  # damaged or not a cache: start afresh
             self.stored, self.found = set(), {}
-
-    def _decode(self, sha: str, text: str) -> None:
-        try:
-            self.found[sha] = decode(text)
-        except ValueError:  # tampered or damaged: read the file again
-            self.stored.discard(sha)
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         try:
-            con.execute("CREATE TABLE IF NOT EXISTS parsed (sha256 TEXT PRIMARY KEY, code TEXT NOT NULL, "
-                        "result TEXT NOT NULL)")
+            con.execute(self.sql.create)
         except sqlite3.Error:
             con.close()
             raise
         return con
 
-    def get(self, sha: str) -> ParseResult | None:
+    def get(self, key: str):
         """The cached result of one of the wanted keys, once (the caller owns it)."""
-        return self.found.pop(sha, None)
+        return self.found.pop(key, None)
 
-    def put(self, sha: str, result: ParseResult, text: str | None = None) -> None:
-        """Add a result; `text` is its JSON when already at hand."""
-        self.added[sha] = text or encode(result)
+    def put_text(self, key: str, text: str) -> None:
+        self.added[key] = text
         if len(self.added) >= FLUSH_ENTRIES:
             self._write(())
 
@@ -274,6 +286,7 @@ class ParseCache:
         if self.path is None:
             self.added = {}
             return
+        stale = set(stale)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -281,15 +294,12 @@ class ParseCache:
             except sqlite3.DatabaseError:  # not a cache (damaged, or another file): replace it
                 self.path.unlink()
                 con = self._connect()
-            try:
+            with contextlib.closing(con):
                 con.execute("BEGIN IMMEDIATE")
-                con.execute("DELETE FROM parsed WHERE code <> ?", (self.fingerprint,))
-                con.executemany("DELETE FROM parsed WHERE sha256 = ?", ((sha,) for sha in stale))
-                con.executemany("INSERT OR REPLACE INTO parsed VALUES (?, ?, ?)",
-                                ((sha, self.fingerprint, text) for sha, text in self.added.items()))
+                con.execute(self.sql.drop_other_code, (self.code,))
+                con.executemany(self.sql.drop_key, ((key,) for key in stale))
+                con.executemany(self.sql.insert, ((key, self.code, text) for key, text in self.added.items()))
                 con.execute("COMMIT")
-            finally:
-                con.close()
         except (sqlite3.Error, OSError):
             # A write that failed part-way (a full disk, a file size quota) leaves a journal
             # that only undoes it: the cache goes with it, and the next run is only slower.
@@ -298,8 +308,19 @@ class ParseCache:
                     path.unlink(missing_ok=True)
             self.stored = set()
         else:
-            self.stored = (self.stored - set(stale)) | set(self.added)
+            self.stored = (self.stored - stale) | set(self.added)
         self.added = {}
+
+
+class ParseCache(CacheTable):
+    """sha256 → JSON of the validated parse result."""
+
+    def __init__(self, path: Path | None, wanted: Collection[str] = ()):
+        super().__init__(path, PARSED_SQL, code_fingerprint(), decode, wanted)
+
+    def put(self, sha: str, result: ParseResult, text: str | None = None) -> None:
+        """Add a result; `text` is its JSON when already at hand."""
+        self.put_text(sha, text or encode(result))
 
 
 # ---------------------------------------------------------------- workers
