@@ -119,8 +119,10 @@ def _with_unit_links(frame: pd.DataFrame, year: int, *, rate_sources: bool = Fal
 def table(frame: pd.DataFrame, *, title: str, key: str, height: int | str = "auto",
           page_filters: Sequence[Filter] = (), unit: str | None = None, links: bool = True,
           year: int | None = None, rate_sources: bool = False, find: bool = True,
-          row_styles: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
+          row_styles: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+          when_empty: str | None = None) -> pd.DataFrame:
     """Show a table and offer it as .xlsx and CSV; both files come from this same DataFrame.
+    With when_empty, a frame without rows is only that line, as good news.
 
     A 单位名称 column links to each unit's 单位详情. page_filters are the page's own controls
     (search text, severity…) that narrowed the table; the download names them, as it names
@@ -132,6 +134,9 @@ def table(frame: pd.DataFrame, *, title: str, key: str, height: int | str = "aut
     on every row on the server; the downloads hold every row found, in the order chosen.
     Returns the rows the downloads hold.
     """
+    if when_empty is not None and frame.empty:
+        st.success(when_empty)
+        return frame
     year = filters.current().year if year is None else year
     shown = frame
     if len(frame) > settings.TABLE_ROWS_IN_FULL:

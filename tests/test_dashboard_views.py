@@ -124,3 +124,17 @@ def test_the_grades_page_opens_on_the_grades_counted_self_against_review(app, sa
     for self_grade, review_grade, count in pairs:
         assert crosstab.loc[f"自评{self_grade}", f"复核{review_grade}"] == count
     assert crosstab.loc["合计", "合计"] == sum(count for *_, count in pairs)
+
+
+def test_an_empty_list_is_one_line_of_good_news_not_an_empty_table(app):
+    """2022 of the sample county has no unit to send back: the view says so instead of a table."""
+    app.query_params["year"] = "2022"
+    app.query_params["quality_view"] = "需退回修改的单位"
+    app.run()
+    app.switch_page("views/quality.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "没有需要退回修改的单位。" in [s.value for s in app.success]
+    assert len(app.dataframe) == 0
+    app.query_params["year"] = str(YEAR)  # 2024 has units to send back: the same view is a table
+    app.run()
+    assert len(app.dataframe) == 1 and "没有需要退回修改的单位。" not in [s.value for s in app.success]

@@ -104,10 +104,7 @@ if which:
         shown = inflated
     else:
         shown = levels.cached(tables.status_list_table, status, which)
-    if shown.empty:
-        st.success("没有这样的单位。")
-    else:
-        ui.table(shown, title=LISTS[which][1], key=f"overview_list_{which}")
+    ui.table(shown, title=LISTS[which][1], key=f"overview_list_{which}", when_empty="没有这样的单位。")
 
 totals = levels.cached(tables.county_totals, scores)
 st.subheader(f"全县汇总（{totals.units} 个已入库单位）")

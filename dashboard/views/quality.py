@@ -30,22 +30,13 @@ if view == FILES:
     if filtered:
         files = files[files["unit_name"].isin(in_view) | files["unit_name"].isna()]
     problems = tables.problem_files_table(files)
-    if problems.empty:
-        st.success("所有文件均已入库。")
-    else:
-        ui.table(problems, title="未入库的文件", key="quality_files")
+    ui.table(problems, title="未入库的文件", key="quality_files", when_empty="所有文件均已入库。")
 elif view == MISSING:
     missing = tables.not_submitted_table(status[status["in_roster"].astype(bool)])
-    if missing.empty:
-        st.success("名录内单位均已入库。")
-    else:
-        ui.table(missing, title="尚未入库的单位", key="quality_missing")
+    ui.table(missing, title="尚未入库的单位", key="quality_missing", when_empty="名录内单位均已入库。")
 elif view == RESUBMIT:
     resubmit = tables.resubmit_table(status)
-    if resubmit.empty:
-        st.success("没有需要退回修改的单位。")
-    else:
-        ui.table(resubmit, title="需退回修改的单位", key="quality_resubmit")
+    ui.table(resubmit, title="需退回修改的单位", key="quality_resubmit", when_empty="没有需要退回修改的单位。")
 elif view == HISTORY:
     st.caption(f"已被新版本替代的文件中的问题 {len(history)} 条：不计入问题清单的统计，也不据此退回修改。")
     ui.table(tables.findings_table(history), title="已替代文件的问题", key="quality_history")

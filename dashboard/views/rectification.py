@@ -54,7 +54,4 @@ for message in unrequested["message"]:
 
 st.markdown("**整改事项**")
 unit_items = items[items["unit_name"] == unit]
-if unit_items.empty:
-    st.success("该单位没有须改正的问题。")
-else:
-    ui.table(tables.items_table(unit_items), title="整改事项", key="rectification_items")
+ui.table(tables.items_table(unit_items), title="整改事项", key="rectification_items", when_empty="该单位没有须改正的问题。")

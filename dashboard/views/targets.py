@@ -51,10 +51,7 @@ elif view == EXTREMES:
 elif view == MISSED:
     st.subheader("未完成且未说明原因的目标")
     missed = levels.cached(target_views.missed_without_reason_table, rows)
-    if missed.empty:
-        st.success("未完成的目标都写明了偏差原因。")
-    else:
-        ui.table(missed, title="未说明原因的未完成目标", key="targets_missed")
+    ui.table(missed, title="未说明原因的未完成目标", key="targets_missed", when_empty="未完成的目标都写明了偏差原因。")
 else:
     st.subheader("没有绩效目标表的单位")
     st.caption("这些单位的 A1、A2 无法复核，复核得分按自评得分计。")
