@@ -29,7 +29,7 @@ import pandas as pd
 import streamlit as st
 
 from pipeline import settings
-from presentation.queries import FINDINGS_OF_UNIT, FINDINGS_OF_YEAR, STATUS_OF_YEAR
+from presentation.queries import FILES_OF_YEAR, FINDINGS_OF_UNIT, FINDINGS_OF_YEAR, STATUS_OF_YEAR
 from presentation.targets import TARGETS_OF_UNIT, TARGETS_OF_YEAR
 
 from . import auth
@@ -341,8 +341,7 @@ def county_profile(year: int, *, viewer: auth.Viewer | None = None) -> dict:
 
 
 def ingest_files(year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:
-    return query("SELECT * FROM ingest_files WHERE COALESCE(year, folder_year) = ? OR folder_year = ? "
-                 "ORDER BY state, file", [year, year], viewer=viewer)
+    return query(FILES_OF_YEAR, [year, year], viewer=viewer)
 
 
 def report_figures(unit_name: str, year: int, *, viewer: auth.Viewer | None = None) -> pd.DataFrame:

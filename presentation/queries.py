@@ -47,6 +47,11 @@ STATUS_OF_YEAR = """
     ORDER BY s.unit_code NULLS LAST, s.unit_name
 """
 
+# every file of the year: by its 评价年度, else by its year folder (parameters: year, year)
+FILES_OF_YEAR = """
+    SELECT * FROM ingest_files WHERE COALESCE(year, folder_year) = ? OR folder_year = ? ORDER BY state, file
+"""
+
 
 def is_history(findings: pd.DataFrame) -> pd.Series:
     """True for a finding of a superseded file (history, not an open problem of the unit)."""

@@ -153,3 +153,40 @@ def test_command_reports_a_year_the_warehouse_does_not_hold(sample_warehouse, tm
     assert list(tmp_path.iterdir()) == []
     assert outputs_cli.main(["--year", "2024", "--db", str(tmp_path / "none.duckdb"), "--out",
                              str(tmp_path)]) == 2
+
+
+def _section(report: summary.Summary, heading: str) -> list:
+    """The blocks under one heading, up to the next."""
+    at = next(i for i, b in enumerate(report.blocks) if isinstance(b, summary.Heading) and b.text == heading)
+    end = next((i for i in range(at + 1, len(report.blocks)) if isinstance(report.blocks[i], summary.Heading)),
+               len(report.blocks))
+    return report.blocks[at + 1:end]
+
+
+def test_summary_says_how_much_of_what_was_sent_back_was_fixed(year_data):
+    items = year_data.rectifications
+    counts = items["status"].value_counts()
+    assert counts.get("overdue", 0) and counts.get("fixed", 0)  # the sample county has both
+    blocks = _section(summary.summary_content(year_data, date(2025, 9, 1)), "七、退回修改与整改")
+    words = blocks[0].text
+    assert f"{len(items)} 项" in words and f"涉及 {items['unit_name'].nunique()} 个单位" in words
+    assert f"已在重新报送的版本中改正 {counts['fixed']} 项" in words
+    assert f"逾期未改正 {counts['overdue']} 项" in words
+    overdue_units = sorted(set(items.loc[items["status"] == "overdue", "unit_name"]))
+    assert all(unit in words for unit in overdue_units)
+    as_of = max(items["as_of"])
+    assert f"截至{as_of.year}年{as_of.month}月{as_of.day}日" in words
+    (table,) = [b for b in blocks if isinstance(b, summary.Table)]
+    listed = [row[0] for row in table.rows]
+    waiting = set(items.loc[items["status"] != "fixed", "unit_name"])
+    assert set(listed) <= waiting and len(listed) == min(summary.RECTIFICATION_UNITS_COUNT, len(waiting))
+    # overdue units first: as many of them as the table holds
+    assert set(listed[:len(overdue_units)]) <= set(overdue_units)
+    overdue_column = [int(row[5]) for row in table.rows]
+    assert overdue_column == sorted(overdue_column, reverse=True)  # overdue units first
+
+
+def test_a_year_without_anything_to_rectify_says_so(year_data):
+    quiet = replace(year_data, rectifications=year_data.rectifications.iloc[0:0])
+    blocks = _section(summary.summary_content(quiet, date(2025, 9, 1)), "七、退回修改与整改")
+    assert [type(b) for b in blocks] == [summary.Paragraph] and "没有须整改的事项" in blocks[0].text

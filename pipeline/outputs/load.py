@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from presentation.queries import FINDINGS_OF_YEAR, STATUS_OF_YEAR, history_findings, open_findings
+from presentation.queries import FILES_OF_YEAR, FINDINGS_OF_YEAR, STATUS_OF_YEAR, history_findings, open_findings
 from presentation.targets import TARGETS_OF_YEAR
 
 
@@ -25,6 +25,7 @@ class YearData:
     build_id: str
     built_at: object
     rectifications: pd.DataFrame = field(default_factory=pd.DataFrame)  # 整改 items of the year (section 12)
+    files: pd.DataFrame = field(default_factory=pd.DataFrame)  # ingest_files of the year: every version filed
     targets: pd.DataFrame = field(default_factory=pd.DataFrame)  # 绩效目标表 rows of the year
     # findings of superseded files: history, listed apart and never counted as open problems
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -63,6 +64,7 @@ def read_year(db: Path, year: int) -> YearData:
             built_at=build[1],
             rectifications=frame("SELECT * FROM rectifications WHERE year = ? ORDER BY unit_name, first_file, rule, "
                                  "location", year),
+            files=frame(FILES_OF_YEAR, year, year),
             targets=frame(TARGETS_OF_YEAR, year),
             history=history_findings(every_finding),
         )

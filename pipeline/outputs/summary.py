@@ -18,10 +18,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from presentation import figures as figure_builders
+from presentation import rectification as rectification_tables
 from presentation import tables as dashboard_tables
 from presentation import targets as target_views
 from pipeline import settings
 from pipeline.checking.findings import SEVERITIES, rule_label
+from pipeline.checking.resubmission import FIXED, OPEN, OVERDUE
 from schemas.form import GRADES
 
 from . import docxkit
@@ -34,6 +36,7 @@ TOP_COUNT = 10
 LOWEST_EXECUTION_COUNT = 15
 COMMON_PROBLEMS_COUNT = 10
 BIGGEST_CHANGES_COUNT = 5
+RECTIFICATION_UNITS_COUNT = 15
 UNCHANGED_POINTS = 0.005         # a 复核 score change smaller than half a hundredth of a point is no change
 
 
@@ -284,7 +287,9 @@ def summary_content(data: YearData, issued_on: date) -> Summary:
                for r in problems.head(COMMON_PROBLEMS_COUNT).itertuples(index=False)],
               [4.5, 1.5, 1.2, 1.8]))
 
-    add(Heading("七、与上年相比"))
+    _rectification_section(summary, data)
+
+    add(Heading("八、与上年相比"))
     changes = data.changes
     change = change_counts(changes)
     if change.compared == 0:
@@ -307,7 +312,7 @@ def summary_content(data: YearData, issued_on: date) -> Summary:
             summary.figures["flows"] = figure_builders.grade_flows(changes)
             add(Chart("flows", f"图6　复核等级由{previous_year}年度到{year}年度的变化"))
 
-    add(Heading("八、下一步工作"))
+    add(Heading("九、下一步工作"))
     add(Paragraph(
         "对退回修改的单位，县财政局已逐一发出退回修改通知，列明问题所在的工作表和单元格及改正要求，"
         "请相关单位按期重新报送；对预算资金支出率偏低、三公经费超预算和自评得分明显高于复核得分的单位，"
@@ -334,6 +339,38 @@ def _targets_section(summary: Summary, data: YearData) -> None:
               [[r.unit_name, str(r.targets), str(r.missed), str(r.missed_without_reason), percent(r.completion)]
                for r in lowest.itertuples(index=False)],
               [4.6, 1.2, 1.5, 1.8, 1.6]))
+
+
+def _rectification_section(summary: Summary, data: YearData) -> None:
+    """七: what the 退回修改 asked for and how much of it the resubmissions fixed (contract section 12)."""
+    add = summary.blocks.append
+    items = data.rectifications
+    add(Heading("七、退回修改与整改"))
+    if items.empty:
+        add(Paragraph("本年度审核没有发现须改正的问题，没有须整改的事项。"))
+        return
+    files = data.files if not data.files.empty else pd.DataFrame(columns=["kind", "unit_name"])
+    overview = rectification_tables.unit_overview(items, files, data.findings)
+    by_status = items["status"].value_counts()
+    overdue_units = overview[overview["逾期未改正"] > 0]["单位名称"]
+    as_of = pd.to_datetime(items["as_of"]).max()
+    resubmitted = int((overview["报送版本数"] > 1).sum())
+    add(Paragraph(
+        (f"截至{chinese_date(as_of.date())}，" if pd.notna(as_of) else "")
+        + f"审核发现须改正的问题（错误和致命问题，同一单元格的同一问题计一项）{len(items)} 项，涉及 "
+        f"{items['unit_name'].nunique()} 个单位；重新报送了两个及以上版本的单位 {resubmitted} 个。"
+        f"其中已在重新报送的版本中改正 {int(by_status.get(FIXED, 0))} 项，尚未改正 {int(by_status.get(OPEN, 0))} 项"
+        f"（尚未发出退回修改通知或未到重新报送截止日期），逾期未改正 {int(by_status.get(OVERDUE, 0))} 项"
+        + (f"，涉及 {len(overdue_units)} 个单位：{'、'.join(overdue_units)}。" if len(overdue_units) else "。")))
+    waiting = overview[(overview["未改正"] + overview["逾期未改正"]) > 0].head(RECTIFICATION_UNITS_COUNT)
+    if waiting.empty:
+        return
+    add(Paragraph(f"尚有未改正事项的单位（逾期的在前，列出 {len(waiting)} 个）："))
+    add(Table(["单位名称", "报送版本数", "整改事项", "已改正", "未改正", "逾期未改正", "重新报送截止日期"],
+              [[r["单位名称"], str(r["报送版本数"]), str(r["整改事项"]), str(r["已改正"]), str(r["未改正"]),
+                str(r["逾期未改正"]), text_or_dash(r["重新报送截止日期"])]
+               for _, r in waiting.iterrows()],
+              [4.2, 1.3, 1.2, 1.1, 1.1, 1.4, 2.0]))
 
 
 def _wan_text(value) -> str:
