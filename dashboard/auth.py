@@ -388,19 +388,43 @@ def revoked_sessions() -> set[str]:
         return set()
 
 
-def revoke_session(token: str | None) -> None:
-    """Sign-out: the token's id is written down, and the token is refused from then on."""
-    claims = _session_claims(token)
+def revoke_session(token: str | None, *, now: float | None = None) -> None:
+    """Sign-out: the token's id is written down, and the token is refused from then on.
+
+    Ids of tokens that have expired since are dropped at the same time: an expired token is
+    refused anyway, so the list holds only the sessions signed out within the last 8 hours."""
+    claims = _session_claims(token, now=now)
     if claims is None:
         return
+    now = time.time() if now is None else now
     path = _secret_dir() / REVOKED_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     with _AUDIT_LOCK:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            os.write(fd, f"{claims['id']} {claims['exp']}\n".encode("ascii"))
+            lines = path.read_text(encoding="ascii").splitlines()
+        except FileNotFoundError:
+            lines = []
+        kept = [line for line in lines if _unexpired_line(line, now)] + [f"{claims['id']} {claims['exp']}"]
+        # written beside and renamed over, so a reader sees the old list or the new one, never half
+        partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, "".join(f"{line}\n" for line in kept).encode("ascii"))
+            os.fsync(fd)
         finally:
             os.close(fd)
+        os.replace(partial, path)
+
+
+def _unexpired_line(line: str, now: float) -> bool:
+    """A line of the revoked list ("<id> <exp>") whose token has not expired; a line that cannot be read is kept."""
+    parts = line.split()
+    if not parts:
+        return False
+    try:
+        return int(parts[1]) > now
+    except (IndexError, ValueError):
+        return True
 
 
 # One-time codes that turn into the session cookie (dashboard.server's /auth/session):

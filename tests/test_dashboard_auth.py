@@ -216,6 +216,26 @@ def test_a_session_token_is_signed_expires_and_can_be_revoked(tmp_path, monkeypa
     assert auth.session_viewer(auth.issue_session("gone"), accounts) is None  # account removed
 
 
+def test_the_revoked_list_keeps_only_sessions_that_have_not_expired(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERF_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
+    monkeypatch.delenv("PERF_SESSION_SECRET", raising=False)
+    accounts = {"wang": auth.Account("wang", "bureau")}
+    hour = 3600
+    early = auth.issue_session("wang", now=1_000_000)
+    auth.revoke_session(early, now=1_000_000 + hour)
+    later = auth.issue_session("wang", now=1_000_000 + 5 * hour)
+    auth.revoke_session(later, now=1_000_000 + 6 * hour)
+    listed = (tmp_path / auth.REVOKED_NAME).read_text(encoding="ascii").split()
+    assert len(auth.revoked_sessions()) == 2 and len(listed) == 4  # both still unexpired: both kept
+    third = auth.issue_session("wang", now=1_000_000 + 10 * hour)
+    auth.revoke_session(third, now=1_000_000 + 10 * hour)  # the first has expired by now (8 h)
+    assert len(auth.revoked_sessions()) == 2
+    assert auth.session_viewer(early, accounts, now=1_000_000 + 10 * hour) is None  # expired: still refused
+    assert auth.session_viewer(later, accounts, now=1_000_000 + 10 * hour) is None  # revoked: still refused
+    assert (tmp_path / auth.REVOKED_NAME).stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 def test_settings_fail_closed(monkeypatch, tmp_path):
     monkeypatch.delenv("PERF_AUTH", raising=False)
     assert auth.auth_mode() == "none"
