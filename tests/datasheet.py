@@ -284,3 +284,49 @@ def write_model_workbook(path: Path, form: dict, model: DataModel) -> Path:
         write_sheet(book.create_sheet(name), copy_model)
     book.save(path)
     return path
+
+
+_XLS_ERROR_CODES = {"#NULL!": 0x00, "#DIV/0!": 0x07, "#VALUE!": 0x0F, "#REF!": 0x17, "#NAME?": 0x1D,
+                    "#NUM!": 0x24, "#N/A": 0x2A}
+
+
+def save_as_xls(source: Path, target: Path) -> Path:
+    """An .xlsx written again as Excel 97-2003 (.xls), as an older office PC saves it: the same
+    cells, error values, hidden rows, columns and sheets, and merged ranges."""
+    import datetime as dt
+
+    import xlwt
+
+    book = openpyxl.load_workbook(source)
+    out = xlwt.Workbook(encoding="utf-8")
+    styles: dict[str, object] = {}
+    for ws in book.worksheets:
+        sheet = out.add_sheet(ws.title, cell_overwrite_ok=True)
+        if ws.sheet_state != "visible":
+            sheet.visibility = 1
+        for row in ws.iter_rows():
+            for cell in row:
+                value = cell.value
+                if value is None:
+                    continue
+                r, c = cell.row - 1, cell.column - 1
+                if cell.data_type == TYPE_ERROR:
+                    sheet.row(r).set_cell_error(c, _XLS_ERROR_CODES.get(str(value), 0x0F))
+                    continue
+                if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                    value = dt.datetime(value.year, value.month, value.day)
+                style = styles.setdefault(cell.number_format, xlwt.easyxf(num_format_str=cell.number_format))
+                sheet.write(r, c, value, style)
+        for number, dimension in ws.row_dimensions.items():
+            if dimension.hidden:
+                sheet.row(number - 1).hidden = True
+        for letter, dimension in ws.column_dimensions.items():
+            if dimension.hidden:
+                first = openpyxl.utils.column_index_from_string(letter)
+                for col in range(dimension.min or first, (dimension.max or first) + 1):
+                    sheet.col(col - 1).hidden = True
+        for merged in ws.merged_cells.ranges:
+            sheet.merge(merged.min_row - 1, merged.max_row - 1, merged.min_col - 1, merged.max_col - 1)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    out.save(str(target))
+    return target

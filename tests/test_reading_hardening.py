@@ -23,8 +23,8 @@ from schemas.form import SHEET_DATA, SHEET_INFO, SHEET_SCORES
 from tests.builders import REFERENCE_DATA, REFERENCE_UNIT, ROSTER, County, reference_form, unit_form
 from tests.datasheet import (
     BENIGN, MUTATIONS, UNKNOWN, comma_decimal, corrected_copy, declared_unit, duplicate_visible_row,
-    error_value, merged_value_cells, mutate, prior_year_column, reference_model, renumbered_rows,
-    write_model_workbook,
+    error_value, hidden_old_column, hidden_stale_row, merged_value_cells, mutate, prior_year_column,
+    reference_model, renumbered_rows, save_as_xls, write_model_workbook,
 )
 
 UNITS = [f"遂溪县测试单位{n:02d}" for n in range(1, 13)]
@@ -109,6 +109,29 @@ def test_each_harmful_layout_is_named(county: County, mutation, rule):
         assert any("公式出错：#" in f.message for f in found)
     if rule == "data.line_repeated":
         assert len(found) == 2 and len({f.location for f in found}) == 2  # both cells, no winner
+
+
+@pytest.mark.parametrize("mutation", [hidden_stale_row, hidden_old_column])
+def test_a_hidden_stale_line_in_an_xls_is_not_read_over_the_visible_one(county: County, tmp_path: Path, mutation):
+    model = mutate(reference_model(REFERENCE_DATA), [mutation], seed=5)
+    source = write_model_workbook(tmp_path / "x.xlsx", reference_form(), model)
+    save_as_xls(source, county.raw / "2024/x.xls")
+    result = process(county.raw)
+    sub = next(s for s in result.submissions if s.found.relative == "2024/x.xls")
+    assert sub.state == LOADED, [f.message for f in sub.findings]
+    shown = published(result, REFERENCE_UNIT)
+    assert all(same(shown[line], model.meant[line]) for line in model.meant), (model.applied, shown)
+
+
+def test_an_error_value_in_an_xls_is_named_not_read_as_blank(county: County, tmp_path: Path):
+    model = mutate(reference_model(REFERENCE_DATA), [error_value], seed=3)
+    source = write_model_workbook(tmp_path / "x.xlsx", reference_form(), model)
+    save_as_xls(source, county.raw / "2024/x.xls")
+    result = process(county.raw)
+    found = findings_of(result, "2024/x.xls", "data.formula_error")
+    assert found and all(f.location.startswith(SHEET_DATA) for f in found)
+    assert any("公式出错：#" in f.message for f in found)
+    assert_invariant(result, "2024/x.xls", REFERENCE_UNIT, model.meant)
 
 
 def test_amount_columns_prior_year_and_copies(county: County):

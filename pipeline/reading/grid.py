@@ -86,7 +86,7 @@ def sheet_ref(sheet: str, row: int, col: int) -> str:
 class Sheet:
     name: str                          # as written in the file
     rows: tuple[tuple[str | None, ...], ...]  # from A1; None for an empty cell
-    hidden_rows: frozenset[int] = frozenset()   # zero-based; known for .xlsx only
+    hidden_rows: frozenset[int] = frozenset()   # zero-based; known for .xlsx and .xls
     hidden_cols: frozenset[int] = frozenset()
     visible: bool = True               # the sheet itself (a hidden or very hidden sheet: False)
     merged: tuple[tuple[int, int, int, int], ...] = ()  # (first row, first col, last row, last col)
@@ -592,6 +592,40 @@ def _inspect_parts(entries: list, inflate: Callable[[object, int], bytes], size:
     return found
 
 
+def inspect_xls(data: bytes) -> dict[str, SheetXml]:
+    """What calamine does not say of an Excel 97-2003 (.xls) workbook: error values (it reads
+    them empty) and hidden rows and columns, by sheet name. A compound file that is not an .xls
+    returns nothing: calamine then says what it is."""
+    import xlrd  # only for .xls files, which few units still send
+
+    try:
+        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True,
+                                  logfile=io.StringIO())
+    except Exception:  # xlrd raises its own error types, and struct/index errors on a broken file
+        return {}
+    found: dict[str, SheetXml] = {}
+    try:
+        for index, name in enumerate(book.sheet_names()):
+            try:
+                sheet = book.sheet_by_index(index)
+            except Exception:
+                continue
+            marks = {}
+            for row in range(sheet.nrows):
+                for col, kind in enumerate(sheet.row_types(row)):
+                    if kind == xlrd.XL_CELL_ERROR:
+                        text = xlrd.error_text_from_code.get(sheet.cell_value(row, col), "#VALUE!")
+                        marks[(row, col)] = f"〔{FORMULA_ERROR_MARK}：{text}〕"
+            hidden_rows = frozenset(r for r, info in sheet.rowinfo_map.items() if info.hidden)
+            hidden_cols = frozenset(c for c, info in sheet.colinfo_map.items() if info.hidden)
+            if marks or hidden_rows or hidden_cols:
+                found[name] = SheetXml(marks, hidden_rows, hidden_cols)
+            book.unload_sheet(index)
+    finally:
+        book.release_resources()
+    return found
+
+
 def checked_bytes(path: Path) -> tuple[bytes, dict[str, SheetXml]]:
     """A workbook's bytes once every check that comes before calamine passed, read once for
     both; what each sheet's XML says, by sheet name."""
@@ -609,7 +643,7 @@ def checked_bytes(path: Path) -> tuple[bytes, dict[str, SheetXml]]:
     if data.startswith(_CFB_MAGIC):
         if cfb_stream_names(data) & _ENCRYPTED_STREAMS:
             raise WorkbookReadError(ENCRYPTED_MESSAGE, rule="file.encrypted")
-        return data, {}
+        return data, inspect_xls(data)
     if data.startswith(b"PK"):
         try:
             return data, inspect_zip(path, data)

@@ -52,7 +52,7 @@ ParseResult = ParsedWorkbook | WorkbookReadError  # a read error is a result too
 
 # What shapes a cached result: the code of these folders and files, and these libraries.
 CODE_PARTS = ("pipeline/reading", "pipeline/checking", "schemas", "pipeline/settings.py", "pipeline/__init__.py")
-LIBRARIES = ("python-calamine", "polars", "pandera")
+LIBRARIES = ("python-calamine", "xlrd", "polars", "pandera")
 CACHE_FORMAT = 2
 
 
