@@ -471,10 +471,14 @@ def review_sample_rows(unit_scores: pl.DataFrame, indicator_scores: pl.DataFrame
     """review_sample: each loaded unit's risk and reasons, then the year's draw (selected_by)."""
     rows = []
     for year, config, scored in sampling.signals_by_year(unit_scores, indicator_scores, findings, targets, samplings):
-        candidates = [{**REVIEW_SAMPLE.derive_row(
-            dict(year=year, unit_code=unit["unit_code"], unit_name=unit["unit_name"]),
-            context=dict(signals=signals, weights=config.weights)), "unit_type": unit["unit_type"]}
-            for unit, signals in scored]
+        units = [unit for unit, _ in scored]
+        columns = REVIEW_SAMPLE.derive_columns(
+            dict(year=[year] * len(units), unit_code=[u["unit_code"] for u in units],
+                 unit_name=[u["unit_name"] for u in units]),
+            context=dict(signals=[signals for _, signals in scored], weights=[config.weights] * len(units)),
+            rows=len(units))
+        candidates = [{**dict(zip(columns, values)), "unit_type": unit["unit_type"]}
+                      for values, unit in zip(zip(*columns.values()), units)]
         rows += [{k: v for k, v in c.items() if k != "unit_type"} for c in sampling.draw(candidates, year, config)]
     return rows
 

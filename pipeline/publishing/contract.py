@@ -151,6 +151,8 @@ class Table:
         if rows is None:
             rows = len(next(iter(given.values()))) if given else 0
         row_columns, derived_columns = self._row_plan
+        if rows == 0:  # nothing to derive, and no row to take a parameter from
+            return {c.name: [] for c in row_columns}
         columns: dict[str, Sequence] = {}
         for c in row_columns:
             if c.name in given:
