@@ -46,17 +46,14 @@ UNIT_SCORES = CONTRACT["unit_scores"]
 OVER_TABLE = tuple(c.name for c in UNIT_SCORES.columns if c.over_table)
 # the rates a 自评报告 states and the checker compares with the workbook's
 REPORTED_RATES = ("execution_rate", "public_control_rate", "sangong_control_rate")
-DataLineRow, INDICATOR_SCORES = CONTRACT["data_lines"].Row, CONTRACT["indicator_scores"]
+DATA_LINES_TABLE, INDICATOR_SCORES = CONTRACT["data_lines"], CONTRACT["indicator_scores"]
 UNIT_CHANGES, TARGETS = CONTRACT["unit_changes"], CONTRACT["targets"]
 RECTIFICATIONS, REVIEW_SAMPLE = CONTRACT["rectifications"], CONTRACT["review_sample"]
 SUBMISSION_STATUS, SUBMISSION_CHANGES = CONTRACT["submission_status"], CONTRACT["submission_changes"]
-# what unit_scores takes of each loaded submission besides its figures, and what its derived columns look at
-UNIT_SCORES_GIVEN = ("unit_code", "unit_name", "department", "unit_type", "year", "file", "self_grade", "errors",
-                     "warnings")
-UNIT_SCORES_CONTEXT = ("framework", "stated_total", "indicator_self_scores", "indicator_review_scores")
-# what indicator_scores copies of an indicator review (the rest is derived or names the unit-year)
-INDICATOR_SCORES_COPIED = ("code", "level1", "level2", "level3", "max_score", "self_score", "rule", "note",
-                           "source_cell", "rule_score", "officer", "reason", "metric", "metric_value")
+# what indicator_scores copies of an indicator review: every column not derived, but the unit-year's
+INDICATOR_SCORES_COPIED = tuple(c.name for c in INDICATOR_SCORES.columns
+                                if c.derive is None and c.name not in ("unit_name", "year"))
+LINE_NUMBERS, LINE_ITEMS = [d.line for d in DATA_LINES], [d.label for d in DATA_LINES]
 
 
 class RunError(Exception):
@@ -520,11 +517,9 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
     info_rows, target_units = [], []
     # data_lines, indicator_scores and unit_scores are built column by column: a province has
     # hundreds of thousands of their rows.
-    lines: dict[str, list] = {name: [] for name in DataLineRow._fields}
+    lines: dict[str, list] = {c.name: [] for c in DATA_LINES_TABLE.columns}
     reviewed: list[tuple[str, int, scoring.IndicatorReview]] = []
-    score_given: dict[str, list] = {name: [] for name in UNIT_SCORES_GIVEN}
-    score_figures: list[dict[str, object]] = []
-    score_context: dict[str, list] = {name: [] for name in UNIT_SCORES_CONTEXT}
+    score_given, score_figures, score_context = [], [], []
     loaded_files = {(s.unit_name, s.year): (s.found.relative, s.found.sha256) for s in loaded}
     for sub in loaded:
         p, a = sub.parsed, sub.parsed.amounts
@@ -543,32 +538,32 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
                 contact=p.info.get("contact"), phone=p.info.get("phone"), offices=p.info.get("offices"),
                 establishment=p.info.get("establishment"), staff=p.info.get("staff"),
                 retired=p.info.get("retired"), amount_unit=AMOUNT_UNITS.get(p.amount_scale, "元")))
-            numbers = [d.line for d in DATA_LINES]
-            lines["unit_name"] += [sub.unit_name] * len(numbers)
-            lines["year"] += [sub.year] * len(numbers)
-            lines["line"] += numbers
-            lines["item"] += [d.label for d in DATA_LINES]
-            lines["amount"] += [None if a.get(n) is None else float(a[n]) for n in numbers]
-            lines["source_cell"] += [p.amount_cells.get(n) for n in numbers]
-            lines["source_value"] += [p.amount_raw.get(n) for n in numbers]
+            lines["unit_name"] += [sub.unit_name] * len(LINE_NUMBERS)
+            lines["year"] += [sub.year] * len(LINE_NUMBERS)
+            lines["line"] += LINE_NUMBERS
+            lines["item"] += LINE_ITEMS
+            lines["amount"] += [None if a.get(n) is None else float(a[n]) for n in LINE_NUMBERS]
+            lines["source_cell"] += [p.amount_cells.get(n) for n in LINE_NUMBERS]
+            lines["source_value"] += [p.amount_raw.get(n) for n in LINE_NUMBERS]
         previous_year = loaded_files.get((sub.unit_name, sub.year - 1))
         against_previous_year = sub.framework is not None and sub.framework.needs_previous_year
         if not (carry_own and carried.keeps_reviews(sub.unit_name, sub.year, against_previous_year, previous_year)):
             reviewed += [(sub.unit_name, sub.year, r) for r in sub.reviews]
-        for name, value in zip(UNIT_SCORES_GIVEN, (
-                entry.get("unit_code") or p.info.get("unit_code"), sub.unit_name,
-                entry.get("department") or p.info.get("department"),
-                entry.get("unit_type") or p.info.get("unit_type"),
-                sub.year, sub.found.relative, p.grade, counts(sub, ERROR), counts(sub, WARNING))):
-            score_given[name].append(value)
+        score_given.append(dict(
+            unit_code=entry.get("unit_code") or p.info.get("unit_code"),
+            unit_name=sub.unit_name,
+            department=entry.get("department") or p.info.get("department"),
+            unit_type=entry.get("unit_type") or p.info.get("unit_type"),
+            year=sub.year, file=sub.found.relative,
+            self_grade=p.grade, errors=counts(sub, ERROR), warnings=counts(sub, WARNING)))
         score_figures.append(named_figures(p))
-        for name, value in zip(UNIT_SCORES_CONTEXT, (
-                sub.framework, p.total, [i.self_score for i in p.indicators],
-                [r.review_score for r in sub.reviews])):
-            score_context[name].append(value)
+        score_context.append(dict(
+            framework=sub.framework, stated_total=p.total,
+            indicator_self_scores=[i.self_score for i in p.indicators],
+            indicator_review_scores=[r.review_score for r in sub.reviews]))
 
-    score_columns = UNIT_SCORES.derive_columns(score_given, by_column(score_figures), score_context,
-                                               rows=len(score_figures))
+    score_columns = UNIT_SCORES.derive_columns(by_column(score_given), by_column(score_figures),
+                                               by_column(score_context), rows=len(score_given))
     # A unit that is not on the roster is listed apart: it has no rank among the roster's units.
     unit_scores = UNIT_SCORES.derive_over_table(UNIT_SCORES.column_frame(score_columns, OVER_TABLE), dict(
         on_roster=pl.col("unit_name").is_in(list(roster_by_name))))
@@ -614,7 +609,7 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         "ingest_files": ingest,
         "findings": findings,
         "unit_info": _frame("unit_info", info_rows),
-        "data_lines": CONTRACT["data_lines"].column_frame(lines),
+        "data_lines": DATA_LINES_TABLE.column_frame(lines),
         "indicator_scores": INDICATOR_SCORES.column_frame(indicator_columns(reviewed)),
         "unit_scores": unit_scores,
         "unit_changes": unit_changes(unit_scores),

@@ -88,6 +88,14 @@ def test_columns_derived_at_once_are_the_rows_derived_one_by_one():
     assert frame.rows() == [(4.0, 1.0, 0.25), (2.0, 3.0, 1.5), (8.0, 2.0, 0.25)]
 
 
+def test_a_table_from_columns_converts_its_values_as_one_from_rows():
+    lines = CONTRACT["data_lines"]
+    row = dict(unit_name="甲", year=2024, line=3, item=12, amount=5, source_cell=None, source_value=1.5)
+    assert lines.column_frame({k: [v] for k, v in row.items()}).equals(lines.frame([row]))
+    with pytest.raises(TypeError, match="data_lines.year"):
+        lines.column_frame({"unit_name": ["甲"], "year": ["二〇二四"], "line": [1]})
+
+
 def test_the_schema_names_what_keeps_a_frame_from_being_published(county: County):
     county.workbook("ref.xlsx", reference_form())
     county.workbook("cz.xlsx", unit_form("遂溪县财政局"))

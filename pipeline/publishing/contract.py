@@ -119,16 +119,23 @@ class Table:
 
     def column_frame(self, columns: Mapping[str, Sequence], leave_out: Iterable[str] = ()) -> pl.DataFrame:
         """The table from its columns (name → one value per row; a column not given is NULL),
-        typed and in the build's order. A column the table does not have is refused."""
+        typed and in the build's order, each value converted as `frame` converts it (2 → "2" in
+        a VARCHAR column); one that cannot be converted at all is an error, never a NULL. A
+        column the table does not have is refused."""
         leave_out = set(leave_out)
         schema = {k: v for k, v in self.schema.items() if k not in leave_out}
         unknown = set(columns) - set(schema)
         if unknown:
             raise KeyError(f"{self.name} 没有这些列：{sorted(unknown)}")
         rows = len(next(iter(columns.values()))) if columns else 0
-        frame = pl.DataFrame({k: pl.Series(k, columns[k] if k in columns else [None] * rows, dtype=t)
-                              for k, t in schema.items()})
-        return frame.sort([c for c in self.sort if c in schema], nulls_last=True)
+        series = []
+        for name, dtype in schema.items():
+            values = list(columns[name]) if name in columns else [None] * rows
+            typed = pl.Series(name, values, dtype=dtype, strict=False)
+            if typed.null_count() != values.count(None):
+                raise TypeError(f"{self.name}.{name}: 有值无法转换为 {dtype}")
+            series.append(typed)
+        return pl.DataFrame(series).sort([c for c in self.sort if c in schema], nulls_last=True)
 
     def derive_row(self, given: Mapping[str, object], figures: Mapping[str, object] = {},  # noqa: B006 - read only
                    context: Mapping[str, object] = {}) -> dict[str, object]:  # noqa: B006 - read only
