@@ -12,6 +12,7 @@ import functools
 import gc
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,10 +46,14 @@ UNIT_SCORES = CONTRACT["unit_scores"]
 OVER_TABLE = tuple(c.name for c in UNIT_SCORES.columns if c.over_table)
 # the rates a 自评报告 states and the checker compares with the workbook's
 REPORTED_RATES = ("execution_rate", "public_control_rate", "sangong_control_rate")
-DataLineRow, INDICATOR_SCORES = CONTRACT["data_lines"].Row, CONTRACT["indicator_scores"]
+DATA_LINES_TABLE, INDICATOR_SCORES = CONTRACT["data_lines"], CONTRACT["indicator_scores"]
 UNIT_CHANGES, TARGETS = CONTRACT["unit_changes"], CONTRACT["targets"]
 RECTIFICATIONS, REVIEW_SAMPLE = CONTRACT["rectifications"], CONTRACT["review_sample"]
 SUBMISSION_STATUS, SUBMISSION_CHANGES = CONTRACT["submission_status"], CONTRACT["submission_changes"]
+# what indicator_scores copies of an indicator review: every column not derived, but the unit-year's
+INDICATOR_SCORES_COPIED = tuple(c.name for c in INDICATOR_SCORES.columns
+                                if c.derive is None and c.name not in ("unit_name", "year"))
+LINE_NUMBERS, LINE_ITEMS = [d.line for d in DATA_LINES], [d.label for d in DATA_LINES]
 
 
 class RunError(Exception):
@@ -422,13 +427,40 @@ def unit_changes(unit_scores: pl.DataFrame) -> pl.DataFrame:
     return _frame("unit_changes", rows)
 
 
-def targets_of(unit_code: str | None, unit_name: str, year: int, rows: list, qualitative: dict) -> list[dict]:
-    """targets: one row per row of a unit-year's 绩效目标表, weight and completion derived."""
-    written = target_scoring.written_weights(rows)
-    return [TARGETS.derive_row(dict(unit_code=unit_code, unit_name=unit_name, year=year,
-                                    **target_scoring.target_columns(r)),
-                               context=dict(written_weight=r.weight, written_weights=written, qualitative=qualitative))
-            for r in rows]
+def targets_of(unit_years: list[tuple[str | None, str, int, list, dict]]) -> dict[str, Sequence]:
+    """targets, column by column: one row per row of each unit-year's 绩效目标表 (given as its
+    unit_code, unit_name, year, rows and the year's 定性 table), weight and completion derived."""
+    given: dict[str, list] = {"unit_code": [], "unit_name": [], "year": []}
+    copied, written_weight, written, qualitative = [], [], [], []
+    for unit_code, unit_name, year, rows, table in unit_years:
+        weights = target_scoring.written_weights(rows)
+        for r in rows:
+            given["unit_code"].append(unit_code)
+            given["unit_name"].append(unit_name)
+            given["year"].append(year)
+            copied.append(target_scoring.target_columns(r))
+            written_weight.append(r.weight)
+            written.append(weights)
+            qualitative.append(table)
+    if not copied:
+        return {}
+    given.update(by_column(copied))
+    return TARGETS.derive_columns(given, context=dict(
+        written_weight=written_weight, written_weights=written, qualitative=qualitative))
+
+
+def indicator_columns(reviewed: list[tuple[str, int, scoring.IndicatorReview]]) -> dict[str, Sequence]:
+    """indicator_scores, column by column: one row per indicator review of a unit-year."""
+    given: dict[str, list] = {"unit_name": [u for u, _, _ in reviewed], "year": [y for _, y, _ in reviewed]}
+    for name in INDICATOR_SCORES_COPIED:
+        given[name] = [getattr(r, name) for _, _, r in reviewed]
+    return INDICATOR_SCORES.derive_columns(given, context=dict(officer_score=[r.officer_score for _, _, r in reviewed]),
+                                           rows=len(reviewed))
+
+
+def by_column(rows: list[dict[str, object]]) -> dict[str, list]:
+    """Rows that all have the same keys, as one list per key."""
+    return {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
 
 
 def review_sample_rows(unit_scores: pl.DataFrame, indicator_scores: pl.DataFrame, findings: pl.DataFrame,
@@ -436,10 +468,14 @@ def review_sample_rows(unit_scores: pl.DataFrame, indicator_scores: pl.DataFrame
     """review_sample: each loaded unit's risk and reasons, then the year's draw (selected_by)."""
     rows = []
     for year, config, scored in sampling.signals_by_year(unit_scores, indicator_scores, findings, targets, samplings):
-        candidates = [{**REVIEW_SAMPLE.derive_row(
-            dict(year=year, unit_code=unit["unit_code"], unit_name=unit["unit_name"]),
-            context=dict(signals=signals, weights=config.weights)), "unit_type": unit["unit_type"]}
-            for unit, signals in scored]
+        units = [unit for unit, _ in scored]
+        columns = REVIEW_SAMPLE.derive_columns(
+            dict(year=[year] * len(units), unit_code=[u["unit_code"] for u in units],
+                 unit_name=[u["unit_name"] for u in units]),
+            context=dict(signals=[signals for _, signals in scored], weights=[config.weights] * len(units)),
+            rows=len(units))
+        candidates = [{**dict(zip(columns, values)), "unit_type": unit["unit_type"]}
+                      for values, unit in zip(zip(*columns.values()), units)]
         rows += [{k: v for k, v in c.items() if k != "unit_type"} for c in sampling.draw(candidates, year, config)]
     return rows
 
@@ -478,7 +514,12 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
     def counts(sub: Submission, severity: str) -> int:
         return by_file[(sub.found.relative, severity)] + by_report[(sub.unit_name, sub.year, severity)]
 
-    info_rows, line_rows, indicator_rows, score_rows, target_rows = [], [], [], [], []
+    info_rows, target_units = [], []
+    # data_lines, indicator_scores and unit_scores are built column by column: a province has
+    # hundreds of thousands of their rows.
+    lines: dict[str, list] = {c.name: [] for c in DATA_LINES_TABLE.columns}
+    reviewed: list[tuple[str, int, scoring.IndicatorReview]] = []
+    score_given, score_figures, score_context = [], [], []
     loaded_files = {(s.unit_name, s.year): (s.found.relative, s.found.sha256) for s in loaded}
     for sub in loaded:
         p, a = sub.parsed, sub.parsed.amounts
@@ -487,8 +528,8 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         carry_own = carried.takes(sub.unit_name, sub.year, sub.found.relative, sub.found.sha256)
         if not (carry_own and carried.same("context")):
             qualitative = frameworks[sub.year].qualitative if sub.year in frameworks else {}
-            target_rows += targets_of(entry.get("unit_code") or p.info.get("unit_code"), sub.unit_name, sub.year,
-                                      p.targets or [], qualitative)
+            target_units.append((entry.get("unit_code") or p.info.get("unit_code"), sub.unit_name, sub.year,
+                                 p.targets or [], qualitative))
         if not carry_own:
             info_rows.append(dict(
                 unit_name=sub.unit_name, year=sub.year, file=sub.found.relative,
@@ -497,36 +538,34 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
                 contact=p.info.get("contact"), phone=p.info.get("phone"), offices=p.info.get("offices"),
                 establishment=p.info.get("establishment"), staff=p.info.get("staff"),
                 retired=p.info.get("retired"), amount_unit=AMOUNT_UNITS.get(p.amount_scale, "元")))
-            # data_lines, the largest table, is built from records: a province has hundreds of thousands of its rows.
-            for data_line in DATA_LINES:
-                n = data_line.line
-                line_rows.append(DataLineRow(
-                    unit_name=sub.unit_name, year=sub.year, line=n, item=data_line.label,
-                    amount=None if a.get(n) is None else float(a[n]),
-                    source_cell=p.amount_cells.get(n), source_value=p.amount_raw.get(n)))
+            lines["unit_name"] += [sub.unit_name] * len(LINE_NUMBERS)
+            lines["year"] += [sub.year] * len(LINE_NUMBERS)
+            lines["line"] += LINE_NUMBERS
+            lines["item"] += LINE_ITEMS
+            lines["amount"] += [None if a.get(n) is None else float(a[n]) for n in LINE_NUMBERS]
+            lines["source_cell"] += [p.amount_cells.get(n) for n in LINE_NUMBERS]
+            lines["source_value"] += [p.amount_raw.get(n) for n in LINE_NUMBERS]
         previous_year = loaded_files.get((sub.unit_name, sub.year - 1))
         against_previous_year = sub.framework is not None and sub.framework.needs_previous_year
-        for r in ([] if carry_own and carried.keeps_reviews(sub.unit_name, sub.year, against_previous_year,
-                                                              previous_year) else sub.reviews):
-            indicator_rows.append(INDICATOR_SCORES.derive_row(dict(
-                unit_name=sub.unit_name, year=sub.year, code=r.code, level1=r.level1, level2=r.level2,
-                level3=r.level3, max_score=r.max_score, self_score=r.self_score, rule=r.rule, note=r.note,
-                source_cell=r.source_cell, rule_score=r.rule_score, officer=r.officer, reason=r.reason,
-                metric=r.metric, metric_value=r.metric_value), context=dict(officer_score=r.officer_score)))
-        score_rows.append(UNIT_SCORES.derive_row(dict(
+        if not (carry_own and carried.keeps_reviews(sub.unit_name, sub.year, against_previous_year, previous_year)):
+            reviewed += [(sub.unit_name, sub.year, r) for r in sub.reviews]
+        score_given.append(dict(
             unit_code=entry.get("unit_code") or p.info.get("unit_code"),
             unit_name=sub.unit_name,
             department=entry.get("department") or p.info.get("department"),
             unit_type=entry.get("unit_type") or p.info.get("unit_type"),
             year=sub.year, file=sub.found.relative,
-            self_grade=p.grade, errors=counts(sub, ERROR), warnings=counts(sub, WARNING),
-        ), named_figures(p), dict(
+            self_grade=p.grade, errors=counts(sub, ERROR), warnings=counts(sub, WARNING)))
+        score_figures.append(named_figures(p))
+        score_context.append(dict(
             framework=sub.framework, stated_total=p.total,
             indicator_self_scores=[i.self_score for i in p.indicators],
-            indicator_review_scores=[r.review_score for r in sub.reviews])))
+            indicator_review_scores=[r.review_score for r in sub.reviews]))
 
+    score_columns = UNIT_SCORES.derive_columns(by_column(score_given), by_column(score_figures),
+                                               by_column(score_context), rows=len(score_given))
     # A unit that is not on the roster is listed apart: it has no rank among the roster's units.
-    unit_scores = UNIT_SCORES.derive_over_table(_frame("unit_scores", score_rows, OVER_TABLE), dict(
+    unit_scores = UNIT_SCORES.derive_over_table(UNIT_SCORES.column_frame(score_columns, OVER_TABLE), dict(
         on_roster=pl.col("unit_name").is_in(list(roster_by_name))))
 
     ingest = _frame("ingest_files", [dict(
@@ -541,7 +580,8 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
     submitted = {(s.unit_name, s.year) for s in counted}
     quarantined_units = {(s.unit_name, s.year) for s in counted if s.state == QUARANTINED}
     loaded_keys = {(s.unit_name, s.year): s for s in loaded}
-    with_errors = {(r["unit_name"], r["year"]) for r in score_rows if r["must_resubmit"]}
+    with_errors = {key for key, resubmit in zip(zip(score_columns["unit_name"], score_columns["year"]),
+                                                 score_columns["must_resubmit"]) if resubmit}
     newer_quarantined = set()
     for s in counted:
         winner = loaded_keys.get((s.unit_name, s.year))
@@ -569,14 +609,14 @@ def build_tables(raw: Path, roster: list[dict], years: list[int], subs: list[Sub
         "ingest_files": ingest,
         "findings": findings,
         "unit_info": _frame("unit_info", info_rows),
-        "data_lines": _frame("data_lines", line_rows),
-        "indicator_scores": _frame("indicator_scores", indicator_rows),
+        "data_lines": DATA_LINES_TABLE.column_frame(lines),
+        "indicator_scores": INDICATOR_SCORES.column_frame(indicator_columns(reviewed)),
         "unit_scores": unit_scores,
         "unit_changes": unit_changes(unit_scores),
         "submission_status": _frame("submission_status", status_rows),
         "report_figures": _frame("report_figures", report_figures),
         **rectification_tables(chains, roster, notices or []),
-        "targets": _frame("targets", target_rows),
+        "targets": TARGETS.column_frame(targets_of(target_units)),
     }
     # the sample looks at every unit's indicators and targets, carried or made
     tables["review_sample"] = _frame("review_sample", review_sample_rows(

@@ -51,6 +51,8 @@ def test_a_row_naming_an_unknown_column_is_refused():
                                    source_valu=None)
     with pytest.raises(KeyError, match="spentt"):
         UNIT_SCORES.derive_row({"spentt": 1.0}, {})
+    with pytest.raises(KeyError, match="execution_rat"):
+        CONTRACT["unit_info"].column_frame({"unit_name": ["x"], "year": [2024], "execution_rat": [0.9]})
 
 
 def test_a_column_neither_given_nor_derived_is_an_error():
@@ -68,6 +70,30 @@ def test_a_derived_column_takes_its_inputs_by_name():
     assert table.derive_row({"denominator": 4.0}, {"numerator": 1.0}) == {"denominator": 4.0, "ratio": 0.25}
     with pytest.raises(KeyError, match="numerator"):
         table.derive_row({"denominator": 4.0}, {})
+
+
+def test_columns_derived_at_once_are_the_rows_derived_one_by_one():
+    def share(part, whole):
+        """part / whole."""
+        return part / whole
+
+    table = Table("t", "doc", (Column("whole", DOUBLE), Column("part", DOUBLE, line=1), Column("share", DOUBLE, derive=share)))
+    given, figures = {"whole": [4.0, 2.0, 8.0]}, {"part": [1.0, 3.0, 2.0]}
+    columns = table.derive_columns(given, figures)
+    assert {k: list(v) for k, v in columns.items()} == {"whole": [4.0, 2.0, 8.0], "part": [1.0, 3.0, 2.0],
+                                                       "share": [0.25, 1.5, 0.25]}
+    assert [table.derive_row({"whole": w}, {"part": p}) for w, p in zip(given["whole"], figures["part"])] == [
+        {k: v[n] for k, v in columns.items()} for n in range(3)]
+    frame = table.column_frame(columns)
+    assert frame.rows() == [(4.0, 1.0, 0.25), (2.0, 3.0, 1.5), (8.0, 2.0, 0.25)]
+
+
+def test_a_table_from_columns_converts_its_values_as_one_from_rows():
+    lines = CONTRACT["data_lines"]
+    row = dict(unit_name="甲", year=2024, line=3, item=12, amount=5, source_cell=None, source_value=1.5)
+    assert lines.column_frame({k: [v] for k, v in row.items()}).equals(lines.frame([row]))
+    with pytest.raises(TypeError, match="data_lines.year"):
+        lines.column_frame({"unit_name": ["甲"], "year": ["二〇二四"], "line": [1]})
 
 
 def test_the_schema_names_what_keeps_a_frame_from_being_published(county: County):

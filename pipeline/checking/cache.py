@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import operator
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ from pipeline.settings import PROJECT_ROOT
 CHECK_CODE_PARTS = ("pipeline", "schemas")
 
 _FIELDS = {cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in (Finding, IndicatorReview)}
+# each record type's field values in order, as one tuple (JSON writes it as a list)
+_VALUES = {cls: operator.attrgetter(*names) for cls, names in _FIELDS.items()}
 
 
 @dataclass
@@ -73,10 +76,10 @@ def entry_key(found: FoundFile) -> str:
 
 def encode(outcome: CheckOutcome) -> str:
     return json.dumps([outcome.state, outcome.reason, outcome.unit_name, outcome.year,
-                       [[getattr(f, n) for n in _FIELDS[Finding]] for f in outcome.findings],
-                       [[getattr(r, n) for n in _FIELDS[IndicatorReview]] for r in outcome.reviews],
+                       list(map(_VALUES[Finding], outcome.findings)),
+                       list(map(_VALUES[IndicatorReview], outcome.reviews)),
                        outcome.with_parsed, outcome.with_framework],
-                      ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+                      ensure_ascii=False, separators=(",", ":"), allow_nan=True, check_circular=False)
 
 
 def decode(text: str) -> CheckOutcome:

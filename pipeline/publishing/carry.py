@@ -23,14 +23,17 @@ import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 from pipeline.publishing.contract import CONTRACT
 
 from pipeline.publishing.summary import published_build_id
+
+if TYPE_CHECKING:  # pyarrow (with numpy, about a third of the run path's imports) loads when rows are read
+    import pyarrow as pa
 
 # table → the inputs of the whole build its rows depend on besides one loaded workbook (its
 # bytes, file, unit and year) and the code: "context" the roster and frameworks, "ledger" the

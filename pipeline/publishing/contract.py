@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -117,29 +117,62 @@ class Table:
         frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
         return frame.sort([c for c in self.sort if c in schema], nulls_last=True)
 
+    def column_frame(self, columns: Mapping[str, Sequence], leave_out: Iterable[str] = ()) -> pl.DataFrame:
+        """The table from its columns (name → one value per row; a column not given is NULL),
+        typed and in the build's order, each value converted as `frame` converts it (2 → "2" in
+        a VARCHAR column); one that cannot be converted at all is an error, never a NULL. A
+        column the table does not have is refused."""
+        leave_out = set(leave_out)
+        schema = {k: v for k, v in self.schema.items() if k not in leave_out}
+        unknown = set(columns) - set(schema)
+        if unknown:
+            raise KeyError(f"{self.name} 没有这些列：{sorted(unknown)}")
+        rows = len(next(iter(columns.values()))) if columns else 0
+        series = []
+        for name, dtype in schema.items():
+            values = list(columns[name]) if name in columns else [None] * rows
+            typed = pl.Series(name, values, dtype=dtype, strict=False)
+            if typed.null_count() != values.count(None):
+                raise TypeError(f"{self.name}.{name}: 有值无法转换为 {dtype}")
+            series.append(typed)
+        return pl.DataFrame(series).sort([c for c in self.sort if c in schema], nulls_last=True)
+
     def derive_row(self, given: Mapping[str, object], figures: Mapping[str, object] = {},  # noqa: B006 - read only
                    context: Mapping[str, object] = {}) -> dict[str, object]:  # noqa: B006 - read only
-        """One row: the given values, each figure column from `figures` (by line name), and each
-        derived column, in the table's order, computed from what its function's parameters name
-        (the row's given and earlier derived columns, then the figures, then the context).
-        Columns computed over the table are left out."""
+        """One row: derive_columns for a single row, each value given as itself."""
+        columns = self.derive_columns({k: (v,) for k, v in given.items()}, {k: (v,) for k, v in figures.items()},
+                                      {k: (v,) for k, v in context.items()}, rows=1)
+        return {name: values[0] for name, values in columns.items()}
+
+    def derive_columns(self, given: Mapping[str, Sequence], figures: Mapping[str, Sequence] = {},  # noqa: B006
+                       context: Mapping[str, Sequence] = {}, rows: int | None = None,  # noqa: B006 - read only
+                       ) -> dict[str, Sequence]:
+        """Many rows at once, column by column (each value a sequence with one item per row): the
+        given columns, each figure column from `figures` (by line name), and each derived column,
+        in the table's order, computed row by row from what its function's parameters name (the
+        given and earlier derived columns, then the figures, then the context). Columns computed
+        over the table are left out. A province builds hundreds of thousands of rows: one call of
+        the function per row and no dictionary per row."""
         if not given.keys() <= self.by_name.keys():
             raise KeyError(f"{self.name} 没有这些列：{sorted(set(given) - set(self.by_name))}")
+        if rows is None:
+            rows = len(next(iter(given.values()))) if given else 0
         row_columns, derived_columns = self._row_plan
-        row: dict[str, object] = {}
+        if rows == 0:  # nothing to derive, and no row to take a parameter from
+            return {c.name: [] for c in row_columns}
+        columns: dict[str, Sequence] = {}
         for c in row_columns:
             if c.name in given:
-                row[c.name] = given[c.name]
+                columns[c.name] = given[c.name]
             elif c.line is not None:
-                row[c.name] = figures.get(c.name)
+                columns[c.name] = figures.get(c.name) or [None] * rows
             elif c.derive is None:
                 raise KeyError(f"{self.name}.{c.name}: 既不是给定的值，也不是数据表的数或派生列")
-            else:
-                row[c.name] = _ABSENT  # its place in the table's order, filled below
         for c in derived_columns:
             if c.name not in given:
-                row[c.name] = c.derive(**{p: _lookup(p, row, figures, context, self.name, c.name) for p in c.inputs})
-        return row
+                args = [_lookup(p, columns, figures, context, self.name, c.name) for p in c.inputs]
+                columns[c.name] = list(map(c.derive, *args)) if args else [c.derive() for _ in range(rows)]
+        return {c.name: columns[c.name] for c in row_columns}
 
     @functools.cached_property
     def _row_plan(self) -> tuple[tuple[Column, ...], tuple[Column, ...]]:

@@ -24,6 +24,7 @@ import functools
 import hashlib
 import importlib.metadata
 import json
+import operator
 import os
 import pickle
 import sqlite3
@@ -135,8 +136,8 @@ _BY_LINE = ("amounts", "amount_cells", "amount_raw", "line_labels")
 _PARSED_FIELDS = tuple(f.name for f in dataclasses.fields(ParsedWorkbook))
 
 
-def _record(value) -> list:
-    return [getattr(value, name) for name in _RECORD_FIELDS[type(value)]]
+# each record type's field values in order, as one tuple (JSON writes it as a list)
+_RECORD_VALUES = {cls: operator.attrgetter(*names) for cls, names in _RECORD_FIELDS.items()}
 
 
 def _plain_info(value):
@@ -160,11 +161,11 @@ def _plain(result: ParseResult) -> dict:
     out["info"] = {key: _plain_info(value) for key, value in result.info.items()}
     for name in _BY_LINE:
         out[name] = list(out[name].items())
-    for name in _RECORDS:
-        out[name] = [_record(r) for r in out[name]]
+    for name, cls in _RECORDS.items():
+        out[name] = list(map(_RECORD_VALUES[cls], out[name]))
     out["sheets_found"] = sorted(result.sheets_found)
     if result.targets is not None:
-        out["targets"] = [_record(r) for r in result.targets]
+        out["targets"] = list(map(_RECORD_VALUES[TargetRow], result.targets))
     return out
 
 
@@ -190,7 +191,8 @@ def _typed(plain: dict) -> ParseResult:
 
 
 def encode(result: ParseResult) -> str:
-    return json.dumps(_plain(result), ensure_ascii=False, separators=(",", ":"))
+    # a tree of plain values just made: nothing in it can refer back to itself
+    return json.dumps(_plain(result), ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 def decode(text: str) -> ParseResult:

@@ -13,6 +13,7 @@ so that 95 % is exactly one 5-point step below 100 %.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
@@ -80,7 +81,15 @@ class Framework:
     qualitative: Mapping[str, float] = field(default_factory=dict)  # 定性 value → completion (绩效目标表)
 
     def indicator(self, code: str) -> IndicatorSpec | None:
-        return next((i for i in self.indicators if i.code == code), None)
+        return self._by_code.get(code)
+
+    @functools.cached_property
+    def _by_code(self) -> dict[str, IndicatorSpec]:
+        """The indicators by code, the first of a code (every file's every indicator is looked up)."""
+        by_code: dict[str, IndicatorSpec] = {}
+        for i in self.indicators:
+            by_code.setdefault(i.code, i)
+        return by_code
 
     def grade(self, score: float | None) -> str | None:
         return metrics.grade(score, dict(self.grades))
@@ -92,7 +101,7 @@ class Framework:
     def formula_indicators(self) -> tuple[IndicatorSpec, ...]:
         return tuple(i for i in self.indicators if i.is_formula)
 
-    @property
+    @functools.cached_property
     def needs_previous_year(self) -> bool:
         return any(metrics.METRICS[i.metric].needs_previous_year for i in self.formula_indicators())
 
