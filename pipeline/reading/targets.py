@@ -168,12 +168,14 @@ def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[lis
         if len(row) < width:
             row += (None,) * (width - len(row))
         raw = dict(zip(keys, map(row.__getitem__, cols)))
-        if any(squash(raw.get(k)) in _TOTAL_LABELS for k in ("kind", "category", "name")):
+        get = raw.get
+        if squash(get("kind")) in _TOTAL_LABELS or squash(get("category")) in _TOTAL_LABELS \
+                or squash(get("name")) in _TOTAL_LABELS:
             continue
         # 一级/二级 are merged cells in the form: blank below their first row.
-        kind = _level(raw.get("kind")) or kind
-        category = _level(raw.get("category")) or category
-        if not any(squash(raw.get(k)) for k in ("name", "direction", "target", "actual")):
+        kind = _level(get("kind")) or kind
+        category = _level(get("category")) or category
+        if not (squash(get("name")) or squash(get("direction")) or squash(get("target")) or squash(get("actual"))):
             continue  # a blank row, or a note written across the first columns
         refs = dict(zip(keys, map(sheet_ref, repeat(SHEET_TARGETS), repeat(r), cols)))
         row_ref = f"{SHEET_TARGETS} 第{r + 1}行"
