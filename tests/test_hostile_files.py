@@ -390,6 +390,44 @@ def test_a_damaged_part_is_a_damaged_file(tmp_path):
         read_workbook(path)
 
 
+def _with_crc(data: bytes, entry, crc: int) -> bytes:
+    """The zip with one entry's CRC-32 replaced in its central and its local header."""
+    changed = bytearray(data)
+    struct.pack_into("<L", changed, entry.header_offset + 14, crc)
+    offset = struct.unpack_from("<L", data, data.rfind(b"PK\x05\x06") + 16)[0]
+    while True:  # walk the central directory to the entry's own record
+        name_length, extra_length, comment_length = struct.unpack_from("<3H", data, offset + 28)
+        name = data[offset + 46:offset + 46 + name_length].decode()
+        if name == entry.filename:
+            struct.pack_into("<L", changed, offset + 16, crc)
+            return bytes(changed)
+        offset += 46 + name_length + extra_length + comment_length
+
+
+@pytest.mark.parametrize("part", ["xl/workbook.xml", "xl/_rels/workbook.xml.rels"])
+def test_a_template_part_read_before_is_checked_again(tmp_path, part):
+    """workbook.xml and its relations are inflated once per content: a later file with the same packed
+    bytes under another CRC, or with them damaged, is refused as the first reading would refuse it."""
+    from pipeline.reading import grid
+
+    path = reference_workbook(tmp_path / "绩效自评表.xlsx")
+    data = path.read_bytes()
+    entry = next(e for e in grid._central_directory(data) if e.filename == part)
+    assert grid._inflate_bytes(data, entry, budget=10**6) == zipfile.ZipFile(io.BytesIO(data)).read(part)
+    assert read_workbook(path)  # the part is now known
+    path.write_bytes(_with_crc(data, entry, entry.crc ^ 1))
+    with pytest.raises(WorkbookReadError, match="已损坏"):
+        read_workbook(path)
+    damaged = bytearray(data)
+    name_length, extra_length = struct.unpack_from("<2H", data, entry.header_offset + 26)
+    damaged[entry.header_offset + 30 + name_length + extra_length + entry.compress_size // 2] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(WorkbookReadError, match="已损坏"):
+        read_workbook(path)
+    path.write_bytes(data)
+    assert read_workbook(path)
+
+
 def test_understated_size_is_caught_reading_from_the_bytes(tmp_path):
     """The direct reader inflates no more than the budget, whatever a header says."""
     from pipeline.reading import grid

@@ -193,6 +193,21 @@ def test_digit_groups_of_three_are_read(raw, value):
     assert parse_amount_stated(raw)[0] == value
 
 
+def _outcome(parse, raw):
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        return type(exc), str(exc)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet="0123456789.+-,  \n\u3000１２．元万", max_size=12))
+def test_a_plain_number_is_read_as_the_full_path_reads_it(raw):
+    """An ASCII number is read without squashing it first; a full-width space added at the end takes
+    the full path (squash drops it), and both must come to the same value or the same refusal."""
+    assert _outcome(parse_amount_stated, raw) == _outcome(parse_amount_stated, raw + "\u3000")
+
+
 @pytest.mark.parametrize("raw", ["250000,00", "8,397,200,18", "1,00", "12,3456.7"])
 def test_a_comma_that_is_not_a_thousands_separator_is_refused(raw):
     with pytest.raises(ValueError, match="千分位"):

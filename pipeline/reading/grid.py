@@ -328,7 +328,8 @@ def _central_directory(data: bytes) -> list[_Entry] | None:
                 or 0xFFFFFFFF in (compress_size, file_size, header_offset):
             return None
         raw_name = data[offset + _CENTRAL.size:offset + _CENTRAL.size + name_length]
-        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
+        # ASCII reads the same in both; its codec is in C where cp437's is Python
+        name = raw_name.decode("ascii" if raw_name.isascii() else "utf-8" if flags & 0x800 else "cp437")
         entries.append(_Entry(name, file_size, compress_size, method, crc, header_offset))
         offset += _CENTRAL.size + name_length + extra_length + comment_length
     return entries if offset == at else None
@@ -345,6 +346,9 @@ def _inflate_bytes(data: bytes, entry: _Entry, budget: int) -> bytes:
     packed = data[start:start + entry.compress_size]
     if len(packed) != entry.compress_size:
         raise EOFError(entry.filename)
+    if entry.filename in _TEMPLATE_PARTS and entry.method == zipfile.ZIP_DEFLATED \
+            and entry.compress_size * _DEFLATE_UTMOST_RATIO <= _TEMPLATE_PART_BYTES <= budget:
+        return _inflate_template_part(packed, entry.crc, entry.filename)
     if entry.method == zipfile.ZIP_STORED:
         content = packed
     else:
@@ -359,6 +363,29 @@ def _inflate_bytes(data: bytes, entry: _Entry, budget: int) -> bytes:
         raise _inflates_too_much(entry.filename)
     if zlib.crc32(content) != entry.crc:
         raise zipfile.BadZipFile(f"bad CRC-32 for {entry.filename}")
+    return content
+
+
+# Workbooks made from one template carry workbook.xml and its relations byte for byte the same,
+# packed the same: each is inflated and its CRC checked once per process (a few kilobytes kept
+# per entry). Only one whose utmost inflated size fits in what is left of the budget, so that
+# inflating it whole ends as inflating it within the budget would.
+_TEMPLATE_PARTS = frozenset({"xl/workbook.xml", "xl/_rels/workbook.xml.rels"})
+_TEMPLATE_PART_BYTES = 1 << 20
+
+
+@functools.lru_cache(maxsize=64)
+def _inflate_template_part(packed: bytes, crc: int, name: str) -> bytes:
+    """A deflated part's whole content, checked as _inflate_bytes checks it (an error is not kept)."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        content = inflater.decompress(packed)
+    except zlib.error as exc:
+        raise zipfile.BadZipFile(str(exc)) from exc
+    if not inflater.eof:
+        raise EOFError(name)
+    if zlib.crc32(content) != crc:
+        raise zipfile.BadZipFile(f"bad CRC-32 for {name}")
     return content
 
 

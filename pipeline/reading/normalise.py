@@ -101,10 +101,14 @@ def parse_amount_stated(raw: str | None) -> tuple[float | None, int | None]:
     `…千元`, 10 000 for `…万元`, None when the cell states no unit. `-`, `—` and `/`
     mean 0. Raises AmountError (a ValueError) for anything that is not a number.
     """
+    if raw.__class__ is str and raw.isascii() and _NUMBER.match(raw):
+        # a plain number, as most amount cells are: squash leaves it as it is (NFKC changes no
+        # ASCII digit, and the pattern allows no space but a final newline, which float ignores)
+        return float(raw), None
     text = squash(raw)
     if text == "":
         return None, None
-    if _NUMBER.match(text):  # a plain number, as most amount cells are: nothing else to strip
+    if _NUMBER.match(text):
         return float(text), None
     if text in _ZERO_MARKS:
         return 0.0, None
@@ -156,6 +160,7 @@ def amount_in_yuan(raw: str | None, form_in_wanyuan: bool | int) -> float | None
     return value if factor == 1 else round(value * factor, 2)
 
 
+@functools.lru_cache(maxsize=1 << 12)  # titles and header cells repeat in every file
 def declared_unit(text: str | None) -> int | None:
     """The unit a title or header cell declares for the whole table, as a factor to 元.
 

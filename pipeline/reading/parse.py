@@ -8,6 +8,7 @@ schemas/sheets.py, a whole batch at a time (pipeline/checking/validate.py).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, finding
@@ -116,6 +117,9 @@ def parse_info(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict, d
     return info, cells
 
 
+_LINE_WHAT = {line.line: f"行次{line.line}“{line.label}”" for line in DATA_LINES}  # a line as findings name it
+
+
 def parse_amounts(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict, dict, dict, dict]:
     amounts: dict[int, float | None] = {}
     cells: dict[int, str] = {}
@@ -142,7 +146,7 @@ def parse_amounts(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict
         cell = staged_line.amount
         cells[data_line.line], raws[data_line.line] = cell.ref, cell.raw
         labels[data_line.line] = staged_line.label.raw
-        what = f"行次{data_line.line}“{data_line.label}”"
+        what = _LINE_WHAT[data_line.line]
         parser = parse_count if data_line.is_count else amount
         severity = FATAL if data_line.required else ERROR
         value = _convert(cell, parser, severity, "data.not_a_number", what, findings)
@@ -153,14 +157,18 @@ def parse_amounts(staged: StagedWorkbook, findings: list[Finding]) -> tuple[dict
     return amounts, cells, raws, labels
 
 
+@functools.lru_cache(maxsize=256)  # the framework's few 代码, in every file
+def _score_whats(code: str) -> tuple[str, str]:
+    """An indicator's 分值 and 自评得分 as findings name them."""
+    return f"指标{code}分值", f"指标{code}自评得分"
+
+
 def parse_scores(staged: StagedWorkbook, findings: list[Finding]) -> list[Indicator]:
     indicators = []
     for staged_ind in staged.indicators:
-        what = f"指标{staged_ind.code}"
-        max_score = _convert(staged_ind.max_score, parse_score, ERROR, "scores.not_a_number",
-                             f"{what}分值", findings)
-        self_score = _convert(staged_ind.self_score, parse_score, ERROR, "scores.not_a_number",
-                              f"{what}自评得分", findings)
+        max_what, self_what = _score_whats(staged_ind.code)
+        max_score = _convert(staged_ind.max_score, parse_score, ERROR, "scores.not_a_number", max_what, findings)
+        self_score = _convert(staged_ind.self_score, parse_score, ERROR, "scores.not_a_number", self_what, findings)
         indicators.append(Indicator(
             staged_ind.code, staged_ind.level1, staged_ind.level2, staged_ind.level3,
             max_score, self_score, (staged_ind.note.raw or "").strip() or None,

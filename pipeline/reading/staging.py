@@ -230,20 +230,25 @@ def stage_info(sheet: Sheet) -> tuple[dict[str, Cell], list[Finding]]:
     wanted = _INFO_BY_LABEL
     cells: dict[str, Cell] = {}
     # Visible rows first: a hidden stale row is read only for a label no visible row has.
-    order = [r for r in range(len(sheet.rows)) if r not in sheet.hidden_rows] + sorted(sheet.hidden_rows)
+    hidden = sheet.hidden_rows
+    order = ([r for r in range(len(sheet.rows)) if r not in hidden] + sorted(hidden)) if hidden \
+        else range(len(sheet.rows))
     for r in order:
         row = sheet.rows[r] if r < len(sheet.rows) else ()
         for c, value in enumerate(row):
-            info_field = wanted.get(label_key(value))
+            if value is None:
+                continue  # no label and nothing inline
+            key = label_key(value)
+            info_field = wanted.get(key)
             if info_field is None:
-                inline = _inline_info(value) if value else None
+                inline = _inline_info(value)
                 if inline and inline[0].key not in cells:
                     cells[inline[0].key] = Cell(inline[1], sheet.ref(r, c, SHEET_INFO))
                 continue
             if info_field.key in cells:
                 continue
             value_col = next((k for k in range(c + 1, len(row))
-                              if row[k] is not None and label_key(row[k]) != label_key(value)), c + 1)
+                              if row[k] is not None and label_key(row[k]) != key), c + 1)
             cells[info_field.key] = Cell(sheet.get(r, value_col), sheet.ref(r, value_col, SHEET_INFO))
             break
     return cells, []
@@ -266,19 +271,20 @@ def stage_data(sheet: Sheet, year: int | None = None) -> tuple[dict[int, StagedL
     scale, findings = _declared_scale(sheet, header_row)
 
     rows_by_line: dict[int, list[int]] = {}
-    for r in range(header_row + 1, len(sheet.rows)):
-        line = _line_number(sheet.get(r, line_col))
+    for r, row in enumerate(sheet.rows[header_row + 1:], header_row + 1):
+        line = _line_number(row[line_col] if line_col < len(row) else None)
         if line is not None:
             rows_by_line.setdefault(line, []).append(r)
 
+    get = sheet.get
     lines: dict[int, StagedLine] = {}
     for line, rows in sorted(rows_by_line.items()):
         # A hidden row is data only when no visible row claims the same 行次.
         if sheet.hidden_rows:
             shown = [r for r in rows if r not in sheet.hidden_rows]
             rows = shown or rows
-        staged = [StagedLine(line, Cell(sheet.get(r, item_col), sheet_ref(SHEET_DATA, r, item_col)),
-                             Cell(sheet.get(r, amount_col), sheet_ref(SHEET_DATA, r, amount_col)))
+        staged = [StagedLine(line, Cell(get(r, item_col), sheet_ref(SHEET_DATA, r, item_col)),
+                             Cell(get(r, amount_col), sheet_ref(SHEET_DATA, r, amount_col)))
                   for r in rows]
         if len(staged) > 1:
             cells = "、".join(s.amount.ref for s in staged)
@@ -287,8 +293,9 @@ def stage_data(sheet: Sheet, year: int | None = None) -> tuple[dict[int, StagedL
                     "data.line_repeated", s_line.amount.ref, line=line, times=len(staged), cells=cells,
                     found=s_line.amount.raw, expected=f"行次{line}只填一行"))
         first = staged[0]
-        findings += _label_findings(first)
-        covering = sheet.merged_range(rows[0], amount_col)
+        if label_key(first.label.raw) != _LABEL_KEY_BY_LINE[line]:  # the printed label: nothing to say
+            findings += _label_findings(first)
+        covering = sheet.merged_range(rows[0], amount_col) if sheet.merged else None
         if covering:
             data_line = DATA_LINE_BY_NUMBER[line]
             findings.append(finding(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from pipeline.checking.findings import Finding, finding
 from pipeline.reading.grid import Sheet, sheet_ref
@@ -158,17 +159,25 @@ def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[lis
     rows: list[TargetRow] = []
     kind = category = None
 
-    keyed = [(TARGET_COLUMN_KEYS[label], col) for label, col in columns.items()]
+    keys = [TARGET_COLUMN_KEYS[label] for label in columns]
+    cols = list(columns.values())
+    # Rows shorter than the columns read are padded with empty cells, so a cell is row[c].
+    width = max(cols) + 1
     for r in range(header_row + 1, len(sheet.rows)):
-        raw = {key: sheet.get(r, col) for key, col in keyed}
-        if any(squash(raw.get(k)) in _TOTAL_LABELS for k in ("kind", "category", "name")):
+        row = sheet.rows[r]
+        if len(row) < width:
+            row += (None,) * (width - len(row))
+        raw = dict(zip(keys, map(row.__getitem__, cols)))
+        get = raw.get
+        if squash(get("kind")) in _TOTAL_LABELS or squash(get("category")) in _TOTAL_LABELS \
+                or squash(get("name")) in _TOTAL_LABELS:
             continue
         # 一级/二级 are merged cells in the form: blank below their first row.
-        kind = _level(raw.get("kind")) or kind
-        category = _level(raw.get("category")) or category
-        if not any(squash(raw.get(k)) for k in ("name", "direction", "target", "actual")):
+        kind = _level(get("kind")) or kind
+        category = _level(get("category")) or category
+        if not (squash(get("name")) or squash(get("direction")) or squash(get("target")) or squash(get("actual"))):
             continue  # a blank row, or a note written across the first columns
-        refs = {key: sheet_ref(SHEET_TARGETS, r, col) for key, col in keyed}
+        refs = dict(zip(keys, map(sheet_ref, repeat(SHEET_TARGETS), repeat(r), cols)))
         row_ref = f"{SHEET_TARGETS} 第{r + 1}行"
         name = nfkc(raw.get("name")) or None
         what = f"（{name}）" if name else ""
