@@ -358,7 +358,8 @@ def _check_report(reports, found: FoundFile, sub: Submission, loaded: dict[tuple
 def missing_report_findings(loaded: dict[tuple[str, int], Submission], covered: set) -> list[Finding]:
     from pipeline.narratives import reports
 
-    return [reports.missing_report_finding().at(file=sub.found.relative, unit_name=unit, year=year)
+    missing = reports.missing_report_finding()  # the same for every unit: made once
+    return [missing.at(file=sub.found.relative, unit_name=unit, year=year)
             for (unit, year), sub in sorted(loaded.items()) if (unit, year) not in covered]
 
 

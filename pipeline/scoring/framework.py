@@ -13,6 +13,7 @@ so that 95 % is exactly one 5-point step below 100 %.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
@@ -92,7 +93,7 @@ class Framework:
     def formula_indicators(self) -> tuple[IndicatorSpec, ...]:
         return tuple(i for i in self.indicators if i.is_formula)
 
-    @property
+    @functools.cached_property  # asked of every loaded workbook; a framework never changes once loaded
     def needs_previous_year(self) -> bool:
         return any(metrics.METRICS[i.metric].needs_previous_year for i in self.formula_indicators())
 
