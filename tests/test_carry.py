@@ -14,10 +14,12 @@ import pytest
 
 from pipeline.ledger.record import record
 from pipeline.publishing import carry, warehouse
+from pipeline.publishing.summary import published_build_id, summary
 from pipeline.run import cache_file_for, run
 from pipeline.scoring.framework import load_framework
 from pipeline.settings import frameworks_dir
 from tests.builders import REFERENCE_UNIT, County, reference_form, unit_form
+from tests.conftest import run_pipeline
 from tests.test_warehouse import snapshot
 
 FINANCE = "遂溪县财政局"
@@ -239,3 +241,19 @@ def test_the_cross_file_steps_change_what_they_are_meant_to(built):
     run(county.raw, db, progress=False, ledger=ledger)
     assert "report.missing" not in rules_of(db, FINANCE)
     assert any(r.startswith("report.") for r in rules_of(db, FINANCE))
+
+
+def test_a_run_from_the_command_line_ends_with_everything_written(county: County, tmp_path: Path):
+    """The command line ends the process as soon as a run is done (pipeline.__main__.end_at_once):
+    the summary on a pipe, the warehouse and the record of its build in the cache are all there."""
+    county_of_three(county)
+    db = tmp_path / "wh" / "performance.duckdb"
+    done = run_pipeline(county.raw, db)
+    assert done.stdout == summary(db) + "\n"  # all of it, from a block-buffered pipe
+    build_id = published_build_id(db)
+    assert build_id and carry._made_by_this_code(cache_file_for(db), build_id)[0]
+    assert "均未变化" in run_pipeline(county.raw, db).stdout
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 4}, targets=TARGETS))
+    changed = run_pipeline(county.raw, db)
+    assert published_build_id(db) != build_id
+    assert changed.stdout == summary(db) + "\n"
