@@ -54,7 +54,7 @@ class Carried:
     inputs: dict[str, str | None] = field(default_factory=dict)  # this build's: context, ledger
     units: set[tuple[str, int]] = field(default_factory=set)
     review_units: set[tuple[str, int]] = field(default_factory=set)
-    # table → (its carried unit-years, every column of their rows): read once, for the 抽查 sample and the insert
+    # table → (its carried unit-years, every column of their rows): read for the 抽查 sample, kept for the insert
     _read: dict[str, tuple[frozenset, pa.Table]] = field(default_factory=dict, repr=False)
 
     def takes(self, unit_name: str, year: int, file: str, sha256: str) -> bool:
@@ -89,25 +89,28 @@ class Carried:
             return self.review_units
         return self.units if self.same(*CARRIED_TABLES[table]) else set()
 
-    def rows(self, table: str, columns: tuple[str, ...]) -> pa.Table | None:
+    def rows(self, table: str, columns: tuple[str, ...], last: bool = False) -> pa.Table | None:
         """Those columns of the carried unit-years' rows of a carried table, read from the source
         build as Arrow (from one DuckDB file into the other without becoming Python objects);
-        None when none are carried. Only the contract's names of a carried table go into the SQL."""
+        None when none are carried. A table's rows are read once and kept for the next call,
+        until the `last` one. Only the contract's names of a carried table go into the SQL."""
         if table not in CARRIED_TABLES or any(c not in CONTRACT[table].by_name for c in columns):
             raise ValueError(f"{table} 不是沿用的表，或没有这些列：{columns}")
         units = self.units_of(table)
         if not units:
             return None
         wanted = frozenset(units)
-        read = self._read.get(table)
+        read = self._read.pop(table, None)
         if read is None or read[0] != wanted:
             self.con.register("carried_units", unit_frame(units).to_arrow())
             try:
                 every = ", ".join(c.name for c in CONTRACT[table].columns)
-                read = self._read[table] = (wanted, self.con.sql(
-                    f"SELECT {every} FROM {table} SEMI JOIN carried_units USING (unit_name, year)").to_arrow_table())
+                read = (wanted, self.con.sql(f"SELECT {every} FROM {table} "
+                                             "SEMI JOIN carried_units USING (unit_name, year)").to_arrow_table())
             finally:
                 self.con.unregister("carried_units")
+        if not last:
+            self._read[table] = read
         return read[1].select(list(columns))
 
 
