@@ -797,10 +797,9 @@ def run(raw: Path, db: Path, progress: bool = True, use_cache: bool = True,
     cache_file = cache_file_for(db) if use_cache else None
     # rows of unit-years read from the same bytes as in the published build are copied from it
     carried = Carried() if force else what_to_carry(db, cache_file)
-    if not force and carried.build_id == build_fingerprint(raw, files, ledger):
-        release(carried)
-        return None
     try:
+        if not force and carried.build_id == build_fingerprint(raw, files, ledger):
+            return None
         result = process(raw, progress, cache_file, files, ledger, carried)
         publish(result.tables, db, carried)
     finally:

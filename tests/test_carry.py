@@ -253,6 +253,7 @@ def test_a_run_from_the_command_line_ends_with_everything_written(county: County
     build_id = published_build_id(db)
     assert build_id and carry._made_by_this_code(cache_file_for(db), build_id)[0]
     assert "均未变化" in run_pipeline(county.raw, db).stdout
+    assert not list(db.parent.glob(".*carry*"))  # the link to the published build made to read its id is gone
     county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 4}, targets=TARGETS))
     changed = run_pipeline(county.raw, db)
     assert published_build_id(db) != build_id
