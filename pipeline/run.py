@@ -32,7 +32,6 @@ from pipeline.reading.ingest import read_all
 from pipeline.reading.normalise import squash
 from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import ROSTER_FILE, frameworks_dir, ledger_path
-from pipeline.publishing.summary import published_build_id
 from pipeline.publishing.contract import CONTRACT
 from pipeline.publishing.carry import Carried, record_build, release, what_to_carry
 from pipeline.publishing.warehouse import clear_stale, publish
@@ -364,7 +363,8 @@ def _check_report(reports, found: FoundFile, sub: Submission, loaded: dict[tuple
 def missing_report_findings(loaded: dict[tuple[str, int], Submission], covered: set) -> list[Finding]:
     from pipeline.narratives import reports
 
-    return [reports.missing_report_finding().at(file=sub.found.relative, unit_name=unit, year=year)
+    missing = reports.missing_report_finding()  # the same for every unit: made once
+    return [missing.at(file=sub.found.relative, unit_name=unit, year=year)
             for (unit, year), sub in sorted(loaded.items()) if (unit, year) not in covered]
 
 
@@ -834,12 +834,12 @@ def run(raw: Path, db: Path, progress: bool = True, use_cache: bool = True,
         check_ledger(ledger, db)
     ledger = ledger_path() if ledger is None else ledger
     files = find_inputs(raw)
-    if not force and published_build_id(db) == build_fingerprint(raw, files, ledger):
-        return None
     cache_file = cache_file_for(db) if use_cache else None
     # rows of unit-years read from the same bytes as in the published build are copied from it
     carried = Carried() if force else what_to_carry(db, cache_file)
     try:
+        if not force and carried.build_id == build_fingerprint(raw, files, ledger):
+            return None
         result = process(raw, progress, cache_file, files, ledger, carried)
         publish(result.tables, db, carried)
     finally:

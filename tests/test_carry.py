@@ -4,6 +4,7 @@ build's, whatever else changed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
@@ -13,10 +14,12 @@ import pytest
 
 from pipeline.ledger.record import record
 from pipeline.publishing import carry, warehouse
+from pipeline.publishing.summary import published_build_id, summary
 from pipeline.run import cache_file_for, run
 from pipeline.scoring.framework import load_framework
 from pipeline.settings import frameworks_dir
 from tests.builders import REFERENCE_UNIT, County, reference_form, unit_form
+from tests.conftest import run_pipeline
 from tests.test_warehouse import snapshot
 
 FINANCE = "遂溪县财政局"
@@ -166,3 +169,92 @@ def test_indicator_scores_against_a_changed_previous_year_are_made_again(county:
     [(change,)] = {(row[17],) for row in after["indicator_scores"] if row[1] == 2024 and row[16] ==
                    "sangong_budget_change_rate"}
     assert round(change, 6) == round(102_500.0 / 80_000.0 - 1, 6)
+
+
+def finance_report(score: int) -> bytes:
+    """A 自评报告 of the finance bureau stating its total (the workbook says 98)."""
+    return (f"{FINANCE}2024年度部门整体支出绩效自评报告\n\n"
+            f"一、自评结论\n经自评，本单位2024年度部门整体支出绩效自评得分为{score}分，自评等级为优。\n").encode()
+
+
+def rules_of(db: Path, unit: str) -> set[str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {r for (r,) in con.execute("SELECT rule FROM findings WHERE unit_name = ?", [unit]).fetchall()}
+
+
+# Changes whose effect reaches unit-years whose own workbook did not change: each step is
+# built on the warehouse the step before published, and compared with a clean build.
+CROSS_FILE_STEPS = {
+    "a newer duplicate appears, then goes": [
+        lambda c: c.workbook("cz-v2.xlsx", unit_form(FINANCE, scores={"B1": 4},
+                                                     info={"填报日期": dt.date(2025, 8, 1)})),
+        lambda c: (c.raw / "2024" / "cz-v2.xlsx").unlink(),
+    ],
+    "an older duplicate and one of the same date appear, then go": [
+        lambda c: c.workbook("cz-old.xlsx", unit_form(FINANCE, info={"填报日期": dt.date(2025, 7, 1)})),
+        lambda c: c.workbook("cz-same.xlsx", unit_form(FINANCE, scores={"B1": 3})),
+        lambda c: [(c.raw / "2024" / name).unlink() for name in ("cz-old.xlsx", "cz-same.xlsx")],
+    ],
+    "another unit's file copied from the finance bureau's appears, then goes": [
+        lambda c: c.workbook("遂溪县第一中学.xlsx", unit_form(FINANCE, info={"填报日期": dt.date(2025, 8, 1)})),
+        lambda c: (c.raw / "2024" / "遂溪县第一中学.xlsx").unlink(),
+    ],
+    "a report appears, changes and goes": [
+        lambda c: c.file(f"{FINANCE}自评报告.txt", finance_report(90)),
+        lambda c: c.file(f"{FINANCE}自评报告.txt", finance_report(98)),
+        lambda c: (c.raw / "2024" / f"{FINANCE}自评报告.txt").unlink(),
+    ],
+    "a previous year's file appears, then goes": [
+        lambda c: c.workbook("cz-2023.xlsx", unit_form(FINANCE, year=2023), year=2023),
+        lambda c: (c.raw / "2023" / "cz-2023.xlsx").unlink(),
+    ],
+    "the only file of a year goes, then comes back": [
+        lambda c: (c.raw / "2023" / "jy.xlsx").unlink(),
+        lambda c: c.workbook("jy.xlsx", unit_form("遂溪县教育局", year=2023), year=2023),
+    ],
+}
+
+
+@pytest.mark.parametrize("steps", CROSS_FILE_STEPS.values(), ids=CROSS_FILE_STEPS.keys())
+def test_changes_across_files_give_a_clean_build(built, tmp_path: Path, steps):
+    county, db, ledger = built
+    carried_any = False
+    for step in steps:
+        step(county)
+        result = run(county.raw, db, progress=False, ledger=ledger)
+        carried_any |= bool(result.carried.units)
+        assert snapshot(db) == clean_build(county, tmp_path, ledger)
+    assert carried_any  # the steps were built on the published warehouse, not made whole
+
+
+def test_the_cross_file_steps_change_what_they_are_meant_to(built):
+    """The steps above are not vacuous: each changes the findings of a unit whose workbook stays."""
+    county, db, ledger = built
+    before = rules_of(db, FINANCE)
+    county.workbook("cz-old.xlsx", unit_form(FINANCE, info={"填报日期": dt.date(2025, 7, 1)}))
+    run(county.raw, db, progress=False, ledger=ledger)
+    assert "file.superseded" in rules_of(db, FINANCE) - before
+    county.workbook("遂溪县第一中学.xlsx", unit_form(FINANCE, info={"填报日期": dt.date(2025, 8, 1)}))
+    run(county.raw, db, progress=False, ledger=ledger)
+    assert "file.copied" in rules_of(db, FINANCE)
+    county.file(f"{FINANCE}自评报告.txt", finance_report(90))
+    run(county.raw, db, progress=False, ledger=ledger)
+    assert "report.missing" not in rules_of(db, FINANCE)
+    assert any(r.startswith("report.") for r in rules_of(db, FINANCE))
+
+
+def test_a_run_from_the_command_line_ends_with_everything_written(county: County, tmp_path: Path):
+    """The command line ends the process as soon as a run is done (pipeline.__main__.end_at_once):
+    the summary on a pipe, the warehouse and the record of its build in the cache are all there."""
+    county_of_three(county)
+    db = tmp_path / "wh" / "performance.duckdb"
+    done = run_pipeline(county.raw, db)
+    assert done.stdout == summary(db) + "\n"  # all of it, from a block-buffered pipe
+    build_id = published_build_id(db)
+    assert build_id and carry._made_by_this_code(cache_file_for(db), build_id)[0]
+    assert "均未变化" in run_pipeline(county.raw, db).stdout
+    assert not list(db.parent.glob(".*carry*"))  # the link to the published build made to read its id is gone
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 4}, targets=TARGETS))
+    changed = run_pipeline(county.raw, db)
+    assert published_build_id(db) != build_id
+    assert changed.stdout == summary(db) + "\n"

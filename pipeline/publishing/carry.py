@@ -50,11 +50,15 @@ class Carried:
     the build's own frames of CARRIED_TABLES leave them out."""
 
     source: Path | None = None   # a link to the published file as it was when the build began
+    build_id: str | None = None  # the published build's, read from the link (None: no build to read)
+    con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)  # read-only, on source
     previous_files: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
     previous_inputs: dict[str, str | None] = field(default_factory=dict)
     inputs: dict[str, str | None] = field(default_factory=dict)  # this build's: context, ledger
     units: set[tuple[str, int]] = field(default_factory=set)
     review_units: set[tuple[str, int]] = field(default_factory=set)
+    # table → (its carried unit-years, every column of their rows): read for the 抽查 sample, kept for the insert
+    _read: dict[str, tuple[frozenset, pa.Table]] = field(default_factory=dict, repr=False)
 
     def takes(self, unit_name: str, year: int, file: str, sha256: str) -> bool:
         """Whether the unit-year, loaded from this file with these bytes, is carried over (and
@@ -88,19 +92,29 @@ class Carried:
             return self.review_units
         return self.units if self.same(*CARRIED_TABLES[table]) else set()
 
-    def rows(self, table: str, columns: tuple[str, ...]) -> pa.Table | None:
+    def rows(self, table: str, columns: tuple[str, ...], last: bool = False) -> pa.Table | None:
         """Those columns of the carried unit-years' rows of a carried table, read from the source
         build as Arrow (from one DuckDB file into the other without becoming Python objects);
-        None when none are carried. Only the contract's names of a carried table go into the SQL."""
+        None when none are carried. A table's rows are read once and kept for the next call,
+        until the `last` one. Only the contract's names of a carried table go into the SQL."""
         if table not in CARRIED_TABLES or any(c not in CONTRACT[table].by_name for c in columns):
             raise ValueError(f"{table} 不是沿用的表，或没有这些列：{columns}")
         units = self.units_of(table)
         if not units:
             return None
-        with duckdb.connect(str(self.source), read_only=True) as con:
-            con.register("carried_units", unit_frame(units).to_arrow())
-            return con.sql(f"SELECT {', '.join(columns)} FROM {table} "
-                           "SEMI JOIN carried_units USING (unit_name, year)").to_arrow_table()
+        wanted = frozenset(units)
+        read = self._read.pop(table, None)
+        if read is None or read[0] != wanted:
+            self.con.register("carried_units", unit_frame(units).to_arrow())
+            try:
+                every = ", ".join(c.name for c in CONTRACT[table].columns)
+                read = (wanted, self.con.sql(f"SELECT {every} FROM {table} "
+                                             "SEMI JOIN carried_units USING (unit_name, year)").to_arrow_table())
+            finally:
+                self.con.unregister("carried_units")
+        if not last:
+            self._read[table] = read
+        return read[1].select(list(columns))
 
 
 def unit_frame(units: set[tuple[str, int]]) -> pl.DataFrame:
@@ -157,35 +171,46 @@ def source_path(db: Path) -> Path:
 
 
 def what_to_carry(db: Path, cache_file: Path | None) -> Carried:
-    """The published build's loaded files by unit-year, when this code made it; else nothing.
+    """The published build's id and, when this code made it, its loaded files by unit-year.
 
     The published file is linked to first: it is replaced, never written, so the link stays
-    the very build these files were read from even if another run publishes meanwhile."""
-    if cache_file is None or not db.exists():
+    the very build these files were read from even if another run publishes meanwhile. One
+    read-only connection to the link serves the whole build (opening the file is most of the
+    cost of a small read); release() closes it."""
+    if not db.exists():
         return Carried()
     source = source_path(db)
     source.unlink(missing_ok=True)
     try:
         os.link(db, source)
     except OSError:  # a disk without hard links: every row is made again
-        return Carried()
-    build_id = published_build_id(source)
-    same_code, inputs = _made_by_this_code(cache_file, build_id) if build_id else (False, {})
-    if not same_code:
-        release(Carried(source))
-        return Carried()
+        return Carried(build_id=published_build_id(db))
+    carried = Carried(source)
     try:
-        with duckdb.connect(str(source), read_only=True) as con:
-            rows = con.execute("SELECT unit_name, year, file, sha256 FROM ingest_files "
-                               "WHERE kind = 'workbook' AND state = 'loaded'").fetchall()
+        carried.con = duckdb.connect(str(source), read_only=True)
+        row = carried.con.execute("SELECT build_id FROM build_info").fetchone()
+        build_id = row[0] if row else None
+        same_code, inputs = (_made_by_this_code(cache_file, build_id) if cache_file is not None and build_id
+                             else (False, {}))
+        rows = carried.con.execute("SELECT unit_name, year, file, sha256 FROM ingest_files "
+                                   "WHERE kind = 'workbook' AND state = 'loaded'").fetchall() if same_code else []
     except duckdb.Error:
-        release(Carried(source))
+        release(carried)
         return Carried()
-    return Carried(source, {(unit, year): (file, sha) for unit, year, file, sha in rows}, inputs)
+    if not same_code:
+        release(carried)
+        return Carried(build_id=build_id)
+    carried.build_id, carried.previous_inputs = build_id, inputs
+    carried.previous_files = {(unit, year): (file, sha) for unit, year, file, sha in rows}
+    return carried
 
 
 def release(carried: Carried) -> None:
-    """Remove the link to the build rows were carried from."""
+    """Close the connection to the build rows were carried from and remove the link to it."""
+    if carried.con is not None:
+        carried.con.close()
+        carried.con = None
+    carried._read.clear()
     if carried.source is not None:
         for path in (carried.source, carried.source.with_name(carried.source.name + ".wal")):
             path.unlink(missing_ok=True)

@@ -101,7 +101,7 @@ def publish(tables: Mapping[str, pl.DataFrame], db: Path, carried: Carried | Non
             for name in TABLES:
                 frame = tables[name]
                 con.register("incoming", frame.to_arrow())
-                rows = (carried.rows(name, tuple(c.name for c in CONTRACT[name].columns))
+                rows = (carried.rows(name, tuple(c.name for c in CONTRACT[name].columns), last=True)
                         if carried is not None and name in CARRIED_TABLES else None)
                 if rows is not None:
                     con.register("carried_rows", rows)

@@ -101,7 +101,7 @@ class Framework:
     def formula_indicators(self) -> tuple[IndicatorSpec, ...]:
         return tuple(i for i in self.indicators if i.is_formula)
 
-    @functools.cached_property
+    @functools.cached_property  # asked of every loaded workbook; a framework never changes once loaded
     def needs_previous_year(self) -> bool:
         return any(metrics.METRICS[i.metric].needs_previous_year for i in self.formula_indicators())
 
