@@ -271,6 +271,24 @@ def test_clicking_a_unit_in_a_table_opens_its_detail(server, page, sample_wareho
     assert "r13" in detail.content() and "支出决算数" in detail.content()
 
 
+def test_the_landing_pages_static_tables_link_each_unit_to_its_detail(server, page, sample_warehouse):
+    """总览's summaries are plain tables (no grid to load, nothing redrawn after the page looks
+    done); a unit's name in them still opens its 单位详情."""
+    _open(page, server, "", {"year": YEAR}, f"总览 · {YEAR} 年度")
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0
+    lowest = _lowest_execution_unit(sample_warehouse, YEAR)
+    link = page.locator('[data-testid="stTable"] a').filter(has_text=lowest).first
+    assert link.text_content() == lowest
+    assert _query(link.get_attribute("href")) == {"year": str(YEAR), "unit": lowest}
+    with page.context.expect_page(timeout=30_000) as opened:
+        link.click()
+    detail = opened.value
+    detail.get_by_role("heading", name=f"单位详情 · {YEAR} 年度").first.wait_for(timeout=30_000)
+    _rendered(detail)
+    assert _query(detail.url) == {"year": str(YEAR), "unit": lowest}
+    assert lowest in detail.content()
+
+
 def test_deep_links_say_what_is_not_available(server, page, sample_warehouse):
     with duckdb.connect(str(sample_warehouse), read_only=True) as con:
         quarantined, = con.execute("SELECT min(unit_name) FROM ingest_files WHERE year = ? AND state = 'quarantined' "

@@ -59,7 +59,7 @@ def unit_of_link(value):
 
 
 def _frame(app: AppTest, first_header: str, *more_headers: str):
-    for element in app.dataframe:
+    for element in [*app.dataframe, *app.table]:  # an interactive grid or a static table
         frame = element.value
         if list(frame.columns[: 1 + len(more_headers)]) == [first_header, *more_headers]:
             if "单位名称" in frame:

@@ -756,7 +756,7 @@ def test_a_unit_account_sees_its_figures_against_the_county(warehouse, monkeypat
     assert shown["全县排名"] == f"第 {rank} 名"
     assert any(f"共 {count} 个已入库单位" in c.value for c in app.caption)
     assert shown["全县平均复核得分"] == f"{mean:.2f} 分"
-    profile = next(e.value for e in app.dataframe if "全县平均" in e.value.columns)
+    profile = next(e.value for e in app.table if "全县平均" in e.value.columns)
     review = profile[profile["项目"] == "复核得分"].iloc[0]
     assert review["本单位"] == pytest.approx(round(score, 2)) and review["参与单位数"] == count
     assert "全县汇总（1 个已入库单位）" not in " ".join(h.value for h in app.subheader)
