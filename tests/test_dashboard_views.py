@@ -73,6 +73,7 @@ def test_a_link_opens_its_view_and_a_view_the_page_lacks_opens_the_first(app):
     app.switch_page("views/sangong.py").run()
     assert app.button_group(key="sangong_view").value == "历年合计"
     assert "历年合计（当前筛选的单位）" in [h.value for h in app.subheader]
+    assert not app.dataframe and next(t.value for t in app.table if "评价年度" in t.value.columns).shape[0] >= 1
     assert _charts(app) == ["sangong_years"]
     # a province's view in a county's link: the county's first view, not an empty page
     app.query_params["execution_view"] = "最低和最高"
