@@ -345,3 +345,25 @@ def test_a_units_table_downloads_under_its_name_with_the_workbooks_formats(serve
     assert r13[headers.index("金额（元）")].number_format == "#,##0.00"
     notes = dict(workbook["筛选条件"].iter_rows(min_row=2, values_only=True))
     assert notes["单位"] == REFERENCE_UNIT and notes["评价年度"] == str(YEAR)
+
+
+def test_the_bench_counts_a_change_inside_a_canvas_as_the_pages_last(browser):
+    """The table grid's hidden copy of its cells lives inside its <canvas>: the browser bench
+    counts it like any change (the page is not done before it), and tells it apart."""
+    from tests import bench
+
+    context = browser.new_context()
+    try:
+        context.add_init_script(bench.TRACK_MUTATIONS)
+        page = context.new_page()
+        page.goto("data:text/html,<p id='shown'>x</p><canvas id='grid'></canvas>")
+        page.evaluate("""() => new Promise(done => {
+            document.getElementById('shown').textContent = 'drawn';
+            const canvas = document.getElementById('grid');
+            canvas.width = 200;  // the canvas's own size is drawn: a visible change
+            setTimeout(() => { canvas.appendChild(document.createElement('table')); setTimeout(done, 50); }, 300);
+        })""")
+        last, visible = page.evaluate("[window.__lastChange, window.__lastVisible]")
+        assert visible > 0 and last >= visible + 250
+    finally:
+        context.close()
