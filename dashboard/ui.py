@@ -7,7 +7,9 @@ file is built only then, and not handed over if the record cannot be written.
 
 from __future__ import annotations
 
+import functools
 import re
+import urllib.parse
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -120,9 +122,14 @@ def table(frame: pd.DataFrame, *, title: str, key: str, height: int | str = "aut
           page_filters: Sequence[Filter] = (), unit: str | None = None, links: bool = True,
           year: int | None = None, rate_sources: bool = False, find: bool = True,
           row_styles: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
-          when_empty: str | None = None) -> pd.DataFrame:
+          when_empty: str | None = None, static: bool = False) -> pd.DataFrame:
     """Show a table and offer it as .xlsx and CSV; both files come from this same DataFrame.
     With when_empty, a frame without rows is only that line, as good news.
+
+    static=True is for a small table of fixed length (a page's top 10, the lowest N): it is
+    drawn as a plain HTML table (st.table), not the interactive grid, which costs the browser
+    its script on a first visit and keeps changing about 0.3 s after it looks drawn
+    (docs/benchmarks.md). The grid stays for the lists an officer searches and sorts.
 
     A 单位名称 column links to each unit's 单位详情. page_filters are the page's own controls
     (search text, severity…) that narrowed the table; the download names them, as it names
@@ -150,11 +157,14 @@ def table(frame: pd.DataFrame, *, title: str, key: str, height: int | str = "aut
     if RATE_SOURCES_COLUMN in display.columns:
         config[RATE_SOURCES_COLUMN] = st.column_config.LinkColumn(
             RATE_SOURCES_COLUMN, display_text="查看行次与单元格", help="该单位各比率的分子、分母行次和来源单元格")
-    if row_styles is not None and not rows.empty:
-        css = row_styles(rows).reindex(index=display.index, columns=display.columns, fill_value="")
-        display = display.style.apply(lambda _: css, axis=None).format(precision=2, na_rep="")
-    st.dataframe(display, hide_index=True, height=height, column_config=config, key=f"{key}_table",
-                 placeholder="")
+    if static:
+        static_table(display, config)
+    else:
+        if row_styles is not None and not rows.empty:
+            css = row_styles(rows).reindex(index=display.index, columns=display.columns, fill_value="")
+            display = display.style.apply(lambda _: css, axis=None).format(precision=2, na_rep="")
+        st.dataframe(display, hide_index=True, height=height, column_config=config, key=f"{key}_table",
+                     placeholder="")
     narrowed = any(value for _, value in page_filters) or filters.current().narrowed
     stem = download_stem(title, year, unit=unit, narrowed=narrowed)
     notes = export_notes(title, page_filters, unit)
@@ -167,6 +177,57 @@ def table(frame: pd.DataFrame, *, title: str, key: str, height: int | str = "aut
                             key=f"{key}_csv", table=title, rows=len(shown), container=buttons,
                             page_filters=page_filters)
     return shown
+
+
+# st.table reads every cell as Markdown: text is escaped (a unit named "A*B" stays so) and a
+# link's address has the characters that would end it encoded.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_LINK_UNSAFE = re.compile(r"[()<>\[\]\\ ]")
+
+
+def _markdown_text(text: str) -> str:
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
+
+def _markdown_link(text: str, address: str) -> str:
+    safe = _LINK_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), address)
+    return f"[{_markdown_text(text)}]({safe})"
+
+
+def _static_cell(value, column) -> str:
+    """One cell as the grid would show it under its column config, in Markdown."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    kind = getattr(column, "get", lambda *_: None)("type_config") or {}
+    if kind.get("type") == "link":
+        shown = kind.get("display_text") or value
+        found = re.search(shown, value) if shown == _UNIT_IN_LINK else None
+        text = urllib.parse.unquote(found.group(1)) if found else shown
+        return _markdown_link(text, value)
+    number = kind.get("format") if kind.get("type") == "number" else None
+    if number == "accounting":
+        return _markdown_text(f"{value:,.2f}")
+    if number:
+        return _markdown_text(number % value)
+    return _markdown_text(str(value))
+
+
+def static_table(frame: pd.DataFrame, config: dict | None = None) -> None:
+    """A small table of fixed length as plain HTML (st.table), its cells formatted as the grid
+    would format them (config: as for st.dataframe; by default from the headers and types)."""
+    st.table(static_cells(frame, _column_config(frame, linked=False) if config is None else config),
+             hide_index=True)
+
+
+def static_cells(frame: pd.DataFrame, config: dict):
+    """The frame (its values kept) styled to show each cell as Markdown formatted as the grid
+    formats it under config (thousands separators for amounts, two decimals for rates and
+    scores, links for units), numbers aligned right as in the grid."""
+    styled = frame.style.format({header: functools.partial(_static_cell, column=config.get(header))
+                                 for header in frame.columns})
+    numbers = [header for header in frame.columns
+               if (config.get(header) or {}).get("type_config", {}).get("type") == "number"]
+    return styled.set_properties(subset=numbers, **{"text-align": "right"}) if numbers else styled
 
 
 DEFAULT_ORDER = "（表格原有顺序）"

@@ -271,6 +271,24 @@ def test_clicking_a_unit_in_a_table_opens_its_detail(server, page, sample_wareho
     assert "r13" in detail.content() and "支出决算数" in detail.content()
 
 
+def test_the_landing_pages_static_tables_link_each_unit_to_its_detail(server, page, sample_warehouse):
+    """总览's summaries are plain tables (no grid to load, nothing redrawn after the page looks
+    done); a unit's name in them still opens its 单位详情."""
+    _open(page, server, "", {"year": YEAR}, f"总览 · {YEAR} 年度")
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0
+    lowest = _lowest_execution_unit(sample_warehouse, YEAR)
+    link = page.locator('[data-testid="stTable"] a').filter(has_text=lowest).first
+    assert link.text_content() == lowest
+    assert _query(link.get_attribute("href")) == {"year": str(YEAR), "unit": lowest}
+    with page.context.expect_page(timeout=30_000) as opened:
+        link.click()
+    detail = opened.value
+    detail.get_by_role("heading", name=f"单位详情 · {YEAR} 年度").first.wait_for(timeout=30_000)
+    _rendered(detail)
+    assert _query(detail.url) == {"year": str(YEAR), "unit": lowest}
+    assert lowest in detail.content()
+
+
 def test_deep_links_say_what_is_not_available(server, page, sample_warehouse):
     with duckdb.connect(str(sample_warehouse), read_only=True) as con:
         quarantined, = con.execute("SELECT min(unit_name) FROM ingest_files WHERE year = ? AND state = 'quarantined' "
@@ -327,3 +345,25 @@ def test_a_units_table_downloads_under_its_name_with_the_workbooks_formats(serve
     assert r13[headers.index("金额（元）")].number_format == "#,##0.00"
     notes = dict(workbook["筛选条件"].iter_rows(min_row=2, values_only=True))
     assert notes["单位"] == REFERENCE_UNIT and notes["评价年度"] == str(YEAR)
+
+
+def test_the_bench_counts_a_change_inside_a_canvas_as_the_pages_last(browser):
+    """The table grid's hidden copy of its cells lives inside its <canvas>: the browser bench
+    counts it like any change (the page is not done before it), and tells it apart."""
+    from tests import bench
+
+    context = browser.new_context()
+    try:
+        context.add_init_script(bench.TRACK_MUTATIONS)
+        page = context.new_page()
+        page.goto("data:text/html,<p id='shown'>x</p><canvas id='grid'></canvas>")
+        page.evaluate("""() => new Promise(done => {
+            document.getElementById('shown').textContent = 'drawn';
+            const canvas = document.getElementById('grid');
+            canvas.width = 200;  // the canvas's own size is drawn: a visible change
+            setTimeout(() => { canvas.appendChild(document.createElement('table')); setTimeout(done, 50); }, 300);
+        })""")
+        last, visible = page.evaluate("[window.__lastChange, window.__lastVisible]")
+        assert visible > 0 and last >= visible + 250
+    finally:
+        context.close()

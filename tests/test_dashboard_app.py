@@ -59,7 +59,7 @@ def unit_of_link(value):
 
 
 def _frame(app: AppTest, first_header: str, *more_headers: str):
-    for element in app.dataframe:
+    for element in [*app.dataframe, *app.table]:  # an interactive grid or a static table
         frame = element.value
         if list(frame.columns[: 1 + len(more_headers)]) == [first_header, *more_headers]:
             if "单位名称" in frame:
@@ -154,6 +154,9 @@ def test_unit_detail_shows_every_figure_with_its_source_cell(app, sample_warehou
     assert app.selectbox(key="unit_choice").value == REFERENCE_UNIT
     assert app.query_params["unit"] == REFERENCE_UNIT
     lines = _frame(app, "行次", "项目")
+    # the unit's fixed tables are static; only a findings list (to search and sort) keeps the grid
+    assert any(list(t.value.columns[:2]) == ["行次", "项目"] for t in app.table)
+    assert all("问题类型" in d.value.columns for d in app.dataframe)
     expected = _fetch(sample_warehouse, "SELECT line, source_cell FROM data_lines WHERE unit_name = ? AND year = ? "
                                         "ORDER BY line", REFERENCE_UNIT, YEAR)
     assert list(zip(lines["行次"].astype(int), lines["来源单元格"])) == [(int(a), b) for a, b in expected]

@@ -502,10 +502,10 @@ def test_with_login_required_nothing_shows_before_signing_in(login_app):
     app.run()
     assert not app.exception
     assert [t.label for t in app.text_input] == ["用户名", "密码"]
-    assert not app.dataframe and not app.metric and not app.sidebar.selectbox
+    assert not app.dataframe and not app.table and not app.metric and not app.sidebar.selectbox
     _sign_in(app, "wang", "wrong password")
     assert any("不正确" in e.value for e in app.error)
-    assert not app.dataframe
+    assert not app.dataframe and not app.table
     (failure,) = auth.read_audit()
     assert (failure["event"], failure["user"]) == ("login_failed", "wang")
 
@@ -537,13 +537,13 @@ def test_removing_an_account_ends_its_session(login_app, users_file):
     app = login_app
     app.run()
     _sign_in(app, "wang", UNIT_PASSWORD)
-    assert app.dataframe
+    assert app.table  # the unit's figures beside the county's
     accounts = auth.read_users(users_file)
     del accounts["wang"]
     auth.write_users(users_file, accounts)
     app.run()
     assert [t.label for t in app.text_input] == ["用户名", "密码"]
-    assert not app.dataframe
+    assert not app.dataframe and not app.table
 
 
 def test_header_mode_without_the_header_shows_nothing(warehouse, users_file, monkeypatch):
@@ -553,7 +553,7 @@ def test_header_mode_without_the_header_shows_nothing(warehouse, users_file, mon
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     assert not app.exception
     assert any("无法确认您的身份" in e.value for e in app.error)
-    assert not app.dataframe and not app.metric
+    assert not app.dataframe and not app.table and not app.metric
 
 
 def test_a_missing_users_file_shows_nothing(warehouse, tmp_path, monkeypatch):
@@ -562,7 +562,7 @@ def test_a_missing_users_file_shows_nothing(warehouse, tmp_path, monkeypatch):
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     assert not app.exception
     assert any("用户文件不存在" in e.value for e in app.error)
-    assert not app.dataframe and not app.text_input
+    assert not app.dataframe and not app.table and not app.text_input
 
 
 # --- in a real browser --------------------------------------------------------------------
@@ -776,7 +776,7 @@ def test_a_unit_account_sees_its_figures_against_the_county(warehouse, monkeypat
     assert shown["全县排名"] == f"第 {rank} 名"
     assert any(f"共 {count} 个已入库单位" in c.value for c in app.caption)
     assert shown["全县平均复核得分"] == f"{mean:.2f} 分"
-    profile = next(e.value for e in app.dataframe if "全县平均" in e.value.columns)
+    profile = next(e.value for e in app.table if "全县平均" in e.value.columns)
     review = profile[profile["项目"] == "复核得分"].iloc[0]
     assert review["本单位"] == pytest.approx(round(score, 2)) and review["参与单位数"] == count
     assert "全县汇总（1 个已入库单位）" not in " ".join(h.value for h in app.subheader)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipeline import settings
 from presentation import aggregates
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
@@ -72,6 +73,7 @@ def test_a_link_opens_its_view_and_a_view_the_page_lacks_opens_the_first(app):
     app.switch_page("views/sangong.py").run()
     assert app.button_group(key="sangong_view").value == "历年合计"
     assert "历年合计（当前筛选的单位）" in [h.value for h in app.subheader]
+    assert not app.dataframe and next(t.value for t in app.table if "评价年度" in t.value.columns).shape[0] >= 1
     assert _charts(app) == ["sangong_years"]
     # a province's view in a county's link: the county's first view, not an empty page
     app.query_params["execution_view"] = "最低和最高"
@@ -100,7 +102,9 @@ def test_the_landing_page_counts_the_grades_without_a_chart(app, sample_warehous
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     assert _charts(app) == []  # a first visit loads no plotly
-    grades = next(d.value for d in app.dataframe if list(d.value.columns) == ["等级", "自评等级单位数", "复核等级单位数"])
+    # nor the table grid: its summaries are static tables (docs/benchmarks.md)
+    assert not app.dataframe
+    grades = next(d.value for d in app.table if list(d.value.columns) == ["等级", "自评等级单位数", "复核等级单位数"])
     with duckdb.connect(str(sample_warehouse), read_only=True) as con:
         expected = dict(con.execute("SELECT review_grade, count(*) FROM unit_scores WHERE year = ? GROUP BY 1",
                                     [YEAR]).fetchall())
@@ -138,3 +142,32 @@ def test_an_empty_list_is_one_line_of_good_news_not_an_empty_table(app):
     app.query_params["year"] = str(YEAR)  # 2024 has units to send back: the same view is a table
     app.run()
     assert len(app.dataframe) == 1 and "没有需要退回修改的单位。" not in [s.value for s in app.success]
+
+
+def test_a_static_table_shows_cells_as_the_grid_formats_them_and_text_literally():
+    import pandas as pd
+
+    from dashboard import ui
+
+    name = "A*(B)_局 [甲]"
+    frame = pd.DataFrame({"单位名称": [ui.unit_link(name, YEAR)], "预算数（万元）": [12345.678],
+                          "支出率（%）": [86.4712], "单位数": [3], "说明": ["$1 :red[x]"]})
+    config = ui._column_config(frame, linked=True)
+    html = ui.static_cells(frame, config).to_html()
+    # Markdown: the name is escaped text, the address has the characters that would end the link encoded
+    assert r"[A\*\(B\)\_局 \[甲\]](unit?year=2024&unit=A*%28B%29_局%20%5B甲%5D)" in html
+    assert r"12\,345\.68" in html and r"86\.47" in html and ">3<" in html
+    assert r"\$1 \:red\[x\]" in html  # no LaTeX, no colour directive
+    assert "text-align: right" in html
+    # the values themselves are kept (AppTest and downloads read them)
+    assert ui.static_cells(frame, config).data.equals(frame)
+
+
+def test_the_execution_pages_lowest_units_are_a_static_table_with_downloads(app):
+    app.run()
+    app.switch_page("views/execution.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.dataframe  # no table grid: the lowest N are a fixed, short list
+    lowest = next(t.value for t in app.table if "A3自评满分" in t.value.columns)
+    assert len(lowest) == settings.EXTREMES_DEFAULT
+    assert [b.label for b in app.get("download_button")] == ["下载 Excel", "下载 CSV"]

@@ -53,7 +53,8 @@ if view == LOWEST:
     claimed = int((lowest[f"{code}自评满分"] == "是").sum())
     st.subheader(f"支出率最低的 {int(count)} 个单位：是否自评满分")
     st.caption(f"其中 {claimed} 个单位的 {code} 自评为满分，复核按实际支出率计分。")
-    ui.table(lowest, title="支出率最低的单位", key="lowest", page_filters=[("支出率最低的单位数", str(int(count)))])
+    ui.table(lowest, title="支出率最低的单位", key="lowest", page_filters=[("支出率最低的单位数", str(int(count)))],
+             static=True)
 elif levels.is_comparison(view):
     levels.compare(scores, chosen, value=aggregates.label("execution_rate") + tables.PCT,
                    title="预算资金支出率", axis_title="预算资金支出率（%，支出之和 ÷ 预算之和）",

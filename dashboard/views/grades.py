@@ -72,4 +72,4 @@ else:
         with left:
             ui.figure(levels.cached(figures.grade_flows, changes), key="grades_flows")
         with right:
-            ui.table(levels.cached(tables.grade_flow_table, changes), title="等级流向", key="grade_flows")
+            ui.table(levels.cached(tables.grade_flow_table, changes), title="等级流向", key="grade_flows", static=True)

@@ -39,7 +39,7 @@ def own_unit_view(unit: str) -> None:
                       delta=None if pd.isna(row["review_score"]) else
                       f"{row['review_score'] - profile['review_score']['mean']:+.2f} 分（本单位相对全县平均）",
                       delta_color="off")
-    st.dataframe(tables.own_against_county_table(row, profile), hide_index=True)
+    ui.static_table(tables.own_against_county_table(row, profile))
     if row["must_resubmit"]:
         st.error(f"本单位的报送有 {row['errors']} 个须改正的错误，需修改后重新报送；详见“单位详情”的问题清单。")
     county_grades = [g for g, n in profile["grades"].items() for _ in range(n)]
@@ -126,7 +126,7 @@ with left:
     # The landing page draws no chart: a first visit need not load Plotly (docs/benchmarks.md);
     # the chart of these counts is one click away.
     st.subheader("等级分布：自评与复核")
-    st.dataframe(levels.cached(tables.grade_distribution, scores), hide_index=True)
+    ui.static_table(levels.cached(tables.grade_distribution, scores))
     st.page_link("views/grades.py", label="到“等级与得分”查看等级分布图", icon=":material/bar_chart:",
                  query_params={"year": chosen.year, "grades_view": "等级分布"})
 with right:
@@ -135,12 +135,13 @@ with right:
     if changes.empty:
         ui.empty(f"{chosen.year - 1} 年没有可比数据。")
     else:
-        ui.table(levels.cached(tables.changes_table, changes, limit=10), title="复核得分变化最大的单位", key="overview_changes")
+        ui.table(levels.cached(tables.changes_table, changes, limit=10), title="复核得分变化最大的单位", key="overview_changes",
+                 static=True)
 
 execution_code = scoring_note(chosen.year, "execution_rate")[0] or "A3"
 st.subheader(f"支出率最低的 5 个单位：{execution_code} 是否自评满分")
 lowest = levels.cached(tables.lowest_execution_table, scores,
                        derived.read(data.indicator_scores, chosen.year, execution_code), 5, execution_code)
-ui.table(lowest, title="支出率最低的5个单位", key="overview_lowest")
+ui.table(lowest, title="支出率最低的5个单位", key="overview_lowest", static=True)
 st.page_link("views/execution.py", label="到“预算执行”查看全部单位", icon=":material/arrow_forward:",
              query_params={"year": chosen.year, "execution_view": "各单位"})

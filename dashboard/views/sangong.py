@@ -65,4 +65,5 @@ else:
         ui.figure(levels.cached(figures.sangong_totals_by_year, history), key="sangong_years", toolbar=False)
     with right:
         st.subheader("历年合计（当前筛选的单位）")
-        ui.table(levels.cached(tables.county_totals_by_year, history), title="历年合计", key="sangong_history")
+        ui.table(levels.cached(tables.county_totals_by_year, history), title="历年合计", key="sangong_history",
+                 static=True)

@@ -103,21 +103,24 @@ if not info.empty:
 lines = data.data_lines(unit, chosen.year)
 tab_lines, tab_rates, tab_scores, tab_targets, tab_findings, tab_trend = st.tabs(TABS, key=TAB_KEY, bind="query-params")
 with tab_lines:
-    ui.table(tables.data_lines_table(lines), title="数据表", key="unit_lines", unit=unit)
+    # the form's lines, its report's figures, a rate's lines, the scores and the years: fixed and
+    # short, static tables; the findings, a list to search, keep the grid
+    ui.table(tables.data_lines_table(lines), title="数据表", key="unit_lines", unit=unit, static=True)
     report = data.report_figures(unit, chosen.year)
     if not report.empty:
         st.markdown("**自评报告中的数字**")
-        ui.table(tables.report_figures_table(report), title="自评报告数字", key="unit_report", unit=unit)
+        ui.table(tables.report_figures_table(report), title="自评报告数字", key="unit_report", unit=unit,
+                 static=True)
 with tab_rates:
     st.caption("每个比率 = 分子行次 ÷ 分母行次；行次、金额和来源单元格取自该单位的数据表。")
     for column in RATES:
         label, wanted = metrics.METRICS[column].label, rate_lines(column)
         st.markdown(f"**{label}：{ui.percent(row[column])}**　{metrics.METRICS[column].definition}")
         ui.table(tables.data_lines_table(lines[lines["line"].isin(wanted)]), title=f"{label}的来源",
-                 key=f"unit_rate_{column}", unit=unit)
+                 key=f"unit_rate_{column}", unit=unit, static=True)
 with tab_scores:
     ui.table(tables.indicator_table(data.unit_indicator_scores(unit, chosen.year)), title="指标得分",
-             key="unit_scores", unit=unit)
+             key="unit_scores", unit=unit, static=True)
 with tab_targets:
     unit_targets = data.unit_targets(unit, chosen.year)
     if unit_targets.empty:
@@ -126,7 +129,7 @@ with tab_targets:
         completion = target_views.unit_completion(unit_targets.assign(unit_type=row["unit_type"])).iloc[0]
         st.caption(f"加权完成度 {ui.percent(completion['completion'])}；{int(completion['missed'])} 个目标未完全完成，"
                    f"其中 {int(completion['missed_without_reason'])} 个未说明原因。")
-        ui.table(target_views.unit_targets_table(unit_targets), title="绩效目标", key="unit_targets")
+        ui.table(target_views.unit_targets_table(unit_targets), title="绩效目标", key="unit_targets", static=True)
 with tab_findings:
     unit_findings = data.unit_findings(unit, chosen.year)
     history = is_history(unit_findings)
@@ -145,4 +148,4 @@ with tab_findings:
 with tab_trend:
     history_scores = data.unit_history(unit)
     ui.figure(figures.unit_trend(history_scores), key="unit_trend")
-    ui.table(tables.unit_trend_table(history_scores), title="历年趋势", key="unit_history", unit=unit)
+    ui.table(tables.unit_trend_table(history_scores), title="历年趋势", key="unit_history", unit=unit, static=True)
