@@ -88,11 +88,24 @@ MAX_CELL_CHARS = 2_000
 SHOWN_VALUE_CHARS = 200
 
 
+# Reading workbooks in several processes (docs/benchmarks.md, 并行读取): from this many files
+# to read on, the main process shares them with read_workers() - 1 worker processes. Below
+# it a worker's start (about 0.2 s of CPU) costs more than it saves.
+PARALLEL_READ_THRESHOLD = 400
+
+
 def read_workers() -> int:
-    """Worker processes that read workbooks (PERF_READ_WORKERS), 1 unless set. On the shared
-    2-core machine of docs/benchmarks.md two workers read at best 1.2–1.3 × as fast as one
-    process, and slower while other work runs: not worth it there."""
+    """Processes that read workbooks, the main one included: PERF_READ_WORKERS when set (1 reads
+    everything in the main process), else one per core this process may run on, but one alone
+    while the machine is busy already (1-minute load average at least the core count): other
+    processes then hold the cores, and sharing the files would only add its own cost."""
     try:
-        return max(1, int(os.environ.get("PERF_READ_WORKERS", "1")))
-    except ValueError:
-        return 1
+        return max(1, int(os.environ["PERF_READ_WORKERS"]))
+    except (KeyError, ValueError):
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0] >= cores
+    except (AttributeError, OSError):  # no load average (Windows)
+        busy = False
+    return 1 if busy else max(1, cores)
