@@ -349,9 +349,14 @@ def _worker_command(folder: Path) -> tuple[list[str], dict[str, str]]:
 
 
 class _Worker:
-    def __init__(self, proc: subprocess.Popen):
-        self.proc = proc
+    def __init__(self, proc: subprocess.Popen, folder: str):
+        self.proc, self.folder = proc, folder
         self.batches: collections.deque[range] = collections.deque()  # given, not yet collected
+
+    def written(self) -> str | None:
+        """The file of its oldest batch once the worker has written it."""
+        name = os.path.join(self.folder, f"{self.batches[0].start}.txt")
+        return name if os.path.exists(name) else None
 
     def give(self, batch: range) -> None:
         self.batches.append(batch)
@@ -389,15 +394,16 @@ def _parse_shared(paths: Sequence[str], workers: int, on_done: Callable[[], None
         # smaller batches as the list runs out, so that all finish at about the same time
         take(min(_BATCH_MAX, max(_BATCH_MIN, (len(paths) - taken) // (2 * (workers + 1)))), worker)
 
-    def collect() -> bool:
-        """Take in every batch a worker has finished; whether there was one."""
+    def collect(check_alive: bool) -> bool:
+        """Take in every batch a worker has finished; whether there was one. A worker that
+        has ended without writing its batch is an error (looked for when `check_alive`)."""
         found = False
         for worker in crew:
             while worker.batches:
                 batch = worker.batches[0]
-                entries = folder / f"{batch.start}.txt"
-                if not entries.exists():
-                    if worker.proc.poll() is not None and not entries.exists():
+                entries = worker.written()
+                if entries is None:
+                    if check_alive and worker.proc.poll() is not None and worker.written() is None:
                         raise ReadingFailed(
                             f"读取工作簿的工作进程异常退出（退出码 {worker.proc.returncode}），"
                             f"它正在读取的 {len(batch)} 份文件（自 {paths[batch.start]} 起）没有读完；"
@@ -406,8 +412,9 @@ def _parse_shared(paths: Sequence[str], workers: int, on_done: Callable[[], None
                 worker.batches.popleft()
                 if taken < len(paths):
                     give_next(worker)
-                lines = entries.read_text(encoding="utf-8").split("\n")
-                entries.unlink()
+                with open(entries, encoding="utf-8") as file:
+                    lines = file.read().split("\n")
+                os.unlink(entries)
                 if len(lines) != len(batch):
                     raise ReadingFailed(f"读取工作簿的工作进程交回的结果不全（{len(lines)} 份，应为 {len(batch)} 份）")
                 for i, text in zip(batch, lines):
@@ -421,7 +428,7 @@ def _parse_shared(paths: Sequence[str], workers: int, on_done: Callable[[], None
         command, env = _worker_command(folder)
         for _ in range(workers):
             crew.append(_Worker(subprocess.Popen(command, env=env, stdin=subprocess.PIPE,
-                                                 stdout=subprocess.DEVNULL)))
+                                                 stdout=subprocess.DEVNULL), str(folder)))
         for worker in crew:
             if taken < len(paths):
                 give_next(worker)
@@ -432,9 +439,9 @@ def _parse_shared(paths: Sequence[str], workers: int, on_done: Callable[[], None
             i, = take(1)
             results[i] = parse_file(paths[i])
             on_done()
-            collect()
+            collect(check_alive=i % 32 == 0)  # a few µs a look: whether they still run, now and then
         while any(worker.batches for worker in crew):
-            if not collect():
+            if not collect(check_alive=True):
                 time.sleep(0.001)
         return results
     finally:
