@@ -205,6 +205,9 @@ def test_parallel_and_serial_runs_publish_the_same_warehouse(county: County, tmp
     county.workbook("twice-b.xlsx", form)  # byte-identical: read once, a finding each
     county.workbook("old.xls", unit_form("遂溪县农业农村局"), xls=True)
     county.file("empty.xlsx", b"")
+    county.workbook("gbk.xlsx", unit_form("遂溪县水务局"))
+    folder = os.fsencode(county.raw / "2024")  # a name in GBK bytes, as a zip from Chinese Windows leaves it
+    os.rename(os.path.join(folder, b"gbk.xlsx"), os.path.join(folder, "遂溪县水务局.xlsx".encode("gbk")))
     for i in range(12):
         year = 2023 + i % 2
         county.workbook(f"u{i:02}.xlsx", unit_form(f"遂溪县测试单位{i}", year=year, grade="良" if i % 3 else "优",
@@ -225,7 +228,8 @@ def test_parallel_and_serial_runs_publish_the_same_warehouse(county: County, tmp
     tables = snapshot(serial)
     assert tables == snapshot(parallel)
     rules = {(row[0], row[5]) for row in tables["findings"]}
-    assert {("2024/bad.xlsx", "file.unreadable"), ("2024/twice-b.xlsx", "scores.above_max")} <= rules
+    assert {("2024/bad.xlsx", "file.unreadable"), ("2024/twice-b.xlsx", "scores.above_max"),
+            ("2024/遂溪县水务局.xlsx", "targets.sheet_missing")} <= rules
 
 
 def test_shared_reading_gives_every_result_in_order(county: County, tmp_path: Path, monkeypatch, shared_reading):

@@ -424,7 +424,8 @@ def _parse_shared(paths: Sequence[str], workers: int, on_done: Callable[[], None
         return found
 
     try:
-        (folder / "paths.json").write_text(json.dumps(list(paths), ensure_ascii=False), encoding="utf-8")
+        # \u escapes keep a name in GBK bytes (a lone surrogate here) as it is
+        (folder / "paths.json").write_text(json.dumps(list(paths)), encoding="ascii")
         command, env = _worker_command(folder)
         for _ in range(workers):
             crew.append(_Worker(subprocess.Popen(command, env=env, stdin=subprocess.PIPE,
@@ -458,7 +459,7 @@ def serve_worker(folder: Path) -> None:
     those paths and writes their cache entries, one a line, as folder/<start>.txt."""
     # Ctrl-C reaches the whole process group: the main process ends the workers itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    paths = json.loads((folder / "paths.json").read_text(encoding="utf-8"))
+    paths = json.loads((folder / "paths.json").read_text(encoding="ascii"))
     for line in sys.stdin:
         start, stop = map(int, line.split())
         # json.dumps writes a line break inside a text as \n: an entry is one line
