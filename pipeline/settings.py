@@ -89,20 +89,28 @@ SHOWN_VALUE_CHARS = 200
 
 
 # Reading workbooks in several processes (docs/benchmarks.md, 并行读取): from this many files
-# to read on, the main process shares them with read_workers() - 1 worker processes. Below
-# it a worker's start (about 0.2 s of CPU) costs more than it saves.
+# to read on, the main process shares them with read_workers() - 1 worker processes. Below it
+# a worker's start (about 0.1 s of CPU; its first batch is back after about 0.2 s) costs more
+# than it saves.
 PARALLEL_READ_THRESHOLD = 400
+# What PERF_READ_WORKERS means when it is not set: "auto" (one process per core while the
+# machine is idle) once shared reading is measured at 1.6 × or more on an idle 2-core machine;
+# so far the shared machine was never idle while it was measured (docs/benchmarks.md).
+READ_WORKERS_DEFAULT = "1"
 
 
 def read_workers() -> int:
-    """Processes that read workbooks, the main one included: PERF_READ_WORKERS when set (1 reads
-    everything in the main process), else one per core this process may run on, but one alone
-    while the machine is busy already (1-minute load average at least the core count): other
-    processes then hold the cores, and sharing the files would only add its own cost."""
-    try:
-        return max(1, int(os.environ["PERF_READ_WORKERS"]))
-    except (KeyError, ValueError):
-        pass
+    """Processes that read workbooks, the main one included: PERF_READ_WORKERS (else
+    READ_WORKERS_DEFAULT), a number (1 reads everything in the main process) or "auto": one
+    per core this process may run on, but one alone while the machine is busy already
+    (1-minute load average at least the core count), when other processes hold the cores and
+    sharing the files would only add its own cost."""
+    setting = os.environ.get("PERF_READ_WORKERS", READ_WORKERS_DEFAULT).strip()
+    if setting != "auto":
+        try:
+            return max(1, int(setting))
+        except ValueError:
+            return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     try:
         busy = os.getloadavg()[0] >= cores

@@ -741,7 +741,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = [goal for bench in ([] if args.no_extra else EXTRA_BENCHES) for goal in bench(db, args.units)]
 
     from pipeline.settings import PARALLEL_READ_THRESHOLD as PARALLEL_THRESHOLD
-    from pipeline.settings import read_workers
+    from pipeline.settings import READ_WORKERS_DEFAULT, read_workers
 
     cores = os.cpu_count() or 1
     cpu = CPU_SECONDS
@@ -787,7 +787,8 @@ def main(argv: list[str] | None = None) -> int:
         f"| 每份工作簿 CPU：calamine 裸读三张表 / 读取+整理+解析 | {costs['calamine']:.2f} ms / {costs['pipeline']:.2f} ms |",
         f"| 读取 {reading['files']} 份：单进程 / {cores} 个进程分读（主进程和 {cores - 1} 个工作进程） | "
         f"{reading['serial']:.2f} s / {reading['parallel']:.2f} s（CPU {reading['serial_cpu']:.2f} s / "
-        f"{reading['parallel_cpu']:.2f} s；运行时自 {PARALLEL_THRESHOLD} 份起由 {read_workers()} 个进程分读） |",
+        f"{reading['parallel_cpu']:.2f} s；运行时 PERF_READ_WORKERS={os.environ.get('PERF_READ_WORKERS', READ_WORKERS_DEFAULT)}，"
+        f"即 {read_workers()} 个进程，多于 1 个时自 {PARALLEL_THRESHOLD} 份起分读） |",
         f"| 导入运行路径（python -m pipeline run 的模块，扣除解释器启动） | {imports:.2f} s |",
         "",
         "| 目标 | 是否达到 | 实测 |",

@@ -24,6 +24,7 @@ import pytest
 from pipeline import run as pipeline_run
 from pipeline.reading import ingest
 from pipeline.run import cache_file_for, process, run
+from pipeline.settings import read_workers
 from tests.builders import County, reference_form, unit_form
 from tests.conftest import ROOT, run_pipeline
 from tests.test_warehouse import snapshot
@@ -256,6 +257,14 @@ def test_shared_reading_gives_every_result_in_order(county: County, tmp_path: Pa
     assert [ingest.encode(r) for r in shared] == [ingest.encode(ingest.parse_file(p)) for p in paths]
     assert [texts[i] for i in (0, 1, 3, 4)] == [ingest.encode(shared[i]) for i in (0, 1, 3, 4)]
     assert list(scratch.iterdir()) == []
+
+
+def test_read_workers_setting(monkeypatch):
+    for setting, processes in (("3", 3), ("1", 1), ("0", 1), ("many", 1)):
+        monkeypatch.setenv("PERF_READ_WORKERS", setting)
+        assert read_workers() == processes, setting
+    monkeypatch.setenv("PERF_READ_WORKERS", "auto")  # one a core, or one alone on a busy machine
+    assert read_workers() in {1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()}
 
 
 def worker_processes() -> list[int]:
