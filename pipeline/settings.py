@@ -93,10 +93,10 @@ SHOWN_VALUE_CHARS = 200
 # a worker's start (about 0.1 s of CPU; its first batch is back after about 0.2 s) costs more
 # than it saves.
 PARALLEL_READ_THRESHOLD = 400
-# What PERF_READ_WORKERS means when it is not set: "auto" (one process per core while the
-# machine is idle) once shared reading is measured at 1.6 × or more on an idle 2-core machine;
-# so far the shared machine was never idle while it was measured (docs/benchmarks.md).
-READ_WORKERS_DEFAULT = "1"
+# What PERF_READ_WORKERS means when it is not set. On an idle 2-core machine shared reading
+# is 1.7–1.8 × as fast as one process for 2000–10000 files; on a busy one it is no faster and
+# costs about a fifth more CPU, hence "auto" (docs/benchmarks.md).
+READ_WORKERS_DEFAULT = "auto"
 
 
 def read_workers() -> int:

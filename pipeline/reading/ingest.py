@@ -18,11 +18,11 @@ pytest).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
 import functools
-import collections
 import hashlib
 import importlib
 import json
