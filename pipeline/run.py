@@ -28,7 +28,7 @@ from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, finding, 
 from pipeline.scoring.framework import Framework, FrameworkError, available_years, load_framework
 from pipeline.checking.cache import CheckCache, CheckOutcome, context_fingerprint, entry_key
 from pipeline.publishing.fingerprint import build_fingerprint
-from pipeline.reading.ingest import read_all
+from pipeline.reading.ingest import ReadingFailed, read_all
 from pipeline.reading.normalise import squash
 from pipeline.reading.parse import ParsedWorkbook
 from pipeline.settings import ROSTER_FILE, frameworks_dir, ledger_path
@@ -738,7 +738,10 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
     workbooks = [f for f in files if f.kind == "workbook" and not f.is_lock_file and f.folder_year is not None]
     bar = Progress(len(workbooks), progress)
     # read, parsed and validated; from the cache when the same bytes were read before
-    parsed_by_sha = read_all([(f.sha256, f.path) for f in workbooks], cache_file, bar.step)
+    try:
+        parsed_by_sha = read_all([(f.sha256, f.path) for f in workbooks], cache_file, bar.step)
+    except ReadingFailed as exc:  # a worker process was killed (out of memory …): nothing to publish
+        raise RunError(str(exc)) from exc
     parsed = {f.relative: parsed_by_sha[f.sha256] for f in workbooks}
     # One copy per file, even for byte-identical files, before findings are added to them.
     seen: set[str] = set()

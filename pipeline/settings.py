@@ -88,11 +88,32 @@ MAX_CELL_CHARS = 2_000
 SHOWN_VALUE_CHARS = 200
 
 
+# Reading workbooks in several processes (docs/benchmarks.md, 并行读取): from this many files
+# to read on, the main process shares them with read_workers() - 1 worker processes (idle,
+# 2 cores: 400 files 1.45 ×, 800 files 1.6 ×). Below it a worker's start (about 0.1 s of CPU,
+# its first batch back after about 0.2 s) leaves little gain (200 files 1.2 ×).
+PARALLEL_READ_THRESHOLD = 400
+# What PERF_READ_WORKERS means when it is not set. On an idle 2-core machine shared reading
+# is 1.7–1.8 × as fast as one process for 2000–10000 files; on a busy one it is no faster and
+# costs about a fifth more CPU, hence "auto" (docs/benchmarks.md).
+READ_WORKERS_DEFAULT = "auto"
+
+
 def read_workers() -> int:
-    """Worker processes that read workbooks (PERF_READ_WORKERS), 1 unless set. On the shared
-    2-core machine of docs/benchmarks.md two workers read at best 1.2–1.3 × as fast as one
-    process, and slower while other work runs: not worth it there."""
+    """Processes that read workbooks, the main one included: PERF_READ_WORKERS (else
+    READ_WORKERS_DEFAULT), a number (1 reads everything in the main process) or "auto": one
+    per core this process may run on, but one alone while the machine is busy already
+    (1-minute load average at least the core count), when other processes hold the cores and
+    sharing the files would only add its own cost."""
+    setting = os.environ.get("PERF_READ_WORKERS", READ_WORKERS_DEFAULT).strip()
+    if setting != "auto":
+        try:
+            return max(1, int(setting))
+        except ValueError:
+            return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     try:
-        return max(1, int(os.environ.get("PERF_READ_WORKERS", "1")))
-    except ValueError:
-        return 1
+        busy = os.getloadavg()[0] >= cores
+    except (AttributeError, OSError):  # no load average (Windows)
+        busy = False
+    return 1 if busy else max(1, cores)

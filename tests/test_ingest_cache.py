@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import pickle
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 import types
 from pathlib import Path
 
@@ -19,6 +24,7 @@ import pytest
 from pipeline import run as pipeline_run
 from pipeline.reading import ingest
 from pipeline.run import cache_file_for, process, run
+from pipeline.settings import read_workers
 from tests.builders import County, reference_form, unit_form
 from tests.conftest import ROOT, run_pipeline
 from tests.test_warehouse import snapshot
@@ -161,20 +167,30 @@ def test_identical_files_get_their_own_findings(county: County):
     assert per_file["2024/b.xlsx"] == ["scores.grade_mismatch"]
 
 
+@pytest.fixture
+def shared_reading(monkeypatch):
+    """Reading shared with worker processes even for a handful of files, two files a batch."""
+    monkeypatch.setattr(ingest, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(ingest, "_BATCH_MIN", 2)
+    monkeypatch.setenv("PERF_READ_WORKERS", "2")
+
+
 def test_parallel_reading_gives_the_serial_result(county: County, tmp_path: Path, monkeypatch, counted):
     small_county(county)
     for i in range(6):
         county.workbook(f"u{i}.xlsx", unit_form(f"遂溪县测试单位{i}", scores={"B2": 4 if i else 99}))
+    monkeypatch.setenv("PERF_READ_WORKERS", "1")
     serial = process(county.raw).tables
     assert len(counted) == 10
     assert "scores.above_max" in serial["findings"]["rule"].to_list()  # a finding of the validation
     counted.clear()
     monkeypatch.setattr(ingest, "PARALLEL_THRESHOLD", 1)
-    monkeypatch.setattr(ingest, "CHUNK", 2)
+    monkeypatch.setattr(ingest, "_BATCH_MIN", 2)
     monkeypatch.setenv("PERF_READ_WORKERS", "2")
     cache = tmp_path / "cache.sqlite"
     parallel = process(county.raw, cache_file=cache).tables
-    assert counted == []  # every file was read by the worker processes
+    assert 0 < len(counted) < 10  # this process read some files, the worker the others
+    counted.clear()
     from_cache = process(county.raw, cache_file=cache).tables
     assert counted == []
     for name, frame in serial.items():
@@ -183,7 +199,134 @@ def test_parallel_reading_gives_the_serial_result(county: County, tmp_path: Path
             assert frame.equals(from_cache[name]), name
 
 
-def test_workers_do_not_run_the_main_script(county: County, tmp_path: Path, monkeypatch, counted):
+def test_parallel_and_serial_runs_publish_the_same_warehouse(county: County, tmp_path: Path, monkeypatch):
+    small_county(county)
+    form = unit_form("遂溪县测试单位", scores={"B2": 99}, data={17: "约" * 500})
+    county.workbook("twice-a.xlsx", form)
+    county.workbook("twice-b.xlsx", form)  # byte-identical: read once, a finding each
+    county.workbook("old.xls", unit_form("遂溪县农业农村局"), xls=True)
+    county.file("empty.xlsx", b"")
+    county.workbook("gbk.xlsx", unit_form("遂溪县水务局"))
+    folder = os.fsencode(county.raw / "2024")  # a name in GBK bytes, as a zip from Chinese Windows leaves it
+    os.rename(os.path.join(folder, b"gbk.xlsx"), os.path.join(folder, "遂溪县水务局.xlsx".encode("gbk")))
+    for i in range(12):
+        year = 2023 + i % 2
+        county.workbook(f"u{i:02}.xlsx", unit_form(f"遂溪县测试单位{i}", year=year, grade="良" if i % 3 else "优",
+                                                   scores={"B1": 5 + i % 4}), year=year)
+    monkeypatch.setenv("PERF_READ_WORKERS", "1")
+    serial = tmp_path / "serial" / "performance.duckdb"
+    run(county.raw, serial, progress=False)
+
+    monkeypatch.setattr(ingest, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(ingest, "_BATCH_MIN", 2)
+    monkeypatch.setenv("PERF_READ_WORKERS", "3")  # this process and two workers
+    texts: list[str | None] = []
+    paths = sorted(str(p) for p in county.raw.rglob("*.xls*"))
+    ingest.parse_all(paths, texts=texts)
+    assert sum(t is not None for t in texts) >= 4  # the workers' first two batches at least
+    parallel = tmp_path / "parallel" / "performance.duckdb"
+    run(county.raw, parallel, progress=False)
+    tables = snapshot(serial)
+    assert tables == snapshot(parallel)
+    rules = {(row[0], row[5]) for row in tables["findings"]}
+    assert {("2024/bad.xlsx", "file.unreadable"), ("2024/twice-b.xlsx", "scores.above_max"),
+            ("2024/遂溪县水务局.xlsx", "targets.sheet_missing")} <= rules
+
+
+def test_shared_reading_gives_every_result_in_order(county: County, tmp_path: Path, monkeypatch, shared_reading):
+    """The worker's first batch done before this process reads a file: the worker is then
+    handed the last batch, and every result comes back where the serial reading puts it."""
+    county.workbook("a.xlsx", unit_form("遂溪县测试单位", scores={"B2": 99}))
+    county.workbook("b.xlsx", unit_form("遂溪县另一单位", grade="良"))
+    county.file("bad.xlsx", b"not a workbook")
+    paths = [str(county.raw / "2024" / name) for name in ("a.xlsx", "bad.xlsx", "b.xlsx", "a.xlsx", "b.xlsx")]
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    def first_batch_written() -> None:
+        for _ in range(1200):
+            if list(scratch.glob("*/0.txt")):
+                return
+            time.sleep(0.05)
+        raise AssertionError("the worker wrote nothing")
+
+    texts: list[str | None] = []
+    shared = ingest.parse_all(paths, texts=texts, meanwhile=first_batch_written)
+    assert [t is not None for t in texts] == [True, True, False, True, True]  # batches 0–1 and 3–4
+    assert [ingest.encode(r) for r in shared] == [ingest.encode(ingest.parse_file(p)) for p in paths]
+    assert [texts[i] for i in (0, 1, 3, 4)] == [ingest.encode(shared[i]) for i in (0, 1, 3, 4)]
+    assert list(scratch.iterdir()) == []
+
+
+def test_read_workers_setting(monkeypatch):
+    for setting, processes in (("3", 3), ("1", 1), ("0", 1), ("many", 1)):
+        monkeypatch.setenv("PERF_READ_WORKERS", setting)
+        assert read_workers() == processes, setting
+    monkeypatch.setenv("PERF_READ_WORKERS", "auto")  # one a core, or one alone on a busy machine
+    assert read_workers() in {1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()}
+
+
+def worker_processes() -> list[int]:
+    """Process ids of this process's reading workers."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if parent == os.getpid() and b"pipeline.reading.ingest" in (stat.parent / "cmdline").read_bytes():
+                found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker under /proc")
+def test_a_killed_worker_is_reported_not_waited_for(county: County, tmp_path: Path, monkeypatch, shared_reading):
+    """A worker killed from outside (as the kernel does when memory runs out) while it reads:
+    the run stops with the files it was reading named, no worker or scratch folder left."""
+    blocked = county.raw / "2024" / "0-blocked.xlsx"
+    blocked.parent.mkdir(parents=True)
+    os.mkfifo(blocked)  # opening it waits for a writer that never comes: the worker is caught reading it
+    county.workbook("u.xlsx", unit_form("遂溪县测试单位"))
+    paths = [str(blocked)] + [str(county.raw / "2024" / "u.xlsx")] * 9  # the first batch is the worker's
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            ingest.parse_all(paths)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    for _ in range(600):
+        if workers := worker_processes():
+            break
+        time.sleep(0.1)
+    assert len(workers) == 1
+    os.kill(workers[0], signal.SIGKILL)
+    reader.join(120)
+    assert not reader.is_alive(), "the main process still waits for a killed worker"
+    [error] = outcome
+    assert isinstance(error, ingest.ReadingFailed)
+    assert "异常退出（退出码 -9）" in str(error) and str(blocked) in str(error)
+    assert worker_processes() == []
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_dead_worker_stops_the_run_with_a_clear_message(county: County, tmp_path: Path, monkeypatch,
+                                                          shared_reading):
+    small_county(county)
+    dies = [sys.executable, "-c", "import sys; sys.stdin.readline(); sys.exit(3)"]  # at its first batch
+    monkeypatch.setattr(ingest, "_worker_command", lambda folder: (dies, dict(os.environ)))
+    db = tmp_path / "performance.duckdb"
+    with pytest.raises(pipeline_run.RunError, match=r"工作进程异常退出（退出码 3）"):
+        run(county.raw, db, progress=False)
+    assert not db.exists()
+
+
+def test_workers_do_not_run_the_main_script(county: County, tmp_path: Path, monkeypatch, counted, shared_reading):
     """Streamlit's AppTest, a notebook or pytest may be `__main__`: the workers must not
     import it (a script that refuses to be imported stands in for them here)."""
     script = tmp_path / "app_script.py"
@@ -193,11 +336,8 @@ def test_workers_do_not_run_the_main_script(county: County, tmp_path: Path, monk
     monkeypatch.setitem(sys.modules, "__main__", stand_in)
     for i in range(4):
         county.workbook(f"u{i}.xlsx", unit_form(f"遂溪县测试单位{i}"))
-    monkeypatch.setattr(ingest, "PARALLEL_THRESHOLD", 1)
-    monkeypatch.setattr(ingest, "CHUNK", 1)
-    monkeypatch.setenv("PERF_READ_WORKERS", "2")
     result = process(county.raw)
-    assert counted == []
+    assert len(counted) < 4  # a worker read some
     assert result.count_states()["loaded"] == 4
 
 

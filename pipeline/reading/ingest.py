@@ -10,28 +10,31 @@ The cache is a SQLite file of JSON entries, one row per file content: a 1 % chan
 1 % of the rows, and a cache folder someone else can write gives them no way to run code
 (an entry that does not decode into the parse result types is a miss, never an error).
 
-Workers are plain `python -m pipeline.reading.ingest` processes fed paths on stdin and
-answering one JSON line per file on stdout, so they import only the reading modules and
-never whatever script `__main__` happens to be (Streamlit, a notebook, pytest).
+Workers are plain `python -m pipeline.reading.ingest` processes that read batches of the
+files alongside the main process and hand back their cache entries, so they import only the
+reading modules and never whatever script `__main__` happens to be (Streamlit, a notebook,
+pytest).
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import importlib.metadata
+import importlib
 import json
 import operator
 import os
-import pickle
+import shutil
+import signal
 import sqlite3
-import struct
 import subprocess
 import sys
-import threading
+import tempfile
+import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 
@@ -40,12 +43,8 @@ from pipeline.reading.parse import Indicator, ParsedWorkbook, parse_workbook
 from pipeline.reading.staging import stage_workbook
 from pipeline.reading.targets import TargetRow, read_targets
 from pipeline.checking.findings import Finding, internal_error
-from pipeline.settings import PROJECT_ROOT, read_workers
+from pipeline.settings import PARALLEL_READ_THRESHOLD as PARALLEL_THRESHOLD, PROJECT_ROOT, read_workers
 
-# Workers (settings.read_workers) are started only for this many files or more: each costs
-# about 0.1 s to start.
-PARALLEL_THRESHOLD = 400
-CHUNK = 32
 # new cache entries are written in batches of this many, so their JSON is not all held at once
 FLUSH_ENTRIES = 500
 
@@ -86,6 +85,8 @@ def code_files(root: Path = PROJECT_ROOT, parts: tuple[str, ...] = CODE_PARTS) -
 
 
 def _library_version(name: str) -> str:
+    import importlib.metadata  # a tenth of a second: not in every worker's start
+
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
@@ -326,71 +327,148 @@ class ParseCache(CacheTable):
 
 
 # ---------------------------------------------------------------- workers
+#
+# The main process and the workers take the files from one list: the main process one at a
+# time, each worker a batch of consecutive files at a time, whose cache entries it writes as
+# one file (an entry per line) into a folder of the run's own. Between two files of its own
+# the main process looks for finished batches (a stat), hands that worker its next batch and
+# decodes the entries: the one copy of each result it needs, and the text the cache keeps.
+# No thread waits on a pipe, so nothing competes for the interpreter lock, and a worker never
+# waits for the main process to read what it wrote.
 
-def _worker_command() -> tuple[list[str], dict[str, str]]:
+_BATCH_MIN, _BATCH_MAX = 16, 200  # files in a worker's batch
+
+
+class ReadingFailed(RuntimeError):
+    """A worker process ended before it had read every file it was given."""
+
+
+def _worker_command(folder: Path) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    return [sys.executable, "-m", "pipeline.reading.ingest"], env
+    # -P: this code from PROJECT_ROOT, never a `pipeline` folder in the current directory
+    return [sys.executable, "-P", "-m", "pipeline.reading.ingest", str(folder)], env
 
 
-_FRAME = struct.Struct("<II")  # a worker's answer: lengths of the pickled result and of its JSON
+class _Worker:
+    def __init__(self, proc: subprocess.Popen, folder: str):
+        self.proc, self.folder = proc, folder
+        self.batches: collections.deque[range] = collections.deque()  # given, not yet collected
+
+    def written(self) -> str | None:
+        """The file of its oldest batch once the worker has written it."""
+        name = os.path.join(self.folder, f"{self.batches[0].start}.txt")
+        return name if os.path.exists(name) else None
+
+    def give(self, batch: range) -> None:
+        self.batches.append(batch)
+        self.proc.stdin.write(f"{batch.start} {batch.stop}\n".encode())
+        self.proc.stdin.flush()
+
+    def done(self) -> None:
+        """No more batches: the worker ends once it has written those it holds."""
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
 
 
-def _parse_in_workers(paths: Sequence[str], workers: int, on_result: Callable[[int, bytes, str], None]) -> None:
-    """Parse every path in `workers` processes; on_result(index, pickled result, JSON) for
-    each, from worker threads under one lock. The pickle comes only from the worker this
-    process started (as multiprocessing would pass it); the cache keeps the JSON."""
-    command, env = _worker_command()
-    chunks = iter([list(range(i, min(i + CHUNK, len(paths)))) for i in range(0, len(paths), CHUNK)])
-    lock = threading.Lock()
-    failures: list[str] = []
+def _parse_shared(paths: Sequence[str], workers: int, on_done: Callable[[], None],
+                  texts: list[str | None], meanwhile: Callable[[], object]) -> list[ParseResult]:
+    """Parse every path in this process and `workers` more; the results in the order of the
+    paths, and in `texts` the cache entry of each that a worker read."""
+    results: list[ParseResult] = [None] * len(paths)  # type: ignore[list-item]
+    folder = Path(tempfile.mkdtemp(prefix="perf-read-"))
+    crew: list[_Worker] = []
+    taken = 0  # paths[:taken] are read or given to a worker
 
-    def serve() -> None:
-        proc = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=1 << 16)
-        try:
-            while not failures:
-                with lock:
-                    chunk = next(chunks, None)
-                if chunk is None:
+    def take(size: int, worker: _Worker | None = None) -> range:
+        """The next `size` files (fewer at the end), for `worker` or else this process."""
+        nonlocal taken
+        batch = range(taken, min(len(paths), taken + size))
+        taken = batch.stop
+        if worker is not None:
+            worker.give(batch)
+        if taken == len(paths):
+            for each in crew:
+                each.done()
+        return batch
+
+    def give_next(worker: _Worker) -> None:
+        # smaller batches as the list runs out, so that all finish at about the same time
+        take(min(_BATCH_MAX, max(_BATCH_MIN, (len(paths) - taken) // (2 * (workers + 1)))), worker)
+
+    def collect(check_alive: bool) -> bool:
+        """Take in every batch a worker has finished; whether there was one. A worker that
+        has ended without writing its batch is an error (looked for when `check_alive`)."""
+        found = False
+        for worker in crew:
+            while worker.batches:
+                batch = worker.batches[0]
+                entries = worker.written()
+                if entries is None:
+                    if check_alive and worker.proc.poll() is not None and worker.written() is None:
+                        raise ReadingFailed(
+                            f"读取工作簿的工作进程异常退出（退出码 {worker.proc.returncode}），"
+                            f"它正在读取的 {len(batch)} 份文件（自 {paths[batch.start]} 起）没有读完；"
+                            "请重新运行，若再次出现，可设 PERF_READ_WORKERS=1 在一个进程中读取")
                     break
-                proc.stdin.write("".join(json.dumps(paths[i]) + "\n" for i in chunk).encode())
-                proc.stdin.flush()
-                for i in chunk:
-                    head = proc.stdout.read(_FRAME.size)
-                    sizes = _FRAME.unpack(head) if len(head) == _FRAME.size else (0, 0)
-                    body = proc.stdout.read(sum(sizes)) if sum(sizes) else b""
-                    if not sizes[0] or len(body) != sum(sizes):
-                        raise RuntimeError(f"读取进程异常退出，正在读取的文件之一：{paths[i]}")
-                    with lock:
-                        on_result(i, body[:sizes[0]], body[sizes[0]:].decode("utf-8"))
-        except Exception as exc:  # reported by the caller's thread
-            failures.append(str(exc))
-        finally:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
-            proc.wait()
+                worker.batches.popleft()
+                if taken < len(paths):
+                    give_next(worker)
+                with open(entries, encoding="utf-8") as file:
+                    lines = file.read().split("\n")
+                os.unlink(entries)
+                if len(lines) != len(batch):
+                    raise ReadingFailed(f"读取工作簿的工作进程交回的结果不全（{len(lines)} 份，应为 {len(batch)} 份）")
+                for i, text in zip(batch, lines):
+                    results[i], texts[i] = decode(text), text
+                    on_done()
+                found = True
+        return found
 
-    threads = [threading.Thread(target=serve, daemon=True) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    # While the workers read, this process would only wait: it imports what validating their
-    # results needs next (pandera, about half a second of CPU) in the meantime.
-    import pipeline.checking.validate  # noqa: F401
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise RuntimeError(failures[0])
+    try:
+        # \u escapes keep a name in GBK bytes (a lone surrogate here) as it is
+        (folder / "paths.json").write_text(json.dumps(list(paths)), encoding="ascii")
+        command, env = _worker_command(folder)
+        for _ in range(workers):
+            crew.append(_Worker(subprocess.Popen(command, env=env, stdin=subprocess.PIPE,
+                                                 stdout=subprocess.DEVNULL), str(folder)))
+        for worker in crew:
+            if taken < len(paths):
+                give_next(worker)
+        # Work for this process alone, done while the workers start (a tenth of a second or
+        # more): the files are shared as they are taken, so the workers read more meanwhile.
+        meanwhile()
+        while taken < len(paths):
+            i, = take(1)
+            results[i] = parse_file(paths[i])
+            on_done()
+            collect(check_alive=i % 32 == 0)  # a few µs a look: whether they still run, now and then
+        while any(worker.batches for worker in crew):
+            if not collect(check_alive=True):
+                time.sleep(0.001)
+        return results
+    finally:
+        for worker in crew:
+            worker.done()
+            if worker.batches:  # stopped part-way (an error, Ctrl-C): its work is not wanted
+                worker.proc.kill()
+            worker.proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def serve_worker() -> None:
-    """A worker: a JSON path per line in; out, for each, the parse result pickled (for the
-    process that started it) and as JSON (for the cache), framed by their lengths."""
-    out = sys.stdout.buffer
+def serve_worker(folder: Path) -> None:
+    """A worker: reads paths.json in `folder`, then for each line "start stop" on stdin parses
+    those paths and writes their cache entries, one a line, as folder/<start>.txt."""
+    # Ctrl-C reaches the whole process group: the main process ends the workers itself
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    paths = json.loads((folder / "paths.json").read_text(encoding="ascii"))
     for line in sys.stdin:
-        result = parse_file(json.loads(line))
-        blob, text = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), encode(result).encode("utf-8")
-        out.write(_FRAME.pack(len(blob), len(text)) + blob + text)
-        out.flush()
+        start, stop = map(int, line.split())
+        # json.dumps writes a line break inside a text as \n: an entry is one line
+        text = "\n".join(encode(parse_file(paths[i])) for i in range(start, stop))
+        part = folder / f"{start}.part"
+        part.write_text(text, encoding="utf-8")
+        os.replace(part, folder / f"{start}.txt")  # whole or not there
 
 
 # ---------------------------------------------------------------- reading a batch
@@ -431,7 +509,9 @@ def read_all(files: Sequence[tuple[str, Path]], cache_file: Path | None,
             todo.append((sha, path))
             results[sha] = None  # type: ignore[assignment]  # placeholder keeps the order
     texts: list[str | None] = []
-    fresh = parse_all([str(p) for _, p in todo], on_done, workers, texts)
+    # pandera (half a second of CPU) is imported while workers read, if any: they read more meanwhile
+    fresh = parse_all([str(p) for _, p in todo], on_done, workers, texts,
+                      meanwhile=lambda: importlib.import_module("pipeline.checking.validate"))
     workbooks = [r for r in fresh if isinstance(r, ParsedWorkbook)]
     if workbooks:
         from pipeline.checking.validate import validate_batch  # pandera: only when something is new
@@ -449,27 +529,23 @@ def read_all(files: Sequence[tuple[str, Path]], cache_file: Path | None,
 
 
 def parse_all(paths: Sequence[str], on_done: Callable[[], None] = lambda: None,
-              workers: int | None = None, texts: list[str | None] | None = None) -> list[ParseResult]:
-    """Parse results in the order of the paths, in workers when there are enough of them.
-    A list given as `texts` receives each result's JSON where the workers wrote it (else None)."""
-    workers = min(workers or read_workers(), max(1, len(paths) // CHUNK))
+              workers: int | None = None, texts: list[str | None] | None = None,
+              meanwhile: Callable[[], object] = lambda: None) -> list[ParseResult]:
+    """Parse results in the order of the paths; shared with worker processes from
+    PARALLEL_THRESHOLD paths on, `workers` processes in all (this one included; by default
+    settings.read_workers()), and then `meanwhile` is called while they read. A list given
+    as `texts` receives each result's cache entry where a worker wrote it (else None)."""
+    processes = min(workers or read_workers(), len(paths) // _BATCH_MIN)
     texts = [] if texts is None else texts
     texts[:] = [None] * len(paths)
-    results: list[ParseResult] = []
-    if len(paths) < PARALLEL_THRESHOLD or workers < 2:
+    if len(paths) < max(PARALLEL_THRESHOLD, 2 * _BATCH_MIN) or processes < 2:
+        results = []
         for path in paths:
             results.append(parse_file(path))
             on_done()
         return results
-    results = [None] * len(paths)  # type: ignore[list-item]
-
-    def collect(i: int, blob: bytes, text: str) -> None:
-        results[i], texts[i] = pickle.loads(blob), text
-        on_done()
-
-    _parse_in_workers(paths, workers, collect)
-    return results
+    return _parse_shared(paths, processes - 1, on_done, texts, meanwhile)
 
 
 if __name__ == "__main__":
-    serve_worker()
+    serve_worker(Path(sys.argv[1]))
