@@ -349,7 +349,13 @@ def _inflate_bytes(data: bytes, entry: _Entry, budget: int) -> bytes:
     if entry.filename in _TEMPLATE_PARTS and entry.method == zipfile.ZIP_DEFLATED \
             and entry.compress_size * _DEFLATE_UTMOST_RATIO <= _TEMPLATE_PART_BYTES <= budget:
         return _inflate_template_part(packed, entry.crc, entry.filename)
-    if entry.method == zipfile.ZIP_STORED:
+    return _inflate_checked(packed, entry.method, entry.crc, entry.filename, budget)
+
+
+def _inflate_checked(packed: bytes, method: int, crc: int, name: str, budget: int) -> bytes:
+    """A stored or deflated part's content, never inflating more than budget bytes; the CRC
+    is checked as zipfile checks it."""
+    if method == zipfile.ZIP_STORED:
         content = packed
     else:
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)
@@ -358,35 +364,26 @@ def _inflate_bytes(data: bytes, entry: _Entry, budget: int) -> bytes:
         except zlib.error as exc:
             raise zipfile.BadZipFile(str(exc)) from exc
         if len(content) <= budget and not inflater.eof:
-            raise EOFError(entry.filename)
+            raise EOFError(name)
     if len(content) > budget:
-        raise _inflates_too_much(entry.filename)
-    if zlib.crc32(content) != entry.crc:
-        raise zipfile.BadZipFile(f"bad CRC-32 for {entry.filename}")
+        raise _inflates_too_much(name)
+    if zlib.crc32(content) != crc:
+        raise zipfile.BadZipFile(f"bad CRC-32 for {name}")
     return content
 
 
 # Workbooks made from one template carry workbook.xml and its relations byte for byte the same,
 # packed the same: each is inflated and its CRC checked once per process (a few kilobytes kept
 # per entry). Only one whose utmost inflated size fits in what is left of the budget, so that
-# inflating it whole ends as inflating it within the budget would.
+# inflating it within _TEMPLATE_PART_BYTES ends as inflating it within the budget would.
 _TEMPLATE_PARTS = frozenset({"xl/workbook.xml", "xl/_rels/workbook.xml.rels"})
 _TEMPLATE_PART_BYTES = 1 << 20
 
 
 @functools.lru_cache(maxsize=64)
 def _inflate_template_part(packed: bytes, crc: int, name: str) -> bytes:
-    """A deflated part's whole content, checked as _inflate_bytes checks it (an error is not kept)."""
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    try:
-        content = inflater.decompress(packed)
-    except zlib.error as exc:
-        raise zipfile.BadZipFile(str(exc)) from exc
-    if not inflater.eof:
-        raise EOFError(name)
-    if zlib.crc32(content) != crc:
-        raise zipfile.BadZipFile(f"bad CRC-32 for {name}")
-    return content
+    """_inflate_checked of a deflated template part, once per content (an error is not kept)."""
+    return _inflate_checked(packed, zipfile.ZIP_DEFLATED, crc, name, _TEMPLATE_PART_BYTES)
 
 
 def _utmost_size(entry) -> int | None:
