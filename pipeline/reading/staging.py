@@ -293,8 +293,7 @@ def stage_data(sheet: Sheet, year: int | None = None) -> tuple[dict[int, StagedL
                     "data.line_repeated", s_line.amount.ref, line=line, times=len(staged), cells=cells,
                     found=s_line.amount.raw, expected=f"行次{line}只填一行"))
         first = staged[0]
-        if label_key(first.label.raw) != _LABEL_KEY_BY_LINE[line]:  # the printed label: nothing to say
-            findings += _label_findings(first)
+        findings += _label_findings(first)
         covering = sheet.merged_range(rows[0], amount_col) if sheet.merged else None
         if covering:
             data_line = DATA_LINE_BY_NUMBER[line]
