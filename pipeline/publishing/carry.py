@@ -30,7 +30,7 @@ import polars as pl
 
 from pipeline.publishing.contract import CONTRACT
 
-from pipeline.publishing.summary import published_build_id
+from pipeline.publishing.summary import build_id_of, published_build_id
 
 if TYPE_CHECKING:  # pyarrow (with numpy, about a third of the run path's imports) loads when rows are read
     import pyarrow as pa
@@ -188,8 +188,7 @@ def what_to_carry(db: Path, cache_file: Path | None) -> Carried:
     carried = Carried(source)
     try:
         carried.con = duckdb.connect(str(source), read_only=True)
-        row = carried.con.execute("SELECT build_id FROM build_info").fetchone()
-        build_id = row[0] if row else None
+        build_id = build_id_of(carried.con)
         same_code, inputs = (_made_by_this_code(cache_file, build_id) if cache_file is not None and build_id
                              else (False, {}))
         rows = carried.con.execute("SELECT unit_name, year, file, sha256 FROM ingest_files "

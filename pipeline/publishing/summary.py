@@ -18,9 +18,15 @@ def published_build_id(db: Path) -> str | None:
         return None
     try:
         with duckdb.connect(str(db), read_only=True) as con:
-            return con.execute("SELECT build_id FROM build_info").fetchone()[0]
+            return build_id_of(con)
     except duckdb.Error:
         return None
+
+
+def build_id_of(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The build_id of the warehouse a connection is open on, None when it records none."""
+    row = con.execute("SELECT build_id FROM build_info").fetchone()
+    return row[0] if row else None
 
 
 def summary(db: Path) -> str:
