@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 import io
 import json
 import zipfile
@@ -83,5 +84,12 @@ def test_exports_page_offers_the_years_files(sample_warehouse, monkeypatch, offe
     assert any("全县部门整体支出绩效自评情况" in p.text for p in report.paragraphs)
     assert len(report.inline_shapes) >= 5
     assert offered["下载报告（PDF）"]().startswith(b"%PDF")
+    # the same words as `make report`, its 退回修改与整改 and 绩效目标 sections included
+    from pipeline.outputs import summary
+
+    written = "\n".join(p.text for p in report.paragraphs)
+    expected = summary.summary_content(read_year(sample_warehouse, YEAR), date.today())
+    words = [b.text for b in expected.blocks if isinstance(b, (summary.Heading, summary.Paragraph))]
+    assert [w for w in words if w not in written] == []
     tables = [json.loads(line)["table"] for line in audit.read_text(encoding="utf-8").splitlines()]
     assert tables == ["汇总表", "退回修改通知", "汇总报告", "汇总报告"]  # every file taken is recorded

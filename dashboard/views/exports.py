@@ -46,6 +46,8 @@ def year_data() -> YearData:
         build_id=str(build.get("build_id", "")),
         built_at=build.get("built_at"),
         rectifications=data.rectifications(year),
+        files=data.ingest_files(year),
+        targets=data.targets(year),
     )
 
 

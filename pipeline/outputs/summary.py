@@ -349,8 +349,7 @@ def _rectification_section(summary: Summary, data: YearData) -> None:
     if items.empty:
         add(Paragraph("本年度审核没有发现须改正的问题，没有须整改的事项。"))
         return
-    files = data.files if not data.files.empty else pd.DataFrame(columns=["kind", "unit_name"])
-    overview = rectification_tables.unit_overview(items, files, data.findings)
+    overview = rectification_tables.unit_overview(items, data.files, data.findings)
     by_status = items["status"].value_counts()
     overdue_units = overview[overview["逾期未改正"] > 0]["单位名称"]
     as_of = pd.to_datetime(items["as_of"]).max()
