@@ -194,11 +194,16 @@ def _markdown_link(text: str, address: str) -> str:
     return f"[{_markdown_text(text)}]({safe})"
 
 
+def _type_config(column: dict | None) -> dict:
+    """A column config's kind and format (st.column_config's "type_config"); {} for no config."""
+    return (column or {}).get("type_config") or {}
+
+
 def _static_cell(value, column) -> str:
     """One cell as the grid would show it under its column config, in Markdown."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
-    kind = getattr(column, "get", lambda *_: None)("type_config") or {}
+    kind = _type_config(column)
     if kind.get("type") == "link":
         shown = kind.get("display_text") or value
         found = re.search(shown, value) if shown == _UNIT_IN_LINK else None
@@ -225,8 +230,7 @@ def static_cells(frame: pd.DataFrame, config: dict):
     scores, links for units), numbers aligned right as in the grid."""
     styled = frame.style.format({header: functools.partial(_static_cell, column=config.get(header))
                                  for header in frame.columns})
-    numbers = [header for header in frame.columns
-               if (config.get(header) or {}).get("type_config", {}).get("type") == "number"]
+    numbers = [header for header in frame.columns if _type_config(config.get(header)).get("type") == "number"]
     return styled.set_properties(subset=numbers, **{"text-align": "right"}) if numbers else styled
 
 
