@@ -12,12 +12,12 @@ import streamlit as st
 from dashboard import data, filters, ui
 from pipeline import ledger, settings
 from pipeline.outputs import build as outputs_build
+from pipeline.outputs import load as outputs_load
 from pipeline.outputs import notices, ranking_book, summary
 from pipeline.outputs.charts import ChartsUnavailable, render_png
 from pipeline.outputs.common import RESUBMIT_WORKING_DAYS, add_working_days
 from pipeline.outputs.load import YearData
 from pipeline.outputs.pdf import PdfUnavailable, html_to_pdf
-from presentation.queries import history_findings, open_findings
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -32,23 +32,8 @@ build = data.build_info()
 
 
 def year_data() -> YearData:
-    everything = data.unit_scores()
-    every_finding = data.findings(year)
-    return YearData(
-        year=year,
-        scores=data.unit_scores(year),
-        all_scores=everything[everything["year"] <= year].reset_index(drop=True),
-        indicators=data.indicator_scores(year),
-        findings=open_findings(every_finding),
-        history=history_findings(every_finding),
-        status=data.submission_status(year),
-        changes=data.unit_changes(year),
-        build_id=str(build.get("build_id", "")),
-        built_at=build.get("built_at"),
-        rectifications=data.rectifications(year),
-        files=data.ingest_files(year),
-        targets=data.targets(year),
-    )
+    """The year's tables as `make report` reads them (the same queries), through the dashboard's door."""
+    return outputs_load.year_data(year, data.query)
 
 
 left, right = st.columns(2)

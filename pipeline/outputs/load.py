@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,38 +36,48 @@ class NoSuchYear(Exception):
     """The warehouse holds nothing for the year asked for."""
 
 
+Read = Callable[[str, list], pd.DataFrame]  # (parameterised SQL, its parameters) → the rows
+
+
 def read_year(db: Path, year: int) -> YearData:
     """One short-lived read-only connection; every value passed as a parameter."""
     if not Path(db).exists():
         raise FileNotFoundError(f"数据仓库不存在：{db}（请先运行 make pipeline）")
     con = duckdb.connect(str(db), read_only=True)
     try:
-        def frame(sql: str, *params) -> pd.DataFrame:
-            return con.execute(sql, list(params)).df()
-
-        status = frame(STATUS_OF_YEAR, year)
-        if status.empty:
-            years = [r[0] for r in con.execute("SELECT DISTINCT year FROM submission_status ORDER BY 1").fetchall()]
-            raise NoSuchYear(f"数据仓库中没有 {year} 年度的记录（已有年度：{'、'.join(map(str, years)) or '无'}）")
-        every_finding = frame(FINDINGS_OF_YEAR, year)
-        build = con.execute("SELECT build_id, built_at FROM build_info LIMIT 1").fetchone() or ("", None)
-        return YearData(
-            year=year,
-            scores=frame("SELECT * FROM unit_scores WHERE year = ? ORDER BY rank NULLS LAST, unit_name", year),
-            all_scores=frame("SELECT * FROM unit_scores WHERE year <= ? ORDER BY year, unit_name", year),
-            indicators=frame("SELECT i.* FROM indicator_scores i LEFT JOIN unit_scores s "
-                             "ON s.unit_name = i.unit_name AND s.year = i.year WHERE i.year = ? "
-                             "ORDER BY s.rank NULLS LAST, i.unit_name, i.code", year),
-            findings=open_findings(every_finding),
-            status=status,
-            changes=frame("SELECT * FROM unit_changes WHERE year = ? ORDER BY unit_name", year),
-            build_id=str(build[0]),
-            built_at=build[1],
-            rectifications=frame("SELECT * FROM rectifications WHERE year = ? ORDER BY unit_name, first_file, rule, "
-                                 "location", year),
-            files=frame(FILES_OF_YEAR, year, year),
-            targets=frame(TARGETS_OF_YEAR, year),
-            history=history_findings(every_finding),
-        )
+        return year_data(year, lambda sql, params: con.execute(sql, params).df())
     finally:
         con.close()
+
+
+def year_data(year: int, read: Read) -> YearData:
+    """The year's tables through read, which runs one query: `make report` reads the file
+    itself, the dashboard's 导出材料 reads through its own door (cached per build, as the
+    viewer may see it), and both get the same frames from the same queries."""
+    def frame(sql: str, *params) -> pd.DataFrame:
+        return read(sql, list(params))
+
+    status = frame(STATUS_OF_YEAR, year)
+    if status.empty:
+        years = frame("SELECT DISTINCT year FROM submission_status ORDER BY 1")["year"].tolist()
+        raise NoSuchYear(f"数据仓库中没有 {year} 年度的记录（已有年度：{'、'.join(map(str, years)) or '无'}）")
+    every_finding = frame(FINDINGS_OF_YEAR, year)
+    build = frame("SELECT build_id, built_at FROM build_info LIMIT 1")
+    return YearData(
+        year=year,
+        scores=frame("SELECT * FROM unit_scores WHERE year = ? ORDER BY rank NULLS LAST, unit_name", year),
+        all_scores=frame("SELECT * FROM unit_scores WHERE year <= ? ORDER BY year, unit_name", year),
+        indicators=frame("SELECT i.* FROM indicator_scores i LEFT JOIN unit_scores s "
+                         "ON s.unit_name = i.unit_name AND s.year = i.year WHERE i.year = ? "
+                         "ORDER BY s.rank NULLS LAST, i.unit_name, i.code", year),
+        findings=open_findings(every_finding),
+        status=status,
+        changes=frame("SELECT * FROM unit_changes WHERE year = ? ORDER BY unit_name", year),
+        build_id=str(build["build_id"].iloc[0]) if len(build) else "",
+        built_at=build["built_at"].iloc[0] if len(build) else None,
+        rectifications=frame("SELECT * FROM rectifications WHERE year = ? ORDER BY unit_name, first_file, rule, "
+                             "location", year),
+        files=frame(FILES_OF_YEAR, year, year),
+        targets=frame(TARGETS_OF_YEAR, year),
+        history=history_findings(every_finding),
+    )
