@@ -11,7 +11,7 @@ produces in CHECK_FINDINGS: its rule id (severity, label and message are the rul
 from __future__ import annotations
 
 import polars as pl
-import pandera.polars as pa
+from schemas.pandera_polars import pa
 
 from schemas.form import TARGET_CATEGORIES, TARGET_DIRECTIONS, TARGET_KINDS, UNIT_TYPES
 

@@ -22,7 +22,7 @@ from tests.builders import REFERENCE_UNIT, County, reference_form, unit_form
 from tests.conftest import run_pipeline
 from tests.test_warehouse import snapshot
 
-FINANCE = "遂溪县财政局"
+FINANCE, EDUCATION = "遂溪县财政局", "遂溪县教育局"
 # one target met, one missed without a reason (a signal for the 抽查 sample, which reads every unit's targets)
 TARGETS = [
     dict(kind="产出指标", category="数量指标", name="督办事项办结率", direction="≥", target="95%", unit=None,
@@ -35,7 +35,7 @@ TARGETS = [
 def county_of_three(county: County) -> None:
     county.workbook("ref.xlsx", reference_form(targets=TARGETS))
     county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 5}, targets=TARGETS))
-    county.workbook("jy.xlsx", unit_form("遂溪县教育局", year=2023), year=2023)
+    county.workbook("jy.xlsx", unit_form(EDUCATION, year=2023), year=2023)
 
 
 def clean_build(county: County, tmp_path: Path, ledger: Path) -> dict[str, list[tuple]]:
@@ -57,7 +57,7 @@ def test_a_changed_workbook_is_built_and_the_others_are_carried(built, tmp_path:
     county, db, ledger = built
     county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 4}, data={16: 123_456.0}, targets=TARGETS[:1]))
     result = run(county.raw, db, progress=False, ledger=ledger)
-    assert result.carried.units == {(REFERENCE_UNIT, 2024), ("遂溪县教育局", 2023)}
+    assert result.carried.units == {(REFERENCE_UNIT, 2024), (EDUCATION, 2023)}
     assert result.carried.review_units == result.carried.units
     for table in ("data_lines", "unit_info", "targets", "indicator_scores"):
         assert set(result.tables[table]["unit_name"].to_list()) == {FINANCE}, table
@@ -70,7 +70,7 @@ def test_a_changed_workbook_is_built_and_the_others_are_carried(built, tmp_path:
 
 def test_a_roster_change_gives_a_clean_build(built, tmp_path: Path):
     county, db, ledger = built
-    county.roster = [row for row in county.roster if row[1] != "遂溪县教育局"]
+    county.roster = [row for row in county.roster if row[1] != EDUCATION]
     county.write_roster()
     result = run(county.raw, db, progress=False, ledger=ledger)
     assert result.carried.units
@@ -208,9 +208,21 @@ CROSS_FILE_STEPS = {
         lambda c: c.workbook("cz-2023.xlsx", unit_form(FINANCE, year=2023), year=2023),
         lambda c: (c.raw / "2023" / "cz-2023.xlsx").unlink(),
     ],
+    "a newer file of the education bureau that cannot be opened appears, then goes": [
+        lambda c: c.file(f"{EDUCATION}（修改后）.xlsx", b"PK\x03\x04 not a workbook", year=2023),
+        lambda c: (c.raw / "2023" / f"{EDUCATION}（修改后）.xlsx").unlink(),
+    ],
+    "the education bureau's file is renamed after another unit, then back": [
+        lambda c: (c.raw / "2023" / "jy.xlsx").rename(c.raw / "2023" / "遂溪县第一中学.xlsx"),
+        lambda c: (c.raw / "2023" / "遂溪县第一中学.xlsx").rename(c.raw / "2023" / "jy.xlsx"),
+    ],
+    "the finance bureau's file is put in the other year's folder, then back": [
+        lambda c: (c.raw / "2024" / "cz.xlsx").rename(c.raw / "2023" / "cz.xlsx"),
+        lambda c: (c.raw / "2023" / "cz.xlsx").rename(c.raw / "2024" / "cz.xlsx"),
+    ],
     "the only file of a year goes, then comes back": [
         lambda c: (c.raw / "2023" / "jy.xlsx").unlink(),
-        lambda c: c.workbook("jy.xlsx", unit_form("遂溪县教育局", year=2023), year=2023),
+        lambda c: c.workbook("jy.xlsx", unit_form(EDUCATION, year=2023), year=2023),
     ],
 }
 
@@ -241,6 +253,29 @@ def test_the_cross_file_steps_change_what_they_are_meant_to(built):
     run(county.raw, db, progress=False, ledger=ledger)
     assert "report.missing" not in rules_of(db, FINANCE)
     assert any(r.startswith("report.") for r in rules_of(db, FINANCE))
+
+
+def must_resubmit(db: Path, unit: str, year: int) -> bool:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT must_resubmit FROM submission_status WHERE unit_name = ? AND year = ?",
+                           [unit, year]).fetchone()[0]
+
+
+def test_moving_or_breaking_files_changes_what_the_steps_above_compare(built):
+    """A newer file that cannot be opened, a rename and a move each change what is recorded
+    of a unit-year whose own workbook stays as it was."""
+    county, db, ledger = built
+    assert not must_resubmit(db, EDUCATION, 2023)
+    county.file(f"{EDUCATION}（修改后）.xlsx", b"PK\x03\x04 not a workbook", year=2023)
+    run(county.raw, db, progress=False, ledger=ledger)
+    assert must_resubmit(db, EDUCATION, 2023)  # its newer version is quarantined
+    (county.raw / "2023" / f"{EDUCATION}（修改后）.xlsx").unlink()
+    (county.raw / "2023" / "jy.xlsx").rename(county.raw / "2023" / "遂溪县第一中学.xlsx")
+    run(county.raw, db, progress=False, ledger=ledger)
+    assert "file.copied" in rules_of(db, EDUCATION) and must_resubmit(db, EDUCATION, 2023)
+    (county.raw / "2024" / "cz.xlsx").rename(county.raw / "2023" / "cz.xlsx")
+    run(county.raw, db, progress=False, ledger=ledger)
+    assert "file.wrong_year_folder" in rules_of(db, FINANCE)
 
 
 def test_a_run_from_the_command_line_ends_with_everything_written(county: County, tmp_path: Path):

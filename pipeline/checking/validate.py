@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pandera.polars as pa
+from schemas.pandera_polars import pa
 import polars as pl
 
 from pipeline.checking.findings import Finding, finding

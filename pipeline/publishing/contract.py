@@ -204,7 +204,7 @@ class Table:
     def problems(self, frame: pl.DataFrame) -> list[str]:
         """What keeps the frame from being published, at most PROBLEMS_SHOWN of them, as pandera
         reports them: columns, types, NOT NULL and the primary key."""
-        import pandera.polars as pa
+        from schemas.pandera_polars import pa
 
         try:
             self.pandera_schema().validate(frame, lazy=True)
