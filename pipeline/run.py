@@ -24,7 +24,8 @@ from pipeline.scoring import metrics, sampling
 from pipeline.scoring import targets as target_scoring
 from pipeline.checking import resubmission, rules
 from pipeline.reading.discover import FoundFile, discover, read_roster
-from pipeline.checking.findings import ERROR, FATAL, WARNING, Finding, finding, internal_error, is_registered
+from pipeline.checking.findings import (ERROR, FATAL, WARNING, Finding, finding, fmt_amount, internal_error,
+                                        is_registered)
 from pipeline.scoring.framework import Framework, FrameworkError, available_years, load_framework
 from pipeline.checking.cache import CheckCache, CheckOutcome, context_fingerprint, entry_key
 from pipeline.publishing.fingerprint import build_fingerprint
@@ -36,7 +37,7 @@ from pipeline.publishing.contract import CONTRACT
 from pipeline.publishing.carry import Carried, record_build, release, what_to_carry
 from pipeline.publishing.warehouse import clear_stale, publish
 from pipeline.reading.grid import WorkbookReadError
-from schemas.form import DATA_LINES, INFO_FIELDS, SHEET_DATA, SHEET_SCORES
+from schemas.form import DATA_LINE_BY_NUMBER, DATA_LINES, INFO_FIELDS, SHEET_DATA, SHEET_SCORES
 
 AMOUNT_UNITS = {1: "元", 1_000: "千元", 10_000: "万元"}
 LOADED, QUARANTINED, SUPERSEDED, SKIPPED = "loaded", "quarantined", "superseded", "skipped"
@@ -231,6 +232,65 @@ def flag_copies(subs: list[Submission], unit_names: list[str]) -> None:
         copied = finding("file.copied", location, path=sub.found.relative, found=sub.unit_name, expected=named)
         sub.add([copied])
         sub.findings.append(copied.at(file=sub.found.relative, unit_name=named, year=sub.year))
+
+
+# A 数据表 agrees with another unit's by chance when little of it is filled in: an untouched
+# template (all blank or 0), or a small unit's one sum of general allocation, received and spent
+# in full, written on the 9 lines it fills (1, 2, 4, 5, 9, 10, 12, 13, 14). A filled-in 数据表 has
+# most of its 20 required 元 lines non-zero (the reference unit 19); 10 or more of them equal to
+# the 分 to another unit's are not chance.
+SAME_FIGURES_MIN_LINES = 10
+AMOUNT_LINES = tuple(d.line for d in DATA_LINES if not d.is_count)
+
+
+def figures_key(amounts: dict[int, float | None]) -> tuple[float | None, ...] | None:
+    """Every 数据表 line's amount as read (blank and 0 differ), or None when too few amounts
+    are non-zero for equal figures to mean a copy (SAME_FIGURES_MIN_LINES)."""
+    if sum(1 for n in AMOUNT_LINES if amounts.get(n)) < SAME_FIGURES_MIN_LINES:
+        return None
+    return tuple(None if amounts.get(n) is None else float(amounts[n]) for n in LINE_NUMBERS)
+
+
+def data_range(parsed: ParsedWorkbook) -> str:
+    """Where the 数据表's amounts are: 数据表!C5:C29 (the sheet alone when no cell was read)."""
+    cells = [parsed.amount_cells[n] for n in LINE_NUMBERS if n in parsed.amount_cells]
+    if not cells:
+        return SHEET_DATA
+    return f"{cells[0]}:{cells[-1].rsplit('!', 1)[-1]}" if len(cells) > 1 else cells[0]
+
+
+def flag_same_figures(subs: list[Submission], unit_names: list[str]) -> None:
+    """Loaded workbooks of one year counting for different roster units whose 数据表 figures are
+    all the same: each is an error for its own unit (file.copied), naming the others.
+
+    Only each unit-year's loaded file is compared, once duplicates are resolved: a superseded
+    version no longer counts, and a unit's resubmission with unchanged figures is the same unit.
+    The files count for different units, so neither supersedes the other. A unit not on the
+    roster is left out: its name is already an error (roster.unknown_unit), and a typo'd name
+    on a unit's own figures is that unit's resubmission, not a copy of it."""
+    on_roster = set(unit_names)
+    groups: dict[tuple[int, tuple], list[Submission]] = {}
+    for sub in subs:
+        if (sub.found.kind != "workbook" or sub.state != LOADED or sub.parsed is None
+                or sub.unit_name not in on_roster):
+            continue
+        key = figures_key(sub.parsed.amounts)
+        if key is not None:
+            groups.setdefault((sub.year, key), []).append(sub)
+    for group in groups.values():
+        if len({s.unit_name for s in group}) < 2:
+            continue
+        amounts = group[0].parsed.amounts
+        count = sum(1 for n in AMOUNT_LINES if amounts.get(n))
+        line = max(AMOUNT_LINES, key=lambda n: amounts.get(n) or 0.0)  # the first of the largest
+        for sub in group:
+            others = sorted((s for s in group if s.unit_name != sub.unit_name),
+                            key=lambda s: (s.unit_name, s.found.relative))
+            sub.add([finding(
+                "file.copied", data_range(sub.parsed), case="same_figures",
+                others="、".join(f"{s.unit_name}（{s.found.relative}）" for s in others),
+                count=count, line=line, label=DATA_LINE_BY_NUMBER[line].label,
+                found=fmt_amount(amounts[line]), expected="、".join(s.found.relative for s in others))])
 
 
 def resolve_duplicates(subs: list[Submission]) -> None:
@@ -783,6 +843,7 @@ def process(raw: Path, progress: bool = False, cache_file: Path | None = None,
     attribute_by_file_name(subs, list(roster_by_name))
     flag_copies(subs, list(roster_by_name))
     resolve_duplicates(subs)
+    flag_same_figures(subs, list(roster_by_name))
     review_against_previous_years(subs)
     apply_ledger(subs, bureau_ledger.current_decisions(ledger))
 

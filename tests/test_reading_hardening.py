@@ -20,7 +20,7 @@ from pipeline.checking.findings import ERROR, FATAL
 from pipeline.reading.normalise import declared_unit as declared, parse_amount_stated
 from pipeline.run import LOADED, QUARANTINED, SKIPPED, SUPERSEDED, process, run
 from schemas.form import SHEET_DATA, SHEET_INFO, SHEET_SCORES
-from tests.builders import REFERENCE_DATA, REFERENCE_UNIT, ROSTER, County, reference_form, unit_form
+from tests.builders import REFERENCE_DATA, REFERENCE_UNIT, ROSTER, County, own_figures, reference_form, unit_form
 from tests.datasheet import (
     BENIGN, MUTATIONS, UNKNOWN, comma_decimal, corrected_copy, declared_unit, duplicate_visible_row,
     error_value, hidden_old_column, hidden_stale_row, merged_value_cells, mutate, prior_year_column,
@@ -77,7 +77,7 @@ def test_each_benign_layout_is_read_exactly(county: County):
     files = {}
     for n, mutation in enumerate(BENIGN + (declared_unit,)):
         unit = UNITS[n]
-        model = mutate(reference_model(REFERENCE_DATA), [mutation], seed=n)
+        model = mutate(reference_model(own_figures(unit)), [mutation], seed=n)
         file = f"2024/m{n:02d}.xlsx"
         write_model_workbook(county.raw / file, unit_form(unit), model)
         files[file] = (unit, model)
@@ -140,7 +140,7 @@ def test_amount_columns_prior_year_and_copies(county: County):
     for n, seed in enumerate(range(8)):
         unit = UNITS[n]
         mutation = prior_year_column if n < 4 else corrected_copy
-        model = mutate(reference_model(REFERENCE_DATA), [mutation], seed=seed)
+        model = mutate(reference_model(own_figures(unit)), [mutation], seed=seed)
         file = f"2024/c{n}.xlsx"
         write_model_workbook(county.raw / file, unit_form(unit), model)
         cases[file] = (unit, model)
@@ -165,7 +165,7 @@ def test_any_mutated_workbook_publishes_what_was_meant_or_says_why(tmp_path_fact
     cases = {}
     for n, plan in enumerate(plans):
         unit = UNITS[n]
-        base = {**REFERENCE_DATA, 21: 100000.0, 22: 100000.0, 23: 56929.66} if n % 2 else REFERENCE_DATA
+        base = {**own_figures(unit), 21: 100000.0, 22: 100000.0, 23: 56929.66} if n % 2 else own_figures(unit)
         model = mutate(reference_model(base), plan, seed=seed + n)
         file = f"2024/p{n:02d}.xlsx"
         write_model_workbook(county.raw / file, unit_form(unit), model)

@@ -143,7 +143,9 @@ RULES: dict[str, Rule] = _rules(
          "请把文件放到与评价年度相同的文件夹，或改正评价年度。"),
     Rule("file.copied", ERROR, "疑似复制了其他单位的报表",
          "文件名是{expected}的，内容中的单位名称却是{found}，疑似复制了其他单位的报表（{path}）。",
-         "请核对单位名称和各项数字是否为本单位的，改正后重新报送。"),
+         "请核对单位名称和各项数字是否为本单位的，改正后重新报送。",
+         cases={"same_figures": "{location}的各行次金额与{others}的数据表完全相同（{count}个行次非零，"
+                                "如行次{line}“{label}”{found}元），疑似复制了其他单位的报表。"}),
     Rule("sheet.missing", FATAL, "缺少工作表", "工作簿缺少“{expected}”工作表，无法读取。",
          "请使用财政局下发的模板重新填报。"),
     Rule("sheet.ambiguous", FATAL, "同名工作表不止一个",
