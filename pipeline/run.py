@@ -278,13 +278,13 @@ def flag_same_figures(subs: list[Submission], unit_names: list[str]) -> None:
         if key is not None:
             groups.setdefault((sub.year, key), []).append(sub)
     for group in groups.values():
-        if len({s.unit_name for s in group}) < 2:
+        if len(group) < 2:  # once duplicates are resolved, a unit-year has one loaded file: these are other units'
             continue
         amounts = group[0].parsed.amounts
         count = sum(1 for n in AMOUNT_LINES if amounts.get(n))
         line = max(AMOUNT_LINES, key=lambda n: amounts.get(n) or 0.0)  # the first of the largest
         for sub in group:
-            others = sorted((s for s in group if s.unit_name != sub.unit_name),
+            others = sorted((s for s in group if s is not sub),
                             key=lambda s: (s.unit_name, s.found.relative))
             sub.add([finding(
                 "file.copied", data_range(sub.parsed), case="same_figures",
