@@ -18,7 +18,7 @@ from pipeline.publishing.summary import published_build_id, summary
 from pipeline.run import cache_file_for, run
 from pipeline.scoring.framework import load_framework
 from pipeline.settings import frameworks_dir
-from tests.builders import REFERENCE_UNIT, County, reference_form, unit_form
+from tests.builders import REFERENCE_DATA, REFERENCE_UNIT, County, reference_form, unit_form
 from tests.conftest import run_pipeline
 from tests.test_warehouse import snapshot
 
@@ -199,6 +199,11 @@ CROSS_FILE_STEPS = {
         lambda c: c.workbook("遂溪县第一中学.xlsx", unit_form(FINANCE, info={"填报日期": dt.date(2025, 8, 1)})),
         lambda c: (c.raw / "2024" / "遂溪县第一中学.xlsx").unlink(),
     ],
+    "the finance bureau's figures become the reference unit's, then its own again": [
+        lambda c: c.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 5}, targets=TARGETS,
+                                                  data=dict(REFERENCE_DATA))),
+        lambda c: c.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 5}, targets=TARGETS)),
+    ],
     "a report appears, changes and goes": [
         lambda c: c.file(f"{FINANCE}自评报告.txt", finance_report(90)),
         lambda c: c.file(f"{FINANCE}自评报告.txt", finance_report(98)),
@@ -240,7 +245,8 @@ def test_changes_across_files_give_a_clean_build(built, tmp_path: Path, steps):
 
 
 def test_the_cross_file_steps_change_what_they_are_meant_to(built):
-    """The steps above are not vacuous: each changes the findings of a unit whose workbook stays."""
+    """The steps above are not vacuous: each changes the findings of a unit whose workbook stays
+    (the reference unit's, when another unit's figures become the same as its own)."""
     county, db, ledger = built
     before = rules_of(db, FINANCE)
     county.workbook("cz-old.xlsx", unit_form(FINANCE, info={"填报日期": dt.date(2025, 7, 1)}))
@@ -252,6 +258,14 @@ def test_the_cross_file_steps_change_what_they_are_meant_to(built):
     county.file(f"{FINANCE}自评报告.txt", finance_report(90))
     run(county.raw, db, progress=False, ledger=ledger)
     assert "report.missing" not in rules_of(db, FINANCE)
+    assert "file.copied" not in rules_of(db, REFERENCE_UNIT)
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 5}, targets=TARGETS, data=dict(REFERENCE_DATA)))
+    result = run(county.raw, db, progress=False, ledger=ledger)
+    assert (REFERENCE_UNIT, 2024) in result.carried.units  # its own file unchanged, its findings not
+    assert "file.copied" in rules_of(db, REFERENCE_UNIT)
+    county.workbook("cz.xlsx", unit_form(FINANCE, scores={"B1": 5}, targets=TARGETS))
+    run(county.raw, db, progress=False, ledger=ledger)
+    assert "file.copied" not in rules_of(db, REFERENCE_UNIT)
     assert any(r.startswith("report.") for r in rules_of(db, FINANCE))
 
 

@@ -11,6 +11,10 @@ is: they never become Python objects, which at 10 000 units was
 most of the cost of building and writing these tables. The new build is still a new file,
 checked before it replaces the published one, which is only read.
 
+What other files can change about an unchanged unit-year (a newer duplicate, a copy of its file
+by name or by its 数据表 figures, a report) is in findings, unit_scores and submission_status,
+which every build makes whole: none of them is carried.
+
 Which code and context made which build is recorded beside the warehouse, in the cache file,
 once the build is published; a build it does not know (a cache deleted, a warehouse copied
 in from elsewhere, other code) carries nothing over, and the tables are built whole.
