@@ -289,7 +289,7 @@ def flag_same_figures(subs: list[Submission], unit_names: list[str]) -> None:
             sub.add([finding(
                 "file.copied", data_range(sub.parsed), case="same_figures",
                 others="、".join(f"{s.unit_name}（{s.found.relative}）" for s in others),
-                count=count, line=line, label=DATA_LINE_BY_NUMBER[line].label,
+                count=count, line=line, label=DATA_LINE_BY_NUMBER[line].label.removeprefix("其中："),
                 found=fmt_amount(amounts[line]), expected="、".join(s.found.relative for s in others))])
 
 
