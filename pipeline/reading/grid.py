@@ -411,7 +411,8 @@ def _check_extent(sheet: str, xml: bytes) -> None:
     hold nothing and do not count; the precise count runs only when the quick one, which
     counts every cell, is over the limit.
     """
-    if xml.count(b"row") <= MAX_SHEET_ROWS and not _BEYOND_LIMITS.search(xml):
+    # a sheet of fewer than 3 bytes a row cannot name more rows, and is not counted
+    if (len(xml) // 3 <= MAX_SHEET_ROWS or xml.count(b"row") <= MAX_SHEET_ROWS) and not _BEYOND_LIMITS.search(xml):
         return  # no row or column number beyond the limits, and too few rows to pass them
     rows = _ROW.findall(xml)
     last_row = max((int(m.group(1)) for attrs in rows if (m := _ROW_NUMBER.search(attrs))), default=0)

@@ -208,16 +208,23 @@ def _declared_scale(sheet: Sheet, header_row: int) -> tuple[int, list[Finding]]:
 
 
 def _find_header(sheet: Sheet, needed: set[str]) -> tuple[int, dict[str, int]] | None:
-    """The first row (within the first rows) holding every needed label; label → column."""
+    """The first row (within the first rows) holding every needed label; label → column (not to be changed)."""
     for r, row in enumerate(sheet.rows[:_HEADER_SCAN_ROWS]):
-        columns: dict[str, int] = {}
-        for c, value in enumerate(row):
-            key = label_key(value)
-            if key and key not in columns:
-                columns[key] = c
+        columns = _label_columns(row)
         if needed <= columns.keys():
             return r, columns
     return None
+
+
+@functools.lru_cache(maxsize=1 << 10)  # the title and header rows are the same in every file
+def _label_columns(row: tuple[str | None, ...]) -> dict[str, int]:
+    """The labels of one row as compared, each → its first column; one dict per distinct row, only read."""
+    columns: dict[str, int] = {}
+    for c, value in enumerate(row):
+        key = label_key(value)
+        if key and key not in columns:
+            columns[key] = c
+    return columns
 
 
 _INLINE_INFO = re.compile(r"^(\w{2,6})[:：](.+)$")
