@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import html
 import io
+import os
 import posixpath
 import re
 import struct
@@ -655,11 +656,12 @@ def checked_bytes(path: Path) -> tuple[bytes, dict[str, SheetXml]]:
     """A workbook's bytes once every check that comes before calamine passed, read once for
     both; what each sheet's XML says, by sheet name."""
     try:
-        size = path.stat().st_size
-        if size > MAX_WORKBOOK_BYTES:
-            raise _too_large(f"有{_megabytes(size)}，超过上限{_megabytes(MAX_WORKBOOK_BYTES)}"
-                             "（财政局下发的自评表约10 KB）")
-        data = path.read_bytes()
+        with open(path, "rb") as handle:  # one open for the size and the bytes (Path.stat opens it again)
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_WORKBOOK_BYTES:
+                raise _too_large(f"有{_megabytes(size)}，超过上限{_megabytes(MAX_WORKBOOK_BYTES)}"
+                                 "（财政局下发的自评表约10 KB）")
+            data = handle.read()
     except OSError as exc:
         raise WorkbookReadError(f"无法读取（{exc.strerror or type(exc).__name__}）") from exc
     if len(data) > MAX_WORKBOOK_BYTES:  # grown since stat
