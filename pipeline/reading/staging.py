@@ -261,9 +261,13 @@ def stage_info(sheet: Sheet) -> tuple[dict[str, Cell], list[Finding]]:
                 continue
             if info_field.key in cells:
                 continue
-            value_col = next((k for k in range(c + 1, len(row))
-                              if row[k] is not None and label_key(row[k]) != key), c + 1)
-            cells[info_field.key] = Cell(sheet.get(r, value_col), sheet.ref(r, value_col, SHEET_INFO))
+            value_col = c + 1  # the next filled cell that is not the label again, else the next cell
+            for k in range(c + 1, len(row)):
+                if row[k] is not None and label_key(row[k]) != key:
+                    value_col = k
+                    break
+            cells[info_field.key] = _cell((row[value_col] if value_col < len(row) else None,
+                                           sheet_ref(SHEET_INFO, r, value_col)))
             break
     return cells, []
 
