@@ -412,7 +412,7 @@ def _check_extent(sheet: str, xml: bytes) -> None:
     hold nothing and do not count; the precise count runs only when the quick one, which
     counts every cell, is over the limit.
     """
-    # a sheet of fewer than 3 bytes a row cannot name more rows, and is not counted
+    # "row" cannot occur more than len // 3 times: a sheet too short to pass the limit is not counted
     if (len(xml) // 3 <= MAX_SHEET_ROWS or xml.count(b"row") <= MAX_SHEET_ROWS) and not _BEYOND_LIMITS.search(xml):
         return  # no row or column number beyond the limits, and too few rows to pass them
     rows = _ROW.findall(xml)

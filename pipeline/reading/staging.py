@@ -64,8 +64,8 @@ class StagedIndicator(NamedTuple):  # immutable, and built for hundreds of cells
     row_ref: str      # 评分表 第5行
 
 
-# Cell((raw, ref)) and the like without a call to their __new__ in Python (a third of the cost),
-# in the loops that make one for every cell read
+# Cell((raw, ref)) and the like without the call to their __new__, a Python function (about half
+# the cost), in the loops that make one for every cell read
 _cell = functools.partial(tuple.__new__, Cell)
 _staged_line = functools.partial(tuple.__new__, StagedLine)
 _staged_indicator = functools.partial(tuple.__new__, StagedIndicator)
