@@ -4,6 +4,7 @@ result of a full rebuild."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import pickle
@@ -165,6 +166,22 @@ def test_identical_files_get_their_own_findings(county: County):
                 for s in result.submissions}
     assert per_file["2024/a.xlsx"] == ["scores.grade_mismatch"]
     assert per_file["2024/b.xlsx"] == ["scores.grade_mismatch"]
+
+
+def test_reading_a_file_leaves_the_garbage_collector_as_it_was(county: County):
+    """parse_file holds the cyclic collector off while it reads, and hands it back as it found it."""
+    good = str(county.workbook("ref.xlsx", reference_form()))
+    broken = county.raw / "2024" / "broken.xlsx"
+    broken.write_bytes(b"PK not a zip")
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            for path in (good, str(broken)):
+                ingest.parse_file(path)
+                assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
 
 
 @pytest.fixture

@@ -15,7 +15,9 @@ from decimal import Decimal
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipeline.reading.normalise import amount_in_yuan, label_key, parse_amount, parse_date
+from pipeline.reading.normalise import (
+    _TRAILING_COLON, _TRAILING_UNIT, _WHERE_OF, amount_in_yuan, label_key, parse_amount, parse_date, squash,
+)
 from pipeline.narratives.text import normalise_text
 from pipeline.narratives.reports import extract_figures
 from schemas.form import DATA_LINES, INFO_FIELDS
@@ -113,6 +115,22 @@ def test_label_key_is_idempotent(text):
     if _composes_across_a_space(text):
         return
     assert label_key(label_key(text)) == label_key(text)
+
+
+@PROPERTY
+@given(label_text)
+@example("其中基本支出")
+@example("金额（元）")
+@example("金额(万元)")
+@example("金额:")
+@example("金额：")
+def test_label_key_strips_what_its_patterns_strip(text):
+    """label_key's shortcut for a text that neither starts with 其中 nor ends with a bracket or
+    colon gives what running its three substitutions to the end gives."""
+    key = squash(text)
+    while (stripped := _TRAILING_UNIT.sub("", _WHERE_OF.sub("", _TRAILING_COLON.sub("", key)))) != key:
+        key = stripped
+    assert label_key(text) == key
 
 
 @PROPERTY

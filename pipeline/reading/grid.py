@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import html
 import io
+import os
 import posixpath
 import re
 import struct
@@ -411,7 +412,8 @@ def _check_extent(sheet: str, xml: bytes) -> None:
     hold nothing and do not count; the precise count runs only when the quick one, which
     counts every cell, is over the limit.
     """
-    if xml.count(b"row") <= MAX_SHEET_ROWS and not _BEYOND_LIMITS.search(xml):
+    # "row" cannot occur more than len // 3 times: a sheet too short to pass the limit is not counted
+    if (len(xml) // 3 <= MAX_SHEET_ROWS or xml.count(b"row") <= MAX_SHEET_ROWS) and not _BEYOND_LIMITS.search(xml):
         return  # no row or column number beyond the limits, and too few rows to pass them
     rows = _ROW.findall(xml)
     last_row = max((int(m.group(1)) for attrs in rows if (m := _ROW_NUMBER.search(attrs))), default=0)
@@ -654,11 +656,12 @@ def checked_bytes(path: Path) -> tuple[bytes, dict[str, SheetXml]]:
     """A workbook's bytes once every check that comes before calamine passed, read once for
     both; what each sheet's XML says, by sheet name."""
     try:
-        size = path.stat().st_size
-        if size > MAX_WORKBOOK_BYTES:
-            raise _too_large(f"有{_megabytes(size)}，超过上限{_megabytes(MAX_WORKBOOK_BYTES)}"
-                             "（财政局下发的自评表约10 KB）")
-        data = path.read_bytes()
+        with open(path, "rb") as handle:  # one open for the size and the bytes (Path.stat opens it again)
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_WORKBOOK_BYTES:
+                raise _too_large(f"有{_megabytes(size)}，超过上限{_megabytes(MAX_WORKBOOK_BYTES)}"
+                                 "（财政局下发的自评表约10 KB）")
+            data = handle.read()
     except OSError as exc:
         raise WorkbookReadError(f"无法读取（{exc.strerror or type(exc).__name__}）") from exc
     if len(data) > MAX_WORKBOOK_BYTES:  # grown since stat

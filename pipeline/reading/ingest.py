@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import gc
 import hashlib
 import importlib
 import json
@@ -58,6 +59,19 @@ CACHE_FORMAT = 2
 
 def parse_file(path: str) -> ParseResult:
     """Read, stage and parse one workbook; the read error when calamine cannot open it."""
+    # Reading a workbook makes thousands of small objects and no reference cycle to collect: the
+    # cyclic collector, which ran several times a file over every object the process holds, waits
+    # until the file is read (a cycle made meanwhile is collected then).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_file(path)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _parse_file(path: str) -> ParseResult:
     try:
         sheets = read_workbook(Path(path))
         parsed = parse_workbook(stage_workbook(sheets))

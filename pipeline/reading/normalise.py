@@ -21,6 +21,8 @@ _SPACES = re.compile(r"[\s\u3000\u00a0\u2002\u2003\u2009\u200b-\u200f\u2060\u00a
 _WHERE_OF = re.compile(r"^(?:其中[:：]?)+")
 _TRAILING_UNIT = re.compile(r"(?:[(（](?:单位[:：]?)?([万千]?元|笔|个|人|分|%|％)[)）])+$")
 _TRAILING_COLON = re.compile(r"[:：]+$")
+# The last character of any text _TRAILING_UNIT or _TRAILING_COLON strips (_WHERE_OF strips 其中…)
+_STRIPPED_ENDS = (")", "）", ":", "：")
 # A comma may only group digits in threes before the point: 8,397,200.18.
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 # Excel's error values, as a cell shows them; grid marks a cached error as 〔公式出错：#DIV/0!〕.
@@ -71,6 +73,8 @@ def squash(text: str | None) -> str:
 def label_key(text: str | None) -> str:
     """A label as compared: no spaces, no 其中： prefix, no trailing unit such as （元）."""
     key = squash(text)
+    if not key.endswith(_STRIPPED_ENDS) and not key.startswith("其中"):
+        return key  # none of the three patterns can match: most values, read once each
     while True:  # until nothing is left to strip, so that label_key is idempotent
         stripped = _TRAILING_UNIT.sub("", _WHERE_OF.sub("", _TRAILING_COLON.sub("", key)))
         if stripped == key:

@@ -64,6 +64,13 @@ class StagedIndicator(NamedTuple):  # immutable, and built for hundreds of cells
     row_ref: str      # 评分表 第5行
 
 
+# Cell((raw, ref)) and the like without the call to their __new__, a Python function (about half
+# the cost), in the loops that make one for every cell read
+_cell = functools.partial(tuple.__new__, Cell)
+_staged_line = functools.partial(tuple.__new__, StagedLine)
+_staged_indicator = functools.partial(tuple.__new__, StagedIndicator)
+
+
 @dataclass
 class StagedWorkbook:
     info: dict[str, Cell] = field(default_factory=dict)        # InfoField.key → cell
@@ -201,16 +208,23 @@ def _declared_scale(sheet: Sheet, header_row: int) -> tuple[int, list[Finding]]:
 
 
 def _find_header(sheet: Sheet, needed: set[str]) -> tuple[int, dict[str, int]] | None:
-    """The first row (within the first rows) holding every needed label; label → column."""
+    """The first row (within the first rows) holding every needed label; label → column (not to be changed)."""
     for r, row in enumerate(sheet.rows[:_HEADER_SCAN_ROWS]):
-        columns: dict[str, int] = {}
-        for c, value in enumerate(row):
-            key = label_key(value)
-            if key and key not in columns:
-                columns[key] = c
+        columns = _label_columns(row)
         if needed <= columns.keys():
             return r, columns
     return None
+
+
+@functools.lru_cache(maxsize=1 << 10)  # the title and header rows are the same in every file
+def _label_columns(row: tuple[str | None, ...]) -> dict[str, int]:
+    """The labels of one row as compared, each → its first column; one dict per distinct row, only read."""
+    columns: dict[str, int] = {}
+    for c, value in enumerate(row):
+        key = label_key(value)
+        if key and key not in columns:
+            columns[key] = c
+    return columns
 
 
 _INLINE_INFO = re.compile(r"^(\w{2,6})[:：](.+)$")
@@ -247,9 +261,13 @@ def stage_info(sheet: Sheet) -> tuple[dict[str, Cell], list[Finding]]:
                 continue
             if info_field.key in cells:
                 continue
-            value_col = next((k for k in range(c + 1, len(row))
-                              if row[k] is not None and label_key(row[k]) != key), c + 1)
-            cells[info_field.key] = Cell(sheet.get(r, value_col), sheet.ref(r, value_col, SHEET_INFO))
+            value_col = c + 1  # the next filled cell that is not the label again, else the next cell
+            for k in range(c + 1, len(row)):
+                if row[k] is not None and label_key(row[k]) != key:
+                    value_col = k
+                    break
+            cells[info_field.key] = _cell((row[value_col] if value_col < len(row) else None,
+                                           sheet_ref(SHEET_INFO, r, value_col)))
             break
     return cells, []
 
@@ -270,31 +288,37 @@ def stage_data(sheet: Sheet, year: int | None = None) -> tuple[dict[int, StagedL
     item_col = 0 if item_col is None else item_col
     scale, findings = _declared_scale(sheet, header_row)
 
-    rows_by_line: dict[int, list[int]] = {}
+    # Each row numbered with a 行次 as its staged line, with its row number; rows shorter than
+    # the columns read are padded with empty cells, so a cell is row[c].
+    width = max(item_col, amount_col) + 1
+    rows_by_line: dict[int, list[tuple[int, StagedLine]]] = {}
     for r, row in enumerate(sheet.rows[header_row + 1:], header_row + 1):
         line = _line_number(row[line_col] if line_col < len(row) else None)
         if line is not None:
-            rows_by_line.setdefault(line, []).append(r)
+            if len(row) < width:
+                row += (None,) * (width - len(row))
+            rows_by_line.setdefault(line, []).append((r, _staged_line((
+                line, _cell((row[item_col], sheet_ref(SHEET_DATA, r, item_col))),
+                _cell((row[amount_col], sheet_ref(SHEET_DATA, r, amount_col)))))))
 
-    get = sheet.get
+    hidden = sheet.hidden_rows
+    # the merged ranges that may cover an amount cell (the title's, above the header, cannot)
+    merged_below = [m for m in sheet.merged if m[1] <= amount_col <= m[3] and m[2] > header_row]
     lines: dict[int, StagedLine] = {}
     for line, rows in sorted(rows_by_line.items()):
         # A hidden row is data only when no visible row claims the same 行次.
-        if sheet.hidden_rows:
-            shown = [r for r in rows if r not in sheet.hidden_rows]
+        if hidden:
+            shown = [row for row in rows if row[0] not in hidden]
             rows = shown or rows
-        staged = [StagedLine(line, Cell(get(r, item_col), sheet_ref(SHEET_DATA, r, item_col)),
-                             Cell(get(r, amount_col), sheet_ref(SHEET_DATA, r, amount_col)))
-                  for r in rows]
-        if len(staged) > 1:
-            cells = "、".join(s.amount.ref for s in staged)
-            for s_line in staged:
+        if len(rows) > 1:
+            cells = "、".join(s.amount.ref for _, s in rows)
+            for _, s_line in rows:
                 findings.append(finding(
-                    "data.line_repeated", s_line.amount.ref, line=line, times=len(staged), cells=cells,
+                    "data.line_repeated", s_line.amount.ref, line=line, times=len(rows), cells=cells,
                     found=s_line.amount.raw, expected=f"行次{line}只填一行"))
-        first = staged[0]
+        first_row, first = rows[0]
         findings += _label_findings(first)
-        covering = sheet.merged_range(rows[0], amount_col) if sheet.merged else None
+        covering = sheet.merged_range(first_row, amount_col) if merged_below else None
         if covering:
             data_line = DATA_LINE_BY_NUMBER[line]
             findings.append(finding(
@@ -375,16 +399,12 @@ def stage_scores(sheet: Sheet) -> tuple[list[StagedIndicator], Cell | None, Cell
         # 一级/二级 are merged cells in the form: blank below their first row.
         level1 = squash(row[l1_col]) or level1 if l1_col is not None else None
         level2 = squash(row[l2_col]) or level2 if l2_col is not None else None
-        indicators.append(StagedIndicator(
-            code=code,
-            level1=level1,
-            level2=level2,
-            level3=squash(row[l3_col]) if l3_col is not None else None,
-            max_score=Cell(row[max_col], sheet_ref(SHEET_SCORES, r, max_col)),
-            self_score=Cell(row[self_col], sheet_ref(SHEET_SCORES, r, self_col)),
-            note=Cell(row[note_col], sheet_ref(SHEET_SCORES, r, note_col)),
-            row_ref=f"{SHEET_SCORES} 第{r + 1}行",
-        ))
+        indicators.append(_staged_indicator((  # code, level1, level2, level3, max_score, self_score, note, row_ref
+            code, level1, level2, squash(row[l3_col]) if l3_col is not None else None,
+            _cell((row[max_col], sheet_ref(SHEET_SCORES, r, max_col))),
+            _cell((row[self_col], sheet_ref(SHEET_SCORES, r, self_col))),
+            _cell((row[note_col], sheet_ref(SHEET_SCORES, r, note_col))),
+            f"{SHEET_SCORES} 第{r + 1}行")))
     return indicators, total, grade, []
 
 

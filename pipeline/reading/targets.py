@@ -86,21 +86,27 @@ def _column_key(text: str | None) -> str:
 
 
 def _find_header(sheet: Sheet) -> tuple[int, dict[str, int]] | None:
-    """The header row by its labels (not its position): label → column."""
+    """The header row by its labels (not its position): label → column (not to be changed)."""
     for r, row in enumerate(sheet.rows[:_HEADER_SCAN_ROWS]):
-        columns: dict[str, int] = {}
-        for c, value in enumerate(row):
-            key = _column_key(value)
-            if key in TARGET_COLUMN_KEYS and key not in columns:
-                columns[key] = c
+        columns = _header_columns(row)
         if _NEEDED <= columns.keys():
             return r, columns
     return None
 
 
-def _level(raw: str | None) -> str:
-    """一级/二级指标 as named: `产出` is 产出指标, `社会效益` is 社会效益指标."""
-    text = squash(raw)
+@functools.lru_cache(maxsize=1 << 10)  # the title and header rows are the same in every file
+def _header_columns(row: tuple[str | None, ...]) -> dict[str, int]:
+    """The column labels of one row, each → its first column; one dict per distinct row, only read."""
+    columns: dict[str, int] = {}
+    for c, value in enumerate(row):
+        key = _column_key(value)
+        if key in TARGET_COLUMN_KEYS and key not in columns:
+            columns[key] = c
+    return columns
+
+
+def _level(text: str) -> str:
+    """一级/二级指标 as named (text squashed): `产出` is 产出指标, `社会效益` is 社会效益指标."""
     return text + "指标" if text and not text.endswith("指标") else text
 
 
@@ -136,6 +142,12 @@ def parse_target_number(raw: str | None, unit: str | None) -> tuple[float | None
     return value, carried
 
 
+@functools.lru_cache(maxsize=1 << 12)  # a row's cells by column key: the same rows and columns in every file
+def _row_refs(row: int, keys: tuple[str, ...], cols: tuple[int, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(zip(keys, map(sheet_ref, repeat(SHEET_TARGETS), repeat(row), cols)))
+
+
+@functools.lru_cache(maxsize=1 << 12)  # weights repeat (10, 20) across rows and files
 def _parse_weight(raw: str | None) -> float | None:
     text = squash(raw).removesuffix("%").removesuffix("％")
     if text == "":
@@ -159,8 +171,8 @@ def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[lis
     rows: list[TargetRow] = []
     kind = category = None
 
-    keys = [TARGET_COLUMN_KEYS[label] for label in columns]
-    cols = list(columns.values())
+    keys = tuple(TARGET_COLUMN_KEYS[label] for label in columns)
+    cols = tuple(columns.values())
     # Rows shorter than the columns read are padded with empty cells, so a cell is row[c].
     width = max(cols) + 1
     for r in range(header_row + 1, len(sheet.rows)):
@@ -169,29 +181,29 @@ def read_targets(sheets: dict[str, Sheet], year: int | None = None) -> tuple[lis
             row += (None,) * (width - len(row))
         raw = dict(zip(keys, map(row.__getitem__, cols)))
         get = raw.get
-        if squash(get("kind")) in _TOTAL_LABELS or squash(get("category")) in _TOTAL_LABELS \
-                or squash(get("name")) in _TOTAL_LABELS:
+        name_text, kind_text, category_text = squash(get("name")), squash(get("kind")), squash(get("category"))
+        if kind_text in _TOTAL_LABELS or category_text in _TOTAL_LABELS or name_text in _TOTAL_LABELS:
             continue
         # 一级/二级 are merged cells in the form: blank below their first row.
-        kind = _level(get("kind")) or kind
-        category = _level(get("category")) or category
-        if not (squash(get("name")) or squash(get("direction")) or squash(get("target")) or squash(get("actual"))):
+        kind = _level(kind_text) or kind
+        category = _level(category_text) or category
+        direction_text, target_text = squash(get("direction")), squash(get("target"))
+        if not (name_text or direction_text or target_text or squash(get("actual"))):
             continue  # a blank row, or a note written across the first columns
-        refs = dict(zip(keys, map(sheet_ref, repeat(SHEET_TARGETS), repeat(r), cols)))
+        refs = dict(_row_refs(r, keys, cols))
         row_ref = f"{SHEET_TARGETS} 第{r + 1}行"
-        name = nfkc(raw.get("name")) or None
+        name = nfkc(get("name")) or None
         what = f"（{name}）" if name else ""
-        unit = nfkc(raw.get("unit")) or None
+        unit = nfkc(get("unit")) or None
 
-        direction_raw = raw.get("direction")
+        direction_raw = get("direction")
         direction = parse_direction(direction_raw)
-        leading = _LEADING_DIRECTION.match(squash(raw.get("target")))
-        if direction is None and not squash(direction_raw) and leading:
+        if direction is None and not direction_text and (leading := _LEADING_DIRECTION.match(target_text)):
             direction = TARGET_DIRECTIONS.get(leading.group(1))
         if direction is None:
             ref = refs.get("direction", row_ref)
             findings.append(finding(
-                "targets.direction_unknown", ref, case=None if squash(direction_raw) else "blank", what=what,
+                "targets.direction_unknown", ref, case=None if direction_text else "blank", what=what,
                 found=direction_raw, expected="≥ / ≤ / = / 定性"))
 
         target = actual = None
