@@ -548,8 +548,9 @@ def browser_lines(pages: dict[str, dict], server: dict[str, list[float]], units:
         "首次：看板刚启动后在地址栏打开（看板进程启动时已预读已发布构建的最新年度，见 dashboard/preload.py；"
         "本页自己的图表和表格是第一次计算）；再次：转到另一页后点侧栏链接回到本页，从点击算起。",
         f"- 看板启动：从启动进程到可以访问（含预读）{_span([f['start'] for f in pages.values() if 'start' in f])}。",
-        f"- 长表格：超过 {TABLE_ROWS_IN_FULL:,} 行的表格每次只向浏览器发送 {TABLE_PAGE_ROWS} 行，"
-        "查找、排序和翻页在服务器上对全部行进行，下载包含全部行（pipeline/settings.py 的 TABLE_ROWS_IN_FULL、TABLE_PAGE_ROWS）。",
+        f"- 长表格：超过 {TABLE_ROWS_IN_FULL:,} 行的表格每次只向浏览器发送 {TABLE_PAGE_ROWS} 行，画成一张普通的 HTML 表格"
+        "（不用可交互的表格组件），查找、排序和翻页在服务器上对全部行进行，下载包含全部行"
+        "（pipeline/settings.py 的 TABLE_ROWS_IN_FULL、TABLE_PAGE_ROWS）。",
         "- 脚本时间：同一页面的 Python 脚本在 Streamlit AppTest 中运行的时间（不含浏览器绘制）。",
         "- 括号内为浏览器中脚本运行结束（Streamlit 运行标志消失）的时刻；其后到页面不再变化的时间是浏览器绘制表格和图表的时间。",
         "- 每一次变化都计入，包括表格（st.dataframe 的画布表格）在最后一次变化 200 ms 后更新的、放在画布元素里不显示的"
