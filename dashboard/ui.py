@@ -8,6 +8,7 @@ file is built only then, and not handed over if the record cannot be written.
 from __future__ import annotations
 
 import functools
+import html
 import re
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -118,6 +119,12 @@ def _with_unit_links(frame: pd.DataFrame, year: int, *, rate_sources: bool = Fal
     return linked
 
 
+def paged(frame: pd.DataFrame) -> bool:
+    """Whether table() shows the frame a page at a time, as a plain table, rather than whole
+    in the interactive grid: past settings.TABLE_ROWS_IN_FULL rows."""
+    return len(frame) > settings.TABLE_ROWS_IN_FULL
+
+
 def table(frame: pd.DataFrame, *, title: str, key: str, height: int | str = "auto",
           page_filters: Sequence[Filter] = (), unit: str | None = None, links: bool = True,
           year: int | None = None, rate_sources: bool = False, find: bool = True,
@@ -126,19 +133,21 @@ def table(frame: pd.DataFrame, *, title: str, key: str, height: int | str = "aut
     """Show a table and offer it as .xlsx and CSV; both files come from this same DataFrame.
     With when_empty, a frame without rows is only that line, as good news.
 
-    static=True is for a small table of fixed length (a page's top 10, the lowest N): it is
-    drawn as a plain HTML table (st.table), not the interactive grid, which costs the browser
-    its script on a first visit and keeps changing about 0.3 s after it looks drawn
-    (docs/benchmarks.md). The grid stays for the lists an officer searches and sorts.
+    A short table (see paged) is the interactive grid (st.dataframe): the officer scrolls
+    through every row, sorts by a click on a header and searches in its toolbar. static=True
+    is for a small table of fixed length (a page's top 10, the lowest N): it is drawn as a
+    plain HTML table (st.table) instead, as the grid costs the browser its script on a first
+    visit and keeps changing about 0.3 s after it looks drawn (docs/benchmarks.md).
+
+    A long table is shown a page of settings.TABLE_PAGE_ROWS rows at a time, as a plain HTML
+    table too, with a search box (unless find is False: the page has its own), a sort and a
+    page number that work on every row on the server; the downloads hold every row found,
+    in the order chosen.
 
     A 单位名称 column links to each unit's 单位详情. page_filters are the page's own controls
     (search text, severity…) that narrowed the table; the download names them, as it names
     the unit when the table is one unit's. row_styles gives the CSS of every cell of the rows
     shown (a frame shaped like them).
-
-    A table longer than settings.TABLE_ROWS_IN_FULL is shown a page at a time, with a search
-    box (unless find is False: the page has its own), a sort and a page number that work
-    on every row on the server; the downloads hold every row found, in the order chosen.
     Returns the rows the downloads hold.
     """
     if when_empty is not None and frame.empty:
@@ -146,7 +155,8 @@ def table(frame: pd.DataFrame, *, title: str, key: str, height: int | str = "aut
         return frame
     year = filters.current().year if year is None else year
     shown = frame
-    if len(frame) > settings.TABLE_ROWS_IN_FULL:
+    long = paged(frame)
+    if long:
         shown, rows, searched = _paged(frame, key=key, find=find)
         page_filters = [*page_filters, ("查找", searched)]
     else:
@@ -157,11 +167,17 @@ def table(frame: pd.DataFrame, *, title: str, key: str, height: int | str = "aut
     if RATE_SOURCES_COLUMN in display.columns:
         config[RATE_SOURCES_COLUMN] = st.column_config.LinkColumn(
             RATE_SOURCES_COLUMN, display_text="查看行次与单元格", help="该单位各比率的分子、分母行次和来源单元格")
-    if static:
-        static_table(display, config)
+    css = None
+    if row_styles is not None and not rows.empty:
+        css = row_styles(rows).reindex(index=display.index, columns=display.columns, fill_value="")
+    if long:
+        if not rows.empty:
+            st.html(page_html(display, config, css))
+    elif static:
+        cells = static_cells(display, config)
+        st.table(cells if css is None else cells.apply(lambda _: css, axis=None), hide_index=True)
     else:
-        if row_styles is not None and not rows.empty:
-            css = row_styles(rows).reindex(index=display.index, columns=display.columns, fill_value="")
+        if css is not None:
             display = display.style.apply(lambda _: css, axis=None).format(precision=2, na_rep="")
         st.dataframe(display, hide_index=True, height=height, column_config=config, key=f"{key}_table",
                      placeholder="")
@@ -199,22 +215,28 @@ def _type_config(column: dict | None) -> dict:
     return (column or {}).get("type_config") or {}
 
 
-def _static_cell(value, column) -> str:
-    """One cell as the grid would show it under its column config, in Markdown."""
+def _cell(value, column) -> tuple[str, str | None]:
+    """One cell as the grid would show it under its column config: its text, and the address
+    it links to (None for a cell that is no link)."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
+        return "", None
     kind = _type_config(column)
     if kind.get("type") == "link":
         shown = kind.get("display_text") or value
         found = re.search(shown, value) if shown == _UNIT_IN_LINK else None
-        text = urllib.parse.unquote(found.group(1)) if found else shown
-        return _markdown_link(text, value)
+        return (urllib.parse.unquote(found.group(1)) if found else shown), value
     number = kind.get("format") if kind.get("type") == "number" else None
     if number == "accounting":
-        return _markdown_text(f"{value:,.2f}")
+        return f"{value:,.2f}", None
     if number:
-        return _markdown_text(number % value)
-    return _markdown_text(str(value))
+        return number % value, None
+    return str(value), None
+
+
+def _static_cell(value, column) -> str:
+    """One cell as the grid would show it under its column config, in Markdown."""
+    text, address = _cell(value, column)
+    return _markdown_link(text, address) if address else _markdown_text(text)
 
 
 def static_table(frame: pd.DataFrame, config: dict | None = None) -> None:
@@ -234,6 +256,47 @@ def static_cells(frame: pd.DataFrame, config: dict):
     return styled.set_properties(subset=numbers, **{"text-align": "right"}) if numbers else styled
 
 
+# The page of a long table is one piece of HTML, not st.table: st.table renders every cell as
+# its own Markdown element, and fifty rows of twenty columns cost the browser more than the
+# grid they replace (docs/benchmarks.md). The look follows st.table's.
+_PAGE_CLASS = "perf-page-table"
+_PAGE_CSS = (f"<style>.{_PAGE_CLASS}{{overflow-x:auto}}"
+             f".{_PAGE_CLASS} table{{border-collapse:collapse;font-size:0.875rem;line-height:1.4;min-width:100%}}"
+             f".{_PAGE_CLASS} th,.{_PAGE_CLASS} td{{border:1px solid rgba(128,128,128,0.25);padding:0.25rem 0.5rem;"
+             f"vertical-align:middle;text-align:left;white-space:nowrap}}"
+             f".{_PAGE_CLASS} th{{font-weight:normal;opacity:0.7}}"
+             f".{_PAGE_CLASS} .n{{text-align:right}}"
+             f".{_PAGE_CLASS} td.w{{white-space:normal;min-width:16rem}}</style>")
+_NUMBER, _WRAPPED = ' class="n"', ' class="w"'
+_ONE_LINE_CHARS = 24  # a column with longer text wraps it; the others keep each cell on one line
+
+
+def page_html(frame: pd.DataFrame, config: dict, css: pd.DataFrame | None = None) -> str:
+    """The rows as one HTML table, each cell formatted as the grid formats it under config
+    (thousands separators, two decimals, links for units, numbers aligned right) and text
+    escaped; css (a frame shaped like the rows) gives each cell's style."""
+    columns = [config.get(header) for header in frame.columns]
+    cells = [[_cell(value, column) for value, column in zip(values, columns)]
+             for values in frame.itertuples(index=False, name=None)]
+    kinds = [_NUMBER if _type_config(column).get("type") == "number"
+             else _WRAPPED if any(len(row[j][0]) > _ONE_LINE_CHARS for row in cells) else ""
+             for j, column in enumerate(columns)]
+    head = "".join(f"<th{kind if kind == _NUMBER else ''}>{html.escape(str(header))}</th>"
+                   for header, kind in zip(frame.columns, kinds))
+    styles = css.to_numpy() if css is not None else None
+    body = []
+    for i, row in enumerate(cells):
+        shown = []
+        for j, (text, address) in enumerate(row):
+            content = (f'<a href="{html.escape(address)}" target="_blank">{html.escape(text)}</a>' if address
+                       else html.escape(text))
+            style = f' style="{html.escape(styles[i, j])}"' if styles is not None and styles[i, j] else ""
+            shown.append(f"<td{kinds[j]}{style}>{content}</td>")
+        body.append(f"<tr>{''.join(shown)}</tr>")
+    return (f'{_PAGE_CSS}<div class="{_PAGE_CLASS}"><table><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
 DEFAULT_ORDER = "（表格原有顺序）"
 ORDERS = ("从低到高", "从高到低")
 
@@ -244,7 +307,8 @@ def _first_page(page_key: str) -> None:
 
 def _paged(frame: pd.DataFrame, *, key: str, find: bool) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """The controls of a long table: (every row found, in the order chosen; the rows of the
-    page shown; the search text). Search, sort and order are kept in the address."""
+    page shown; the search text). Search, sort and order are kept in the address. The page is
+    a plain table: its headers do not sort, the 排序 box sorts every row."""
     controls = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     page_key = f"{key}_page"
     back_to_first = {"on_change": _first_page, "args": (page_key,)}  # a new search or order starts at its top
@@ -254,7 +318,7 @@ def _paged(frame: pd.DataFrame, *, key: str, find: bool) -> tuple[pd.DataFrame, 
                                    bind="query-params", help="在全部行的文字列中查找（不只是当前页）",
                                    **back_to_first).strip()
     column = controls.selectbox("排序", [DEFAULT_ORDER, *map(str, frame.columns)], key=f"{key}_sort",
-                                bind="query-params", help="按所选列对全部行排序（点击表头只排当前页）",
+                                bind="query-params", help="按所选列对全部行排序",
                                 **back_to_first)
     order = controls.radio("顺序", ORDERS, key=f"{key}_order", horizontal=True, bind="query-params",
                            disabled=column == DEFAULT_ORDER, **back_to_first)

@@ -41,11 +41,16 @@ EXTREMES_DEFAULT = 10          # N of 最低/最高 N when the address does not 
 EXTREMES_MAX = 100
 GROUP_CHART_LIMIT = 40         # groups (地区, 主管部门…) drawn in one chart; the table lists all
 # A table longer than TABLE_ROWS_IN_FULL is sent to the browser TABLE_PAGE_ROWS rows at a time,
-# searched and sorted on the server: ten thousand rows cost the browser about two seconds to
-# receive and draw, two hundred almost nothing. A county's tables stay whole (sorted by a click
-# on a header, searched in the table's own toolbar).
-TABLE_ROWS_IN_FULL = 1_000
-TABLE_PAGE_ROWS = 200
+# as a plain HTML table, searched and sorted on the server: ten thousand rows cost the browser
+# about two seconds to receive and draw, and the interactive grid itself costs a first visit
+# its 486 KB script and every visit a hidden copy of its cells redrawn 0.2–0.3 s after the
+# page looks done (docs/benchmarks.md). A county's tables (its units, its hundred or so
+# findings a year) stay whole in the grid, sorted by a click on a header and searched in its
+# toolbar; past a few hundred rows an officer searches and sorts rather than scrolls, so the
+# list of a province's 700 units sent back is paged as its 10 000 units are. Fifty rows fill
+# about two screens of the plain table.
+TABLE_ROWS_IN_FULL = 500
+TABLE_PAGE_ROWS = 50
 
 # Report figures: percentages agree when they round to the same 0.01 %, amounts to 1 元
 # (or to the last stated digit of a 万元 figure).

@@ -1,5 +1,6 @@
-"""Long tables a page at a time: past presentation.settings.TABLE_ROWS_IN_FULL rows the browser
-gets one page, and search, sort and the page number work on every row on the server.
+"""Long tables a page at a time: past pipeline.settings.TABLE_ROWS_IN_FULL rows the browser
+gets one page of TABLE_PAGE_ROWS rows as a plain HTML table (no interactive grid), and search,
+sort and the page number work on every row on the server. Shorter tables stay whole in the grid.
 
 The pure functions on small frames; the pages under AppTest on the sample warehouse with
 the threshold lowered (the sample county has about 60 units; a province's tables page the
@@ -9,6 +10,8 @@ same way, see test_dashboard_scale.py for one in Chromium).
 from __future__ import annotations
 
 import re
+import urllib.parse
+from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
@@ -17,6 +20,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import ui
 from pipeline import settings
 from presentation import tables
 
@@ -85,11 +89,71 @@ def _open(app: AppTest, page: str) -> AppTest:
     return app
 
 
+class _Page(HTMLParser):
+    """A page of a long table as the browser gets it: the headers, each cell's text (as shown),
+    its link (None for none), its class and its style."""
+
+    def __init__(self, body: str):
+        super().__init__()
+        self.headers: list[str] = []
+        self.header_classes: list[str | None] = []
+        self.rows: list[list[dict]] = []
+        self._cell: dict | None = None
+        self.feed(body)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = {"text": "", "link": None, "target": None, "class": attrs.get("class"),
+                          "style": attrs.get("style")}
+        elif tag == "a" and self._cell is not None:
+            self._cell.update(link=attrs.get("href"), target=attrs.get("target"))
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "th":
+            self.headers.append(self._cell["text"])
+            self.header_classes.append(self._cell["class"])
+        elif tag == "td":
+            self.rows[-1].append(self._cell)
+        if tag in ("td", "th"):
+            self._cell = None
+
+    @property
+    def cells(self) -> list[list[dict]]:
+        return [row for row in self.rows if row]  # the header's row holds no td
+
+    def column(self, header: str, part: str = "text") -> list:
+        at = self.headers.index(header)
+        return [row[at][part] for row in self.cells]
+
+
+def _page(app: AppTest, *headers: str) -> _Page:
+    """The long table whose headers start with these."""
+    pages = [_Page(h.value) for h in app.html]
+    return next(p for p in pages if p.headers[:len(headers)] == list(headers))
+
+
 def _table(app: AppTest, *headers: str) -> pd.DataFrame:
-    frame = next(d.value for d in app.dataframe if list(d.value.columns[:len(headers)]) == list(headers))
-    if "单位名称" in frame:  # the link's text is the unit: …&unit=<name>
-        frame = frame.assign(单位名称=frame["单位名称"].map(lambda link: re.sub(r"^.*[?&]unit=", "", link)))
-    return frame
+    """The rows shown, as text (the grid's values for a short table, the page's text for a long one)."""
+    grids = [d.value for d in app.dataframe if list(d.value.columns[:len(headers)]) == list(headers)]
+    if grids:
+        frame = grids[0]
+        if "单位名称" in frame:  # the link's text is the unit: …&unit=<name>
+            frame = frame.assign(单位名称=frame["单位名称"].map(lambda link: re.sub(r"^.*[?&]unit=", "", link)))
+        return frame
+    page = _page(app, *headers)
+    return pd.DataFrame([[cell["text"] for cell in row] for row in page.cells], columns=page.headers)
+
+
+def _shown(value) -> str:
+    """A score or rate as the page shows it (two decimals; a blank for none)."""
+    return "" if value is None or pd.isna(value) else f"{value:.2f}"
 
 
 def _caption(app: AppTest) -> str:
@@ -101,11 +165,26 @@ def test_a_long_table_sends_one_page_and_says_how_many_rows_there_are(app, sampl
     loaded = _fetch(sample_warehouse, "SELECT count(*) FROM unit_scores WHERE year = ?", YEAR)[0][0]
     assert loaded > IN_FULL
     _open(app, "views/ranking.py")
+    assert not app.dataframe  # no interactive grid: one page of plain HTML
     ranking = _table(app, "排名")
     assert len(ranking) == PAGE
-    best = [n for (n,) in _fetch(sample_warehouse, "SELECT unit_name FROM unit_scores WHERE year = ? "
-                                                   "ORDER BY rank, unit_name LIMIT ?", YEAR, PAGE)]
-    assert list(ranking["单位名称"]) == best  # the table's own order first
+    best = _fetch(sample_warehouse, "SELECT unit_name, review_score FROM unit_scores WHERE year = ? "
+                                    "ORDER BY rank, unit_name LIMIT ?", YEAR, PAGE)
+    assert list(ranking["单位名称"]) == [n for n, _ in best]  # the table's own order first
+    assert list(ranking["复核得分"]) == [_shown(score) for _, score in best]
+    # each unit opens its 单位详情 (in a new tab, as from the grid), each rate its lines and cells
+    page = _page(app, "排名")
+    assert page.column("单位名称", "link") == [ui.unit_link(n, YEAR) for n, _ in best]
+    assert set(page.column("单位名称", "target")) == {"_blank"}
+    assert page.column(ui.RATE_SOURCES_COLUMN) == ["查看行次与单元格"] * PAGE
+    assert page.column(ui.RATE_SOURCES_COLUMN, "link") == [ui.unit_link(n, YEAR, tab=ui.RATE_SOURCES_TAB)
+                                                          for n, _ in best]
+    # numbers right-aligned like the grid's, text left
+    assert page.header_classes[page.headers.index("复核得分")] == "n"
+    assert set(page.column("复核得分", "class")) == {"n"} and set(page.column("复核等级", "class")) == {None}
+    # the caption says the header does not sort here: the 排序 box does, over every unit
+    assert any("用“排序”和“顺序”对全部单位排序" in c.value for c in app.caption)
+    assert not any("点击表头可排序" in c.value for c in app.caption)
     pages = -(-loaded // PAGE)
     assert _caption(app) == (f"共 {loaded:,} 行，每页 {PAGE} 行，这是第 1 页（第 1–{PAGE} 行）。"
                                                   f"下载的 Excel 和 CSV 包含全部 {loaded:,} 行。")
@@ -121,15 +200,17 @@ def test_sorting_orders_every_row_not_only_the_page_shown(app, sample_warehouse)
     assert not app.exception
     expected = [s for (s,) in _fetch(sample_warehouse, "SELECT round(self_score, 2) FROM unit_scores WHERE year = ? "
                                                         "ORDER BY self_score DESC NULLS LAST", YEAR)]
-    assert list(_table(app, "排名")["自评得分"]) == expected[:PAGE]
+    assert list(_table(app, "排名")["自评得分"]) == [_shown(s) for s in expected[:PAGE]]
     app.number_input(key="ranking_page").set_value(2).run()
-    assert list(_table(app, "排名")["自评得分"]) == expected[PAGE:2 * PAGE]
+    assert list(_table(app, "排名")["自评得分"]) == [_shown(s) for s in expected[PAGE:2 * PAGE]]
     assert "这是第 2 页" in _caption(app)
     # a new order starts again at its first page
     app.radio(key="ranking_order").set_value("从低到高").run()
     assert app.number_input(key="ranking_page").value == 1
     lowest = sorted(s for s in expected if s is not None and not pd.isna(s))[:PAGE]
-    assert list(_table(app, "排名")["自评得分"]) == lowest
+    assert list(_table(app, "排名")["自评得分"]) == [_shown(s) for s in lowest]
+    # the sort's help no longer sends the officer to the headers
+    assert app.selectbox(key="ranking_sort").help == "按所选列对全部行排序"
 
 
 def test_search_finds_units_beyond_the_first_page_and_narrows_the_download(app, sample_warehouse):
@@ -172,7 +253,7 @@ def test_a_link_with_search_and_sort_opens_that_view(sample_warehouse, monkeypat
     assert f"查找“镇”得到 {len(towns):,} 行" in _caption(app)
 
 
-def test_short_tables_stay_whole(sample_warehouse, monkeypatch):
+def test_short_tables_stay_whole_in_the_grid(sample_warehouse, monkeypatch):
     monkeypatch.setenv("PERF_DB", str(sample_warehouse))
     app = AppTest.from_file(str(APP), default_timeout=60)
     app.query_params["year"] = str(YEAR)
@@ -180,5 +261,42 @@ def test_short_tables_stay_whole(sample_warehouse, monkeypatch):
     _open(app, "views/ranking.py")
     loaded = _fetch(sample_warehouse, "SELECT count(*) FROM unit_scores WHERE year = ?", YEAR)[0][0]
     assert loaded <= settings.TABLE_ROWS_IN_FULL
-    assert len(_table(app, "排名")) == loaded
+    grid = next(d.value for d in app.dataframe if d.value.columns[0] == "排名")  # sorted by a click on a header
+    assert len(grid) == loaded
+    assert not app.html
     assert not [n for n in app.number_input if n.key == "ranking_page"]
+    assert any("点击表头可排序" in c.value for c in app.caption)
+
+
+def test_a_long_pages_rows_keep_their_styles(app, sample_warehouse):
+    """三公经费 colours the rows over budget red on the page as it did in the grid."""
+    over = _fetch(sample_warehouse, "SELECT unit_name FROM unit_scores WHERE year = ? AND sangong_control_rate > 1 "
+                                    "ORDER BY sangong_control_rate DESC, unit_name", YEAR)
+    assert 0 < len(over) < PAGE
+    _open(app, "views/sangong.py")
+    page = _page(app, "单位名称", "单位类型", "三公经费预算数（万元）")
+    assert page.column("单位名称")[:len(over)] == [n for (n,) in over]
+    styles = [{cell["style"] for cell in row} for row in page.cells]
+    assert styles[:len(over)] == [{tables.OVERRUN_STYLE}] * len(over)
+    assert all(row == {None} for row in styles[len(over):])
+
+
+def test_a_page_shows_cells_as_the_grid_formats_them_and_text_literally():
+    name = "<b>甲&乙</b> \"局\""
+    frame = pd.DataFrame({"单位名称": [ui.unit_link(name, YEAR), None], "预算数（万元）": [12345.678, np.nan],
+                          "支出率（%）": [86.4712, 100.0], "单位数": [3, 4],
+                          "说明": ["<script>x</script>", "短"], "文件": ["文" * 30, "短"]})
+    config = ui._column_config(frame, linked=True)
+    css = pd.DataFrame("", index=frame.index, columns=frame.columns)
+    css.iloc[1] = "color: red"
+    html = ui.page_html(frame, config, css)
+    assert "<script>" not in html and "<b>" not in html  # text stays text
+    page = _Page(html)
+    assert page.headers == list(frame.columns)
+    first, second = page.cells
+    assert first[0]["text"] == name and first[0]["link"] == ui.unit_link(name, YEAR)
+    assert urllib.parse.parse_qs(urllib.parse.urlsplit(first[0]["link"]).query)["unit"] == [name]
+    assert [c["text"] for c in first[1:5]] == ["12,345.68", "86.47", "3", "<script>x</script>"]
+    assert [c["text"] for c in second[:3]] == ["", "", "100.00"]  # blanks for no unit, no amount
+    assert [c["class"] for c in first] == [None, "n", "n", "n", None, "w"]  # numbers right, long text wraps
+    assert {c["style"] for c in first} == {None} and {c["style"] for c in second} == {"color: red"}

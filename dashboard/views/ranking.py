@@ -23,7 +23,8 @@ charts = [SCORES] if figures.shows_units(shown) else [DISTRIBUTION, EXTREMES]
 view = levels.choose_view("ranking_view", [TABLE, *compared, *charts])
 if view == TABLE:
     st.caption(f"共 {len(ranking)} 个单位，按复核得分排名（并列同名次）；类型内排名、部门内排名为全县口径，不受筛选影响。"
-               "点击表头可排序，点击单位名称打开其单位详情。")
+               + ("用“排序”和“顺序”对全部单位排序，" if ui.paged(ranking) else "点击表头可排序，")
+               + "点击单位名称打开其单位详情。")
     ui.table(ranking, title="单位排名", key="ranking", page_filters=[("按单位名称查找", text.strip())],
              rate_sources=True, find=False)
 elif levels.is_comparison(view):
