@@ -343,6 +343,25 @@ def test_a_dead_worker_stops_the_run_with_a_clear_message(county: County, tmp_pa
     assert not db.exists()
 
 
+def test_a_worker_gone_before_its_first_batch_is_reported(county: County, tmp_path: Path, monkeypatch,
+                                                          shared_reading):
+    """Handing a batch to a worker that has already ended (killed as it started) fails to
+    write: the run still stops with the worker's exit and its files named."""
+    small_county(county)
+    ends = [sys.executable, "-c", "import sys; sys.exit(3)"]
+    monkeypatch.setattr(ingest, "_worker_command", lambda folder: (ends, dict(os.environ)))
+    popen = subprocess.Popen
+
+    def started_and_ended(*args, **kwargs):
+        proc = popen(*args, **kwargs)
+        proc.wait()
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", started_and_ended)
+    with pytest.raises(pipeline_run.RunError, match=r"工作进程异常退出（退出码 3）.*没有读完"):
+        run(county.raw, tmp_path / "performance.duckdb", progress=False)
+
+
 def test_workers_do_not_run_the_main_script(county: County, tmp_path: Path, monkeypatch, counted, shared_reading):
     """Streamlit's AppTest, a notebook or pytest may be `__main__`: the workers must not
     import it (a script that refuses to be imported stands in for them here)."""

@@ -376,8 +376,11 @@ class _Worker:
 
     def give(self, batch: range) -> None:
         self.batches.append(batch)
-        self.proc.stdin.write(f"{batch.start} {batch.stop}\n".encode())
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(f"{batch.start} {batch.stop}\n".encode())
+            self.proc.stdin.flush()
+        except OSError:  # it has ended (killed): collect() reports it with the files it was given
+            pass
 
     def done(self) -> None:
         """No more batches: the worker ends once it has written those it holds."""
