@@ -243,10 +243,15 @@ SAME_FIGURES_MIN_LINES = 10
 AMOUNT_LINES = tuple(d.line for d in DATA_LINES if not d.is_count)
 
 
+def nonzero_amount_lines(amounts: dict[int, float | None]) -> int:
+    """How many of the 数据表's 元 lines hold an amount other than blank or 0."""
+    return sum(1 for n in AMOUNT_LINES if amounts.get(n))
+
+
 def figures_key(amounts: dict[int, float | None]) -> tuple[float | None, ...] | None:
     """Every 数据表 line's amount as read (blank and 0 differ), or None when too few amounts
     are non-zero for equal figures to mean a copy (SAME_FIGURES_MIN_LINES)."""
-    if sum(1 for n in AMOUNT_LINES if amounts.get(n)) < SAME_FIGURES_MIN_LINES:
+    if nonzero_amount_lines(amounts) < SAME_FIGURES_MIN_LINES:
         return None
     return tuple(None if amounts.get(n) is None else float(amounts[n]) for n in LINE_NUMBERS)
 
@@ -281,7 +286,7 @@ def flag_same_figures(subs: list[Submission], unit_names: list[str]) -> None:
         if len(group) < 2:  # once duplicates are resolved, a unit-year has one loaded file: these are other units'
             continue
         amounts = group[0].parsed.amounts
-        count = sum(1 for n in AMOUNT_LINES if amounts.get(n))
+        count = nonzero_amount_lines(amounts)
         line = max(AMOUNT_LINES, key=lambda n: amounts.get(n) or 0.0)  # the first of the largest
         for sub in group:
             others = sorted((s for s in group if s is not sub),

@@ -656,7 +656,7 @@ def checked_bytes(path: Path) -> tuple[bytes, dict[str, SheetXml]]:
     """A workbook's bytes once every check that comes before calamine passed, read once for
     both; what each sheet's XML says, by sheet name."""
     try:
-        with open(path, "rb") as handle:  # one open for the size and the bytes (Path.stat opens it again)
+        with open(path, "rb") as handle:  # the size and the bytes from one open file, the path resolved once
             size = os.fstat(handle.fileno()).st_size
             if size > MAX_WORKBOOK_BYTES:
                 raise _too_large(f"有{_megabytes(size)}，超过上限{_megabytes(MAX_WORKBOOK_BYTES)}"
